@@ -1,0 +1,75 @@
+// Who is calling (SPEC §3): the tenant from `app_id`, the credential from
+// `access-token`, and the acting identity from `user_id` / `group_id`.
+import { z } from "zod";
+import { type AppRecord, type Database, findApp, findUserById } from "../db/queries";
+import { badRequest, forbidden, notFound, unauthorized } from "../http/envelope";
+import { id } from "../http/ids";
+import type { ApiRequest } from "../http/request";
+import { parse } from "../http/validate";
+import { adminTokenMatches } from "./adminTokens";
+import { looksLikeUserToken, verifyUserToken } from "./userTokens";
+
+export type Caller =
+	/** A user: by their own token, or an admin acting as them with the `user_id` header. */
+	| { kind: "user"; userId: number; deviceSn: number; viaAdmin: boolean }
+	/** The app administrator (admin token, no acting header). */
+	| { kind: "admin" };
+
+export type Authenticated = { app: AppRecord; caller: Caller };
+
+const appHeader = z.object({ app_id: id });
+const actingHeaders = z.object({ user_id: id.optional(), group_id: id.optional() });
+
+/** Parses `app_id` and loads the app: 400 if missing or malformed, 401 if unknown. */
+export async function resolveApp(request: ApiRequest, db: Database): Promise<AppRecord> {
+	const { app_id } = parse(appHeader, { app_id: request.headers.get("app_id") ?? undefined }, "header");
+	const app = await findApp(db, app_id);
+	if (!app) throw unauthorized(`Unknown app_id ${app_id}.`);
+	return app;
+}
+
+export async function authenticate(request: ApiRequest, env: Env, db: Database): Promise<Authenticated> {
+	const app = await resolveApp(request, db);
+	const token = request.headers.get("access-token");
+	if (!token) throw unauthorized('Header "access-token" is required.');
+	const acting = parse(
+		actingHeaders,
+		{ user_id: request.headers.get("user_id") ?? undefined, group_id: request.headers.get("group_id") ?? undefined },
+		"header",
+	);
+
+	if (looksLikeUserToken(token)) {
+		const claims = await verifyUserToken(env.TOKEN_SIGNING_KEY, token);
+		if (!claims || claims.appId !== app.id) throw unauthorized("The access-token is invalid or expired.");
+		if (acting.user_id !== undefined && acting.user_id !== claims.userId) {
+			throw forbidden('A user token cannot act as another user (header "user_id").');
+		}
+		if (acting.group_id !== undefined) throw forbidden('A user token cannot act as a group administrator (header "group_id").');
+		return { app, caller: { kind: "user", userId: claims.userId, deviceSn: claims.deviceSn, viaAdmin: false } };
+	}
+
+	if (!(await adminTokenMatches(token, app.adminTokenHash))) throw unauthorized("The access-token is invalid or expired.");
+	if (acting.user_id !== undefined && acting.group_id !== undefined) {
+		throw badRequest('Headers "user_id" and "group_id" cannot be used together.');
+	}
+	if (acting.user_id !== undefined) {
+		if (!(await findUserById(db, app.id, acting.user_id))) throw notFound(`User ${acting.user_id} does not exist.`);
+		console.log(JSON.stringify({ requestId: request.requestId, appId: app.id, adminActingAs: acting.user_id }));
+		return { app, caller: { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true } };
+	}
+	if (acting.group_id !== undefined) {
+		// Groups arrive with the groups issue; until then no group id names a group.
+		throw notFound(`Group ${acting.group_id} does not exist.`);
+	}
+	return { app, caller: { kind: "admin" } };
+}
+
+export function requireAdmin(caller: Caller): void {
+	if (caller.kind !== "admin") throw forbidden("This call needs the app admin token.");
+}
+
+/** The current user, for endpoints that act on "my" conversations. */
+export function requireUser(caller: Caller): { userId: number; deviceSn: number } {
+	if (caller.kind !== "user") throw badRequest('Header "user_id" is required when calling with the admin token.');
+	return caller;
+}

@@ -1,0 +1,47 @@
+// User tokens: HS256 JWTs signed with TOKEN_SIGNING_KEY, carrying the app, the
+// user, the device serial number and the expiry. The algorithm is pinned on
+// verification, and the app claim must match the app_id header.
+import { jwtVerify, SignJWT } from "jose";
+
+export const DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600;
+export const MAX_TOKEN_TTL_S = 30 * 24 * 3600;
+
+export type UserTokenClaims = { appId: number; userId: number; deviceSn: number };
+
+export async function issueUserToken(
+	signingKey: string,
+	claims: UserTokenClaims,
+	ttlS: number,
+	nowMs: number,
+): Promise<{ token: string; expire: number }> {
+	const expSeconds = Math.floor(nowMs / 1000) + ttlS;
+	const expire = expSeconds * 1000;
+	const token = await new SignJWT({ app: claims.appId, dsn: claims.deviceSn })
+		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
+		.setSubject(String(claims.userId))
+		.setIssuedAt(Math.floor(nowMs / 1000))
+		.setExpirationTime(expSeconds)
+		.sign(keyBytes(signingKey));
+	return { token, expire };
+}
+
+/** The claims of a valid, unexpired token; null for anything else. */
+export async function verifyUserToken(signingKey: string, token: string): Promise<UserTokenClaims | null> {
+	try {
+		const { payload } = await jwtVerify(token, keyBytes(signingKey), { algorithms: ["HS256"] });
+		const userId = Number(payload.sub);
+		const { app, dsn } = payload;
+		if (!Number.isSafeInteger(userId) || typeof app !== "number" || typeof dsn !== "number") return null;
+		return { appId: app, userId, deviceSn: dsn };
+	} catch {
+		return null;
+	}
+}
+
+/** A token-shaped string: three base64url parts. Anything else is tried as an admin token. */
+export const looksLikeUserToken = (token: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);
+
+function keyBytes(signingKey: string): Uint8Array {
+	if (signingKey.length < 32) throw new Error("TOKEN_SIGNING_KEY must be at least 32 characters");
+	return new TextEncoder().encode(signingKey);
+}

@@ -1,0 +1,14 @@
+/**
+ * Runs tasks one at a time, in call order. A Durable Object's input gate opens
+ * whenever it awaits D1, so without this two sends could interleave between
+ * "read" and "write" and commit out of order.
+ */
+export class SerialQueue {
+	#tail: Promise<unknown> = Promise.resolve();
+
+	run<T>(task: () => Promise<T>): Promise<T> {
+		const result = this.#tail.then(task);
+		this.#tail = result.catch(() => undefined);
+		return result;
+	}
+}

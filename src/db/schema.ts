@@ -1,0 +1,109 @@
+// The D1 schema: the single source of truth. `npm run db:generate` turns it into
+// SQL migrations in migrations/ (drizzle-kit 0.31 writes flat NNNN_name.sql files,
+// the layout wrangler and the test pool read).
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** A tenant. The admin token is stored only as a SHA-256 hash (it is a 256-bit random secret). */
+export const apps = sqliteTable("apps", {
+	id: integer("id").primaryKey({ autoIncrement: true }),
+	name: text("name").notNull(),
+	adminTokenHash: text("admin_token_hash").notNull(),
+	openRegistration: integer("open_registration", { mode: "boolean" }).notNull().default(false),
+	recallWindowS: integer("recall_window_s").notNull().default(120),
+	createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * The per-app id space shared by users and groups (SPEC §4): a conversation id
+ * names exactly one user or group. Ids are allocated here and never reused.
+ */
+export const accounts = sqliteTable("accounts", {
+	id: integer("id").primaryKey({ autoIncrement: true }),
+	appId: integer("app_id").notNull(),
+	kind: text("kind", { enum: ["user", "group"] }).notNull(),
+});
+
+export const users = sqliteTable(
+	"users",
+	{
+		id: integer("id").primaryKey(),
+		appId: integer("app_id").notNull(),
+		username: text("username").notNull(),
+		passwordHash: text("password_hash").notNull(),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [uniqueIndex("users_app_username").on(t.appId, t.username)],
+);
+
+/**
+ * Messages. `id` comes from AUTOINCREMENT: unique in the whole database (so in
+ * the app) and, because the conversation's Durable Object commits one write at a
+ * time, strictly increasing within a conversation.
+ */
+export const messages = sqliteTable(
+	"messages",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		appId: integer("app_id").notNull(),
+		conversationKey: text("conversation_key").notNull(),
+		type: integer("type").notNull(),
+		contentType: integer("content_type").notNull(),
+		content: text("content").notNull(),
+		attachment: text("attachment").notNull(),
+		config: text("config").notNull(),
+		ext: text("ext").notNull(),
+		fromUid: integer("from_uid").notNull(),
+		fromDeviceSn: integer("from_device_sn").notNull(),
+		toUid: integer("to_uid").notNull(),
+		timestamp: integer("timestamp").notNull(),
+		recalled: integer("recalled", { mode: "boolean" }).notNull().default(false),
+		isSystem: integer("is_system", { mode: "boolean" }).notNull().default(false),
+	},
+	(t) => [index("messages_conversation").on(t.appId, t.conversationKey, t.id)],
+);
+
+/**
+ * One row per (user, conversation): the user's side of it — read position,
+ * clear point, unread count and the last activity that orders their list.
+ */
+export const conversationMembers = sqliteTable(
+	"conversation_members",
+	{
+		appId: integer("app_id").notNull(),
+		userId: integer("user_id").notNull(),
+		conversationKey: text("conversation_key").notNull(),
+		type: integer("type").notNull(),
+		peerId: integer("peer_id").notNull(),
+		readPosition: integer("read_position").notNull().default(0),
+		readDeviceSn: integer("read_device_sn").notNull().default(0),
+		clearPoint: integer("clear_point").notNull().default(0),
+		unreadCount: integer("unread_count").notNull().default(0),
+		lastMsgId: integer("last_msg_id").notNull().default(0),
+		lastTimestamp: integer("last_timestamp").notNull().default(0),
+		deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
+	},
+	(t) => [
+		primaryKey({ columns: [t.appId, t.userId, t.conversationKey] }),
+		index("conversation_members_by_conversation").on(t.appId, t.conversationKey, t.userId),
+		index("conversation_members_by_activity").on(t.appId, t.userId, t.lastMsgId),
+	],
+);
+
+/**
+ * The exactly-once authority for `transaction_id` (KV is only a cache in front of
+ * it). Inserted in the same D1 batch as the message it names, so a duplicate
+ * key fails the whole batch and nothing is written twice.
+ */
+export const sendDedupe = sqliteTable(
+	"send_dedupe",
+	{
+		appId: integer("app_id").notNull(),
+		senderId: integer("sender_id").notNull(),
+		transactionId: integer("transaction_id").notNull(),
+		targetId: integer("target_id").notNull(),
+		msgId: integer("msg_id").notNull(),
+		bodyHash: text("body_hash").notNull(),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.senderId, t.transactionId, t.targetId] })],
+);

@@ -1,0 +1,40 @@
+// The one response envelope of SPEC §2: {code, message, data}, HTTP status = code.
+
+export type Envelope<T> = { code: number; message: string; data: T } & Record<string, unknown>;
+
+/** The one error type: a status, one English sentence, and optional data/headers. */
+export class ApiError extends Error {
+	constructor(
+		readonly status: number,
+		message: string,
+		readonly data: unknown = null,
+		readonly headers: Record<string, string> = {},
+		readonly extra: Record<string, unknown> = {},
+	) {
+		super(message);
+	}
+}
+
+export function ok<T>(data: T, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {
+	return json(200, { code: 200, message: "", data, ...extra }, headers);
+}
+
+export function errorResponse(error: ApiError): Response {
+	return json(error.status, { code: error.status, message: error.message, data: error.data, ...error.extra }, error.headers);
+}
+
+function json(status: number, body: unknown, headers: Record<string, string>): Response {
+	return new Response(JSON.stringify(body), {
+		status,
+		headers: { "content-type": "application/json; charset=utf-8", ...headers },
+	});
+}
+
+export const badRequest = (message: string) => new ApiError(400, message);
+export const unauthorized = (message: string) => new ApiError(401, message);
+export const forbidden = (message: string) => new ApiError(403, message);
+export const notFound = (message: string) => new ApiError(404, message);
+export const conflict = (message: string) => new ApiError(409, message);
+/** A dependency (D1, a Durable Object) failed; the client should retry. */
+export const unavailable = (message: string, data: unknown = null, extra: Record<string, unknown> = {}) =>
+	new ApiError(503, message, data, { "retry-after": "1" }, extra);

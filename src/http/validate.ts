@@ -1,0 +1,36 @@
+import type { z } from "zod";
+import { badRequest } from "./envelope";
+
+/**
+ * Parses `input` with an endpoint's schema; a failure is a 400 whose message
+ * names the first offending field (SPEC §2).
+ */
+export function parse<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "header"): z.output<S> {
+	const result = schema.safeParse(input);
+	if (result.success) return result.data;
+	const issue = result.error.issues[0];
+	const field = issue ? formatPath(issue.path) : "";
+	const reason = issue?.code === "invalid_type" && issue.input === undefined ? "is required" : (issue?.message ?? "is invalid");
+	const noun = where === "header" ? "Header" : where === "query" ? "Query parameter" : "Field";
+	throw badRequest(field ? `${noun} "${field}" ${reason}.` : `The request ${where} is invalid: ${reason}.`);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+	let out = "";
+	for (const part of path) out += typeof part === "number" ? `[${part}]` : out ? `.${String(part)}` : String(part);
+	return out;
+}
+
+/** Number of Unicode code points (SPEC §2 counts lengths this way). */
+export function codePointLength(s: string): number {
+	let n = 0;
+	for (let i = 0; i < s.length; i++) {
+		const c = s.charCodeAt(i);
+		if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+			const next = s.charCodeAt(i + 1);
+			if (next >= 0xdc00 && next <= 0xdfff) i++;
+		}
+		n++;
+	}
+	return n;
+}

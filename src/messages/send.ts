@@ -1,0 +1,53 @@
+// Sending one message to each target (SPEC §5.1): every target's conversation
+// gets its own Durable Object call, in parallel; the answers are merged in
+// target order.
+import { conversationObject, pairKey } from "../conversation/key";
+import type { SendInput, SendResult } from "../conversation/send";
+import type { NewMessage } from "../db/queries";
+
+export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid" | "type"> & { type: 1 };
+
+export type SendRequest = {
+	appId: number;
+	message: Outgoing;
+	targets: number[];
+	transaction: { id: number; bodyHash: string } | null;
+	dedupeWindowMs: number;
+	requestId: string;
+};
+
+export type SendOutcome =
+	| { kind: "sent"; msgIds: number[]; replayed: boolean }
+	| { kind: "conflict"; message: string }
+	| { kind: "partial"; msgIds: number[]; failed: number[] };
+
+export async function sendToTargets(env: Env, request: SendRequest): Promise<SendOutcome> {
+	const { appId, message, transaction } = request;
+	const results = await Promise.all(
+		request.targets.map(async (targetId): Promise<SendResult> => {
+			const conversationKey = pairKey(message.fromUid, targetId);
+			const input: SendInput = {
+				message: { ...message, appId, conversationKey, toUid: targetId },
+				sender: { userId: message.fromUid, peerId: targetId },
+				receivers: [{ userId: targetId, peerId: message.fromUid }],
+				transaction: transaction
+					? { senderId: message.fromUid, transactionId: transaction.id, targetId, bodyHash: transaction.bodyHash }
+					: null,
+				dedupeWindowMs: request.dedupeWindowMs,
+				requestId: request.requestId,
+			};
+			try {
+				return await conversationObject(env, appId, conversationKey).send(input);
+			} catch (error) {
+				console.error(JSON.stringify({ requestId: request.requestId, at: "sendToTargets", targetId, error: String(error) }));
+				return { ok: false, status: 503, message: "The conversation is unavailable; retry the request." };
+			}
+		}),
+	);
+	const conflict = results.find((r) => !r.ok && r.status === 409);
+	if (conflict && !conflict.ok) return { kind: "conflict", message: conflict.message };
+	const msgIds = results.map((r) => (r.ok ? r.msgId : 0));
+	const failed = request.targets.filter((_, i) => !results[i]?.ok);
+	if (failed.length > 0) return { kind: "partial", msgIds, failed };
+	return { kind: "sent", msgIds, replayed: results.every((r) => r.ok && r.replayed) };
+}

@@ -1,0 +1,59 @@
+import { z } from "zod";
+import { authenticate, requireUser } from "../auth/identity";
+import { pairKey } from "../conversation/key";
+import { database, historyPage, type MemberRow, type MessageRow } from "../db/queries";
+import { badRequest, notFound, ok } from "../http/envelope";
+import { integerIn, MAX_ID, peerId } from "../http/ids";
+import { type Handler, queryOf } from "../http/request";
+import { parse } from "../http/validate";
+import { type MessageStatus, messageJson } from "../messages/format";
+
+const DEFAULT_LIMIT = 20;
+const MAX_LIMIT = 100;
+
+const query = z.object({
+	opposite_id: peerId,
+	msg_id_start: peerId.optional(),
+	limit: integerIn(1, MAX_ID).optional(),
+});
+
+/** GET /message/conversation — the caller's history with a peer, newest first. */
+export const messageConversation: Handler = async (request, env) => {
+	const db = database(env.DB);
+	const { app, caller } = await authenticate(request, env, db);
+	const me = requireUser(caller);
+	const input = parse(query, queryOf(request), "query");
+	if (input.opposite_id === me.userId) throw badRequest('Query parameter "opposite_id" must not be the caller.');
+	const limit = Math.min(input.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
+
+	// One extra row tells whether this is the last page and where the next starts.
+	const page = await historyPage(
+		db,
+		app.id,
+		pairKey(me.userId, input.opposite_id),
+		me.userId,
+		input.opposite_id,
+		input.msg_id_start ?? 0,
+		limit + 1,
+	);
+	if (input.opposite_id !== 0 && !page.peerIsUser) throw notFound(`User ${input.opposite_id} does not exist.`);
+
+	const rows = page.rows.slice(0, limit);
+	const next = page.rows[limit];
+	const status = statusFor(me.userId, page.sides);
+	return ok({
+		messages: rows.map((row) => messageJson(row, status(row))),
+		is_last: next === undefined,
+		next_msg_id: next?.id ?? 0,
+	});
+};
+
+/** SPEC §5.3: a message's status as the caller sees it. */
+function statusFor(me: number, sides: MemberRow[]) {
+	const myRead = sides.find((s) => s.userId === me)?.readPosition ?? 0;
+	const peerRead = sides.find((s) => s.userId !== me)?.readPosition ?? 0;
+	return (row: MessageRow): MessageStatus => {
+		if (row.fromUid !== me) return myRead >= row.id ? "READ" : "DELIVERED";
+		return peerRead >= row.id ? "READ" : "UNREAD";
+	};
+}

@@ -1,0 +1,15 @@
+// Deployment settings read from wrangler.toml [vars], with their bounds.
+import { MAX_ITERATIONS } from "./auth/passwords";
+
+const DAY_S = 24 * 3600;
+
+export function passwordIterations(env: Env): number {
+	const n = Number(env.PASSWORD_HASH_ITERATIONS);
+	return Number.isFinite(n) && n >= 1 ? Math.min(n, MAX_ITERATIONS) : MAX_ITERATIONS;
+}
+
+/** How long a transaction_id is remembered (SPEC §5.1: default 24 h, at least 60 s). */
+export function dedupeWindowS(env: Env): number {
+	const n = Number(env.DEDUPE_WINDOW_S);
+	return Number.isFinite(n) ? Math.max(60, Math.floor(n)) : DAY_S;
+}

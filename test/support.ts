@@ -1,0 +1,95 @@
+// Arrange helpers: they go through the public HTTP surface wherever it exists.
+import { SELF } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { hashAdminToken } from "../src/auth/adminTokens";
+
+export type TestApp = { appId: number; adminToken: string };
+export type Reply = { status: number; headers: Headers; body: { code: number; message: string; data: any; [k: string]: any } };
+
+/** Creates an app the way the operator CLI does: a random token, stored as a hash. */
+export async function createApp(settings: { openRegistration?: boolean; recallWindowS?: number } = {}): Promise<TestApp> {
+	const adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
+	const row = await env.DB.prepare(
+		"INSERT INTO apps (name, admin_token_hash, open_registration, recall_window_s, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+	)
+		.bind("test", await hashAdminToken(adminToken), settings.openRegistration ? 1 : 0, settings.recallWindowS ?? 120, Date.now())
+		.first<{ id: number }>();
+	if (!row) throw new Error("app insert failed");
+	return { appId: row.id, adminToken };
+}
+
+export type CallOptions = {
+	method?: string;
+	app?: TestApp | number;
+	token?: string | null;
+	headers?: Record<string, string>;
+	body?: unknown;
+	rawBody?: BodyInit;
+	query?: Record<string, string | number>;
+};
+
+/** One request through the Worker's own fetch. The admin token is used unless `token` says otherwise. */
+export async function call(path: string, options: CallOptions = {}): Promise<Reply> {
+	const headers: Record<string, string> = { ...options.headers };
+	const app = options.app;
+	if (app !== undefined) headers.app_id = String(typeof app === "number" ? app : app.appId);
+	const token = options.token === undefined && typeof app === "object" ? app.adminToken : options.token;
+	if (token) headers["access-token"] = token;
+	let body = options.rawBody;
+	if (options.body !== undefined) {
+		body = JSON.stringify(options.body);
+		headers["content-type"] = "application/json";
+	}
+	const url = new URL(`https://im.test${path}`);
+	for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, String(v));
+	const response = await SELF.fetch(url, { method: options.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+	const text = await response.text();
+	let parsed: Reply["body"];
+	try {
+		parsed = JSON.parse(text);
+	} catch {
+		throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
+	}
+	return { status: response.status, headers: response.headers, body: parsed };
+}
+
+let names = 0;
+export async function registerUser(app: TestApp, username = `user${++names}-${crypto.randomUUID().slice(0, 8)}`, password = "secret-pw") {
+	const reply = await call("/user/register/v2", { app, body: { username, password } });
+	if (reply.status !== 200) throw new Error(`register failed: ${JSON.stringify(reply.body)}`);
+	return reply.body.data.user_id as number;
+}
+
+export async function userToken(app: TestApp, userId: number, extra: { device_sn?: number; ttl_s?: number } = {}) {
+	const reply = await call("/token/issue", { app, body: { user_id: userId, ...extra } });
+	if (reply.status !== 200) throw new Error(`token failed: ${JSON.stringify(reply.body)}`);
+	return reply.body.data.token as string;
+}
+
+export async function send(app: TestApp, token: string | undefined, body: Record<string, unknown>) {
+	return call("/message/send", { app, token, body: { type: 1, content_type: 0, ...body } });
+}
+
+export async function history(app: TestApp, token: string, query: Record<string, string | number>) {
+	return call("/message/conversation", { app, token, query });
+}
+
+/** Every message of a conversation, paged with next_msg_id, newest first. */
+export async function allMessages(app: TestApp, token: string, peer: number, limit = 100) {
+	const out: any[] = [];
+	let start = 0;
+	for (;;) {
+		const page = await history(app, token, { opposite_id: peer, msg_id_start: start, limit });
+		if (page.status !== 200) throw new Error(`history failed: ${JSON.stringify(page.body)}`);
+		out.push(...page.body.data.messages);
+		if (page.body.data.is_last) return out;
+		start = page.body.data.next_msg_id;
+	}
+}
+
+/** A snapshot of every table, to prove a bad request changed nothing. */
+export async function snapshot(): Promise<string> {
+	const tables = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe"];
+	const parts = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
+	return JSON.stringify(parts.map((p) => p.results));
+}

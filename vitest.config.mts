@@ -1,0 +1,24 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+	plugins: [
+		cloudflareTest(async () => ({
+			wrangler: { configPath: "./wrangler.toml" },
+			miniflare: {
+				bindings: {
+					TOKEN_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789",
+					// Fewer PBKDF2 rounds keep tests fast; the hash format records the count.
+					PASSWORD_HASH_ITERATIONS: "1000",
+					TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+				},
+			},
+		})),
+	],
+	test: {
+		include: ["test/**/*.test.ts"],
+		setupFiles: ["./test/setup.ts"],
+		testTimeout: 30_000,
+		hookTimeout: 30_000,
+	},
+});
