@@ -1,6 +1,7 @@
 // The Worker: request id, route table, 404/405 and the one error handler.
 import { Router } from "itty-router";
-import { ApiError, errorResponse } from "./http/envelope";
+import { isStorageFailure } from "./db/queries";
+import { ApiError, errorResponse, unavailable } from "./http/envelope";
 import type { ApiRequest, Handler } from "./http/request";
 import { healthz } from "./routes/healthz";
 import { messageConversation } from "./routes/messageConversation";
@@ -36,6 +37,10 @@ const router = Router<ApiRequest, [Env, ExecutionContext]>({
 	],
 	catch: (error, request) => {
 		if (error instanceof ApiError) return errorResponse(error);
+		if (isStorageFailure(error)) {
+			console.error(JSON.stringify({ requestId: request.requestId, dependency: "D1", error: String(error) }));
+			return errorResponse(unavailable("The database is unavailable; retry the request."));
+		}
 		console.error(JSON.stringify({ requestId: request.requestId, error: String(error), stack: (error as Error)?.stack }));
 		return errorResponse(new ApiError(500, "Internal error; quote the x-request-id header when reporting it."));
 	},

@@ -2,6 +2,7 @@
 // (test/query-plans.test.ts checks them with EXPLAIN QUERY PLAN).
 import { and, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { DrizzleQueryError } from "drizzle-orm/errors";
 import * as schema from "./schema";
 import { accounts, apps, conversationMembers, messages, sendDedupe, users } from "./schema";
 
@@ -85,6 +86,9 @@ export async function insertUsers(db: Database, appId: number, list: NewUser[], 
 
 export const isUniqueViolation = (error: unknown, table: string): boolean =>
 	errorText(error).includes(`UNIQUE constraint failed: ${table}.`);
+
+/** A failed D1 call (drizzle wraps D1's errors): the client should retry. */
+export const isStorageFailure = (error: unknown): boolean => error instanceof DrizzleQueryError || errorText(error).includes("D1_");
 
 function errorText(error: unknown): string {
 	let text = "";

@@ -1,0 +1,155 @@
+import { env } from "cloudflare:workers";
+import { SignJWT } from "jose";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+let other: TestApp;
+let alice: number;
+let bob: number;
+let aliceToken: string;
+
+beforeAll(async () => {
+	[app, other] = [await createApp(), await createApp()];
+	[alice, bob] = [await registerUser(app), await registerUser(app)];
+	aliceToken = await userToken(app, alice);
+	await send(app, aliceToken, { targets: [bob], content: "private to app 1" });
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+const sign = (claims: Record<string, unknown>, sub: string, expSeconds: number, key = env.TOKEN_SIGNING_KEY) =>
+	new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime(expSeconds).sign(new TextEncoder().encode(key));
+
+describe("§3 tenancy: the app_id header", () => {
+	it("§3 a missing app_id is 400 naming the header", async () => {
+		const reply = await call("/message/conversation", { token: app.adminToken, query: { opposite_id: alice } });
+		expect(reply.status).toBe(400);
+		expect(reply.body.message).toBe('Header "app_id" is required.');
+	});
+
+	it.each(["abc", "-1", "1.5", "0", "1e2", "99999999999999999999"])("§3 a malformed app_id %j is 400", async (appId) => {
+		const reply = await call("/message/conversation", { token: app.adminToken, headers: { app_id: appId }, query: { opposite_id: alice } });
+		expect(reply.status).toBe(400);
+		expect(reply.body.message).toContain('"app_id"');
+	});
+
+	it("§3 an unknown app is 401", async () => {
+		const reply = await call("/message/conversation", { app: 987654, token: app.adminToken, query: { opposite_id: alice } });
+		expect(reply.status).toBe(401);
+		expect(reply.body).toEqual({ code: 401, message: "Unknown app_id 987654.", data: null });
+	});
+});
+
+describe("§3 credentials: the access-token header", () => {
+	it("§3 a missing access-token is 401", async () => {
+		const reply = await call("/message/conversation", { app, token: null, query: { opposite_id: alice } });
+		expect(reply.status).toBe(401);
+		expect(reply.body.message).toBe('Header "access-token" is required.');
+	});
+
+	it("§3 a wrong admin token is 401", async () => {
+		const reply = await call("/message/conversation", { app, token: "adm_wrong", query: { opposite_id: alice } });
+		expect(reply.status).toBe(401);
+	});
+
+	it("§3 the admin token of another app is 401", async () => {
+		const reply = await call("/message/conversation", { app, token: other.adminToken, headers: { user_id: String(alice) }, query: { opposite_id: bob } });
+		expect(reply.status).toBe(401);
+	});
+
+	it("§3 admin tokens are compared in constant time", async () => {
+		const spy = vi.spyOn(crypto.subtle, "timingSafeEqual");
+		await call("/message/conversation", { app, token: "adm_wrong", query: { opposite_id: alice } });
+		expect(spy).toHaveBeenCalledTimes(1);
+		const [a, b] = spy.mock.calls[0] as [ArrayBufferView, ArrayBufferView];
+		expect(a.byteLength).toBe(b.byteLength);
+	});
+
+	it("§3 a user token of another app is 401", async () => {
+		const stranger = await registerUser(other);
+		const token = await userToken(other, stranger);
+		const reply = await call("/message/conversation", { app, token, query: { opposite_id: alice } });
+		expect(reply.status).toBe(401);
+	});
+
+	it("§3 an expired user token is 401", async () => {
+		const token = await sign({ app: app.appId, dsn: 0 }, String(alice), Math.floor(Date.now() / 1000) - 10);
+		const reply = await history(app, token, { opposite_id: bob });
+		expect(reply.status).toBe(401);
+		expect(reply.body.message).toBe("The access-token is invalid or expired.");
+	});
+
+	it("§3 a tampered user token is 401", async () => {
+		const [header, , signature] = aliceToken.split(".");
+		const forged = btoa(JSON.stringify({ app: app.appId, dsn: 0, sub: String(bob), exp: 4102444800 })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+		expect((await history(app, `${header}.${forged}.${signature}`, { opposite_id: alice })).status).toBe(401);
+		const flipped = aliceToken.slice(0, -2) + (aliceToken.endsWith("A") ? "BB" : "AA");
+		expect((await history(app, flipped, { opposite_id: bob })).status).toBe(401);
+	});
+
+	it("§3 a token signed with another key, or with alg none, is 401", async () => {
+		const otherKey = await sign({ app: app.appId, dsn: 0 }, String(alice), 4102444800, "another-key-of-at-least-32-characters!!");
+		expect((await history(app, otherKey, { opposite_id: bob })).status).toBe(401);
+		const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "");
+		const none = `${b64({ alg: "none" })}.${b64({ app: app.appId, dsn: 0, sub: String(alice), exp: 4102444800 })}.x`;
+		expect((await history(app, none, { opposite_id: bob })).status).toBe(401);
+	});
+});
+
+describe("§3 acting identity", () => {
+	it("§3 a user token with a user_id header naming another user is 403", async () => {
+		const reply = await history(app, aliceToken, { opposite_id: bob });
+		expect(reply.status).toBe(200);
+		const foreign = await call("/message/conversation", { app, token: aliceToken, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+		expect(foreign.status).toBe(403);
+		const same = await call("/message/conversation", { app, token: aliceToken, headers: { user_id: String(alice) }, query: { opposite_id: bob } });
+		expect(same.status).toBe(200);
+	});
+
+	it("§3 a user token with a group_id header is 403", async () => {
+		const reply = await call("/message/conversation", { app, token: aliceToken, headers: { group_id: "5" }, query: { opposite_id: bob } });
+		expect(reply.status).toBe(403);
+	});
+
+	it("§3 admin + user_id acts exactly as that user", async () => {
+		const asBob = await call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+		expect(asBob.status).toBe(200);
+		expect(asBob.body.data.messages[0]).toMatchObject({ content: "private to app 1", status: "DELIVERED" });
+		const sent = await call("/message/send", { app, headers: { user_id: String(bob) }, body: { type: 1, targets: [alice], content_type: 0, content: "as bob" } });
+		expect(sent.status).toBe(200);
+		const page = await history(app, aliceToken, { opposite_id: bob });
+		expect(page.body.data.messages[0]).toMatchObject({ content: "as bob", from_xid: { uid: bob } });
+	});
+
+	it("§3 admin + user_id of a user who does not exist is 404", async () => {
+		const reply = await call("/message/conversation", { app, headers: { user_id: "999999" }, query: { opposite_id: alice } });
+		expect(reply.status).toBe(404);
+		expect(reply.body.message).toBe("User 999999 does not exist.");
+	});
+
+	it("§3 history called by the admin without user_id is 400 naming the header", async () => {
+		const reply = await call("/message/conversation", { app, query: { opposite_id: alice } });
+		expect(reply.status).toBe(400);
+		expect(reply.body.message).toContain('"user_id"');
+	});
+});
+
+describe("§3 nothing of one app is visible to another", () => {
+	it("§3 another app cannot name this app's users, read their history or message them", async () => {
+		const stranger = await registerUser(other);
+		const strangerToken = await userToken(other, stranger);
+		expect((await call("/message/conversation", { app: other, headers: { user_id: String(alice) }, query: { opposite_id: bob } })).status).toBe(404);
+		expect((await history(other, strangerToken, { opposite_id: alice })).status).toBe(404);
+		expect((await send(other, strangerToken, { targets: [alice], content: "hi" })).status).toBe(404);
+		expect((await call("/token/id", { app: other, token: null, body: { user_id: alice, password: "secret-pw" } })).status).toBe(401);
+	});
+
+	it("§3 the same username can exist in two apps as two users", async () => {
+		const a = await call("/user/register/v2", { app, body: { username: "same-name", password: "secret-pw" } });
+		const b = await call("/user/register/v2", { app: other, body: { username: "same-name", password: "secret-pw" } });
+		expect(a.status).toBe(200);
+		expect(b.status).toBe(200);
+		expect(a.body.data.user_id).not.toBe(b.body.data.user_id);
+	});
+});

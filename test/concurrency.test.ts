@@ -1,0 +1,77 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { allMessages, createApp, registerUser, send, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+
+beforeAll(async () => {
+	app = await createApp();
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+/**
+ * Local D1 is so fast that writes rarely interleave by chance. Delay every
+ * batch by a random few milliseconds, so that anything not serialised by the
+ * conversation object would commit out of order (PLATFORM-NOTES §1).
+ */
+function slowD1() {
+	const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+	const realBatch = d1.batch;
+	vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+		await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
+		return realBatch.call(this, statements);
+	});
+}
+
+const side = (userId: number, peerId: number) =>
+	env.DB.prepare("SELECT read_position, unread_count FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
+		.bind(app.appId, userId, peerId)
+		.first<{ read_position: number; unread_count: number }>();
+
+describe("Conversation ordering under concurrency", () => {
+	it("§7 200 concurrent sends into one conversation: 200 messages, ids strictly increasing, unread exactly 200", async () => {
+		const [alice, bob] = [await registerUser(app), await registerUser(app)];
+		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
+		slowD1();
+		const replies = await Promise.all(
+			Array.from({ length: 200 }, (_, i) => send(app, aliceToken, { targets: [bob], content: `m${i}` })),
+		);
+		expect(replies.map((r) => r.status)).toEqual(Array(200).fill(200));
+		const ids = replies.map((r) => r.body.msg_ids[0] as number);
+		expect(new Set(ids).size).toBe(200);
+
+		const seen = await allMessages(app, bobToken, alice, 37);
+		expect(seen).toHaveLength(200);
+		const seenIds = seen.map((m) => m.msg_id);
+		for (let i = 1; i < seenIds.length; i++) expect(seenIds[i]).toBeLessThan(seenIds[i - 1]);
+		expect(new Set(seenIds)).toEqual(new Set(ids));
+		expect((await side(bob, alice))?.unread_count).toBe(200);
+	});
+
+	it("§5.4 200 concurrent sends from both users: every unread count equals its definition", async () => {
+		const [alice, bob] = [await registerUser(app), await registerUser(app)];
+		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
+		slowD1();
+		const replies = await Promise.all(
+			Array.from({ length: 200 }, (_, i) =>
+				i % 2 ? send(app, bobToken, { targets: [alice], content: `b${i}` }) : send(app, aliceToken, { targets: [bob], content: `a${i}` }),
+			),
+		);
+		expect(replies.every((r) => r.status === 200)).toBe(true);
+
+		const seen = (await allMessages(app, aliceToken, bob)).reverse(); // oldest first
+		expect(seen).toHaveLength(200);
+		for (let i = 1; i < seen.length; i++) expect(seen[i].msg_id).toBeGreaterThan(seen[i - 1].msg_id);
+		// Each user's read position is their own last message; unread = the peer's messages after it.
+		for (const [me, peer] of [
+			[alice, bob],
+			[bob, alice],
+		] as const) {
+			const mine = seen.filter((m) => m.from_xid.uid === me);
+			const lastOwn = mine[mine.length - 1]?.msg_id ?? 0;
+			const expected = seen.filter((m) => m.from_xid.uid === peer && m.msg_id > lastOwn).length;
+			expect(await side(me, peer)).toEqual({ read_position: lastOwn, unread_count: expected });
+		}
+	});
+});

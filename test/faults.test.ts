@@ -1,0 +1,125 @@
+import { env } from "cloudflare:workers";
+import { evictDurableObject } from "cloudflare:test";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { conversationObject, pairKey } from "../src/conversation/key";
+import { allMessages, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+let alice: number;
+let bob: number;
+let carol: number;
+let aliceToken: string;
+let bobToken: string;
+
+beforeAll(async () => {
+	app = await createApp();
+	[alice, bob, carol] = [await registerUser(app), await registerUser(app), await registerUser(app)];
+	aliceToken = await userToken(app, alice);
+	bobToken = await userToken(app, bob);
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+type Statement = { statement: string; params: unknown[] };
+const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+const realBatch = d1.batch;
+const touches = (statements: unknown[], conversationKey: string) =>
+	(statements as Statement[]).some((s) => s.params?.includes(conversationKey));
+
+/** Makes D1 batches that write `conversationKey` fail, before or after committing. */
+function failBatches(conversationKey: string, when: "before-commit" | "after-commit", times = 1) {
+	let left = times;
+	return vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+		if (left > 0 && touches(statements, conversationKey)) {
+			left--;
+			if (when === "after-commit") await realBatch.call(this, statements);
+			throw new Error("D1_ERROR: Network connection lost.");
+		}
+		return realBatch.call(this, statements);
+	});
+}
+
+const unread = async (userId: number, peerId: number) =>
+	(
+		await env.DB.prepare("SELECT unread_count FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
+			.bind(app.appId, userId, peerId)
+			.first<{ unread_count: number }>()
+	)?.unread_count ?? 0;
+
+describe("POST /message/send under D1 faults", () => {
+	it("§5.1 a batch that fails before commit: 503 with Retry-After, nothing written, retry with the transaction_id sends once", async () => {
+		const before = await snapshot();
+		failBatches(pairKey(alice, bob), "before-commit");
+		const failed = await send(app, aliceToken, { transaction_id: 101, targets: [bob], content: "one" });
+		expect(failed.status).toBe(503);
+		expect(failed.headers.get("retry-after")).toBe("1");
+		expect(failed.body).toMatchObject({ code: 503, data: { failed: [bob] }, msg_ids: [0] });
+		expect(await snapshot()).toBe(before);
+
+		const retried = await send(app, aliceToken, { transaction_id: 101, targets: [bob], content: "one" });
+		expect(retried.status).toBe(200);
+		const again = await send(app, aliceToken, { transaction_id: 101, targets: [bob], content: "one" });
+		expect(again.body.msg_ids).toEqual(retried.body.msg_ids);
+		const seen = await allMessages(app, bobToken, alice);
+		expect(seen.filter((m) => m.content === "one")).toHaveLength(1);
+		expect(await unread(bob, alice)).toBe(1);
+	});
+
+	it("§5.1 a batch that commits and then throws: 503, and the retry answers the committed message without sending again", async () => {
+		const unreadBefore = await unread(bob, alice);
+		failBatches(pairKey(alice, bob), "after-commit");
+		const failed = await send(app, aliceToken, { transaction_id: 102, targets: [bob], content: "two" });
+		expect(failed.status).toBe(503);
+
+		const retried = await send(app, aliceToken, { transaction_id: 102, targets: [bob], content: "two" });
+		expect(retried.status).toBe(200);
+		expect(retried.headers.get("idempotent-replayed")).toBe("true");
+		const seen = await allMessages(app, bobToken, alice);
+		const two = seen.filter((m) => m.content === "two");
+		expect(two).toHaveLength(1);
+		expect(retried.body.msg_ids).toEqual([two[0].msg_id]);
+		expect(await unread(bob, alice)).toBe(unreadBefore + 1);
+	});
+
+	it("§5.1 one target failing: 503 naming it, msg_ids 0 for it; the retry completes it without duplicating the others", async () => {
+		failBatches(pairKey(alice, carol), "before-commit");
+		const partial = await send(app, aliceToken, { transaction_id: 103, targets: [bob, carol], content: "three" });
+		expect(partial.status).toBe(503);
+		expect(partial.body.data).toEqual({ failed: [carol] });
+		const [toBob, toCarol] = partial.body.msg_ids;
+		expect(toBob).toBeGreaterThan(0);
+		expect(toCarol).toBe(0);
+
+		const retried = await send(app, aliceToken, { transaction_id: 103, targets: [bob, carol], content: "three" });
+		expect(retried.status).toBe(200);
+		expect(retried.body.msg_ids[0]).toBe(toBob);
+		expect(retried.body.msg_ids[1]).toBeGreaterThan(0);
+		const carolToken = await userToken(app, carol);
+		expect((await allMessages(app, bobToken, alice)).filter((m) => m.content === "three")).toHaveLength(1);
+		expect((await allMessages(app, carolToken, alice)).filter((m) => m.content === "three")).toHaveLength(1);
+	});
+
+	it("§5.1 a send without transaction_id that fails before commit leaves nothing behind", async () => {
+		const before = await snapshot();
+		failBatches(pairKey(alice, bob), "before-commit");
+		const failed = await send(app, aliceToken, { targets: [bob], content: "lost" });
+		expect(failed.status).toBe(503);
+		expect(await snapshot()).toBe(before);
+	});
+});
+
+describe("Conversation Durable Object eviction", () => {
+	it("§5 evicting the object between sends loses nothing and reuses no id", async () => {
+		const stub = conversationObject(env, app.appId, pairKey(alice, bob));
+		const ids: number[] = [];
+		for (let i = 0; i < 6; i++) {
+			const reply = await send(app, i % 2 ? bobToken : aliceToken, { targets: [i % 2 ? alice : bob], content: `evict ${i}` });
+			expect(reply.status).toBe(200);
+			ids.push(reply.body.msg_ids[0]);
+			await evictDurableObject(stub);
+		}
+		for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1] as number);
+		const seen = (await allMessages(app, bobToken, alice)).map((m) => m.msg_id);
+		for (const id of ids) expect(seen.filter((s) => s === id)).toHaveLength(1);
+	});
+});

@@ -1,0 +1,134 @@
+import { SELF } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { MAX_ID, parseId } from "../src/http/ids";
+import { call, createApp, registerUser, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+
+beforeAll(async () => {
+	app = await createApp();
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("§2 conventions", () => {
+	it("§2 an unknown path is a 404 envelope with x-request-id", async () => {
+		const reply = await call("/nope", { app });
+		expect(reply.status).toBe(404);
+		expect(reply.body).toEqual({ code: 404, message: "No endpoint at /nope.", data: null });
+		expect(reply.headers.get("x-request-id")).toBeTruthy();
+	});
+
+	it("§2 a known path with the wrong method is a 405 envelope", async () => {
+		for (const [method, path] of [
+			["GET", "/message/send"],
+			["DELETE", "/token/user"],
+			["POST", "/message/conversation"],
+			["POST", "/healthz"],
+		]) {
+			const reply = await call(path, { app, method });
+			expect(reply.status).toBe(405);
+			expect(reply.body).toMatchObject({ code: 405, data: null });
+			expect(reply.body.message).toContain(method);
+		}
+	});
+
+	it("§5.1 PUT is accepted on /message/send as POST is", async () => {
+		const [a, b] = [await registerUser(app), await registerUser(app)];
+		const reply = await call("/message/send", {
+			app,
+			method: "PUT",
+			body: { type: 1, from_user_id: a, targets: [b], content_type: 0, content: "put" },
+		});
+		expect(reply.status).toBe(200);
+	});
+
+	it("§2 every response has a distinct x-request-id", async () => {
+		const a = await call("/healthz");
+		const b = await call("/nope");
+		expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
+	});
+
+	it("§2 a body over 64 KiB is 413, by Content-Length, before parsing", async () => {
+		const reply = await call("/message/send", { app, rawBody: `{"content":"${"x".repeat(70_000)}"}`, headers: { "content-type": "application/json" } });
+		expect(reply.status).toBe(413);
+		expect(reply.body).toMatchObject({ code: 413, data: null });
+	});
+
+	it("§2 a body over 64 KiB without Content-Length (streamed) is 413", async () => {
+		const chunk = new TextEncoder().encode("x".repeat(16 * 1024));
+		const stream = new ReadableStream({
+			start(controller) {
+				for (let i = 0; i < 5; i++) controller.enqueue(chunk);
+				controller.close();
+			},
+		});
+		const response = await SELF.fetch("https://im.test/message/send", {
+			method: "POST",
+			headers: { app_id: String(app.appId), "access-token": app.adminToken },
+			body: stream,
+		});
+		expect(response.status).toBe(413);
+	});
+
+	it("§2 a body that does not parse, or is not an object, is 400", async () => {
+		for (const raw of ["{", "[1,2]", '"text"', "42", "null", ""]) {
+			const reply = await call("/message/send", { app, rawBody: raw });
+			expect(reply.status, raw).toBe(400);
+			expect(reply.body.data).toBeNull();
+		}
+	});
+
+	it("§2 an unexpected error is a 500 without internals; a D1 failure is a 503 with Retry-After", async () => {
+		const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+		vi.spyOn(d1, "prepare").mockImplementation(() => {
+			throw new Error("D1_ERROR: storage exploded at /secret/path");
+		});
+		const unavailable = await call("/message/conversation", { app, query: { opposite_id: 1 } });
+		expect(unavailable.status).toBe(503);
+		expect(unavailable.headers.get("retry-after")).toBe("1");
+		expect(unavailable.body.message).not.toContain("secret");
+		vi.restoreAllMocks();
+
+		vi.spyOn(crypto.subtle, "digest").mockRejectedValueOnce(new TypeError("internal detail at src/secret.ts:1"));
+		const internal = await call("/user/register/v2", { app, body: { username: "x", password: "secret-pw" } });
+		expect(internal.status).toBe(500);
+		expect(internal.body).toEqual({ code: 500, message: "Internal error; quote the x-request-id header when reporting it.", data: null });
+	});
+});
+
+describe("§2 id parsing", () => {
+	it.each([
+		[1, 1],
+		["42", 42],
+		[MAX_ID, MAX_ID],
+		[String(MAX_ID), MAX_ID],
+	])("accepts %j", (input, expected) => expect(parseId(input)).toBe(expected));
+
+	it.each([0, -1, 1.5, MAX_ID + 1, "", "-1", "1.0", "1e3", "+1", " 1", "0x10", "9007199254740992", null, true, [1], {}])(
+		"rejects %j",
+		(input) => expect(parseId(input)).toBeNull(),
+	);
+
+	it("accepts 0 only where a peer is expected", () => {
+		expect(parseId(0, { allowZero: true })).toBe(0);
+		expect(parseId("0", { allowZero: true })).toBe(0);
+		expect(parseId(0)).toBeNull();
+	});
+});
+
+describe("§2 ids in requests", () => {
+	it("§2 ids may arrive as decimal strings anywhere", async () => {
+		const [a, b] = [await registerUser(app), await registerUser(app)];
+		const reply = await call("/message/send", {
+			app,
+			headers: { user_id: String(a) },
+			body: { type: "1", targets: [String(b)], content_type: "0", content: "strings" },
+		});
+		expect(reply.status).toBe(200);
+		const token = await userToken(app, b);
+		const page = await call("/message/conversation", { app, token, query: { opposite_id: String(a), limit: "5" } });
+		expect(page.body.data.messages[0].content).toBe("strings");
+	});
+});
