@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterEach(() => vi.restoreAllMocks());
 
 const sign = (claims: Record<string, unknown>, sub: string, expSeconds: number, key = env.TOKEN_SIGNING_KEY) =>
-	new SignJWT(claims).setProtectedHeader({ alg: "HS256" }).setSubject(sub).setExpirationTime(expSeconds).sign(new TextEncoder().encode(key));
+	new SignJWT(claims)
+		.setProtectedHeader({ alg: "HS256" })
+		.setSubject(sub)
+		.setExpirationTime(expSeconds)
+		.sign(new TextEncoder().encode(key));
 
 describe("§3 tenancy: the app_id header", () => {
 	it("§3 a missing app_id is 400 naming the header", async () => {
@@ -54,7 +58,12 @@ describe("§3 credentials: the access-token header", () => {
 	});
 
 	it("§3 the admin token of another app is 401", async () => {
-		const reply = await call("/message/conversation", { app, token: other.adminToken, headers: { user_id: String(alice) }, query: { opposite_id: bob } });
+		const reply = await call("/message/conversation", {
+			app,
+			token: other.adminToken,
+			headers: { user_id: String(alice) },
+			query: { opposite_id: bob },
+		});
 		expect(reply.status).toBe(401);
 	});
 
@@ -82,7 +91,10 @@ describe("§3 credentials: the access-token header", () => {
 
 	it("§3 a tampered user token is 401", async () => {
 		const [header, , signature] = aliceToken.split(".");
-		const forged = btoa(JSON.stringify({ app: app.appId, dsn: 0, sub: String(bob), exp: 4102444800 })).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+		const forged = btoa(JSON.stringify({ app: app.appId, dsn: 0, sub: String(bob), exp: 4102444800 }))
+			.replace(/=+$/, "")
+			.replace(/\+/g, "-")
+			.replace(/\//g, "_");
 		expect((await history(app, `${header}.${forged}.${signature}`, { opposite_id: alice })).status).toBe(401);
 		const flipped = aliceToken.slice(0, -2) + (aliceToken.endsWith("A") ? "BB" : "AA");
 		expect((await history(app, flipped, { opposite_id: bob })).status).toBe(401);
@@ -101,9 +113,19 @@ describe("§3 acting identity", () => {
 	it("§3 a user token with a user_id header naming another user is 403", async () => {
 		const reply = await history(app, aliceToken, { opposite_id: bob });
 		expect(reply.status).toBe(200);
-		const foreign = await call("/message/conversation", { app, token: aliceToken, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+		const foreign = await call("/message/conversation", {
+			app,
+			token: aliceToken,
+			headers: { user_id: String(bob) },
+			query: { opposite_id: alice },
+		});
 		expect(foreign.status).toBe(403);
-		const same = await call("/message/conversation", { app, token: aliceToken, headers: { user_id: String(alice) }, query: { opposite_id: bob } });
+		const same = await call("/message/conversation", {
+			app,
+			token: aliceToken,
+			headers: { user_id: String(alice) },
+			query: { opposite_id: bob },
+		});
 		expect(same.status).toBe(200);
 	});
 
@@ -116,7 +138,11 @@ describe("§3 acting identity", () => {
 		const asBob = await call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
 		expect(asBob.status).toBe(200);
 		expect(asBob.body.data.messages[0]).toMatchObject({ content: "private to app 1", status: "DELIVERED" });
-		const sent = await call("/message/send", { app, headers: { user_id: String(bob) }, body: { type: 1, targets: [alice], content_type: 0, content: "as bob" } });
+		const sent = await call("/message/send", {
+			app,
+			headers: { user_id: String(bob) },
+			body: { type: 1, targets: [alice], content_type: 0, content: "as bob" },
+		});
 		expect(sent.status).toBe(200);
 		const page = await history(app, aliceToken, { opposite_id: bob });
 		expect(page.body.data.messages[0]).toMatchObject({ content: "as bob", from_xid: { uid: bob } });
@@ -139,7 +165,9 @@ describe("§3 nothing of one app is visible to another", () => {
 	it("§3 another app cannot name this app's users, read their history or message them", async () => {
 		const stranger = await registerUser(other);
 		const strangerToken = await userToken(other, stranger);
-		expect((await call("/message/conversation", { app: other, headers: { user_id: String(alice) }, query: { opposite_id: bob } })).status).toBe(404);
+		expect(
+			(await call("/message/conversation", { app: other, headers: { user_id: String(alice) }, query: { opposite_id: bob } })).status,
+		).toBe(404);
 		expect((await history(other, strangerToken, { opposite_id: alice })).status).toBe(404);
 		expect((await send(other, strangerToken, { targets: [alice], content: "hi" })).status).toBe(404);
 		expect((await call("/token/id", { app: other, token: null, body: { user_id: alice, password: "secret-pw" } })).status).toBe(401);

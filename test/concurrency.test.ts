@@ -34,9 +34,7 @@ describe("Conversation ordering under concurrency", () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		slowD1();
-		const replies = await Promise.all(
-			Array.from({ length: 200 }, (_, i) => send(app, aliceToken, { targets: [bob], content: `m${i}` })),
-		);
+		const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => send(app, aliceToken, { targets: [bob], content: `m${i}` })));
 		expect(replies.map((r) => r.status)).toEqual(Array(200).fill(200));
 		const ids = replies.map((r) => r.body.msg_ids[0] as number);
 		expect(new Set(ids).size).toBe(200);

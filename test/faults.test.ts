@@ -1,5 +1,5 @@
-import { env } from "cloudflare:workers";
 import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { conversationObject, pairKey } from "../src/conversation/key";
 import { allMessages, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";

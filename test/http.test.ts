@@ -51,7 +51,11 @@ describe("§2 conventions", () => {
 	});
 
 	it("§2 a body over 64 KiB is 413, by Content-Length, before parsing", async () => {
-		const reply = await call("/message/send", { app, rawBody: `{"content":"${"x".repeat(70_000)}"}`, headers: { "content-type": "application/json" } });
+		const reply = await call("/message/send", {
+			app,
+			rawBody: `{"content":"${"x".repeat(70_000)}"}`,
+			headers: { "content-type": "application/json" },
+		});
 		expect(reply.status).toBe(413);
 		expect(reply.body).toMatchObject({ code: 413, data: null });
 	});

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { allMessages, call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+import { allMessages, call, createApp, history, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -16,17 +16,21 @@ beforeAll(async () => {
 	bobToken = await userToken(app, bob);
 });
 
-const memberRow = (userId: number, peerId: number) =>
+const side = (userId: number, peerId: number) =>
 	env.DB.prepare("SELECT * FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
 		.bind(app.appId, userId, peerId)
 		.first<Record<string, number>>();
 
+const asAdmin = (body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+	call("/message/send", { app, headers, body: { type: 1, content_type: 0, ...body } });
+
 describe("POST /message/send (type 1)", () => {
-	it("§5.1 a user sends as itself and the peer reads it back", async () => {
-		const reply = await send(app, aliceToken, { targets: [bob], content: "hello bob", ext: '{"k":1}' });
+	it("§5.1 a user sends as itself and the peer reads it back byte for byte", async () => {
+		const ext = '{"k":1, "emoji":"😀"}';
+		const config = '{"antispam":false}';
+		const reply = await send(app, aliceToken, { targets: [bob], content: "hello bob", ext, config });
 		expect(reply.status).toBe(200);
-		expect(reply.body).toMatchObject({ code: 200, message: "", data: true });
-		expect(reply.body.msg_ids).toHaveLength(1);
+		expect(reply.body).toEqual({ code: 200, message: "", data: true, msg_ids: [expect.any(Number)] });
 		const [msgId] = reply.body.msg_ids;
 
 		const page = await history(app, bobToken, { opposite_id: alice });
@@ -37,8 +41,8 @@ describe("POST /message/send (type 1)", () => {
 			ctype: "TEXT",
 			content: "hello bob",
 			attachment: "",
-			config: "",
-			ext: '{"k":1}',
+			config,
+			ext,
 			timestamp: expect.any(Number),
 			status: "DELIVERED",
 			from_xid: { uid: alice, device_sn: 0 },
@@ -46,5 +50,125 @@ describe("POST /message/send (type 1)", () => {
 			recalled: false,
 			is_system: false,
 		});
+	});
+
+	it("§5.1 the receiver's unread count grows by one; the sender's read position moves to the message", async () => {
+		const before = (await side(bob, alice))?.unread_count ?? 0;
+		const reply = await send(app, aliceToken, { targets: [bob], content: "count me" });
+		const [msgId] = reply.body.msg_ids;
+		expect(await side(bob, alice)).toMatchObject({ unread_count: before + 1, last_msg_id: msgId, deleted: 0, type: 1 });
+		expect(await side(alice, bob)).toMatchObject({ read_position: msgId, unread_count: 0, last_msg_id: msgId, deleted: 0 });
+	});
+
+	it("§5.1 a user token may name itself in from_user_id, not anyone else (403)", async () => {
+		expect((await send(app, aliceToken, { targets: [bob], content: "me", from_user_id: alice })).status).toBe(200);
+		const reply = await send(app, aliceToken, { targets: [bob], content: "spoof", from_user_id: carol });
+		expect(reply.status).toBe(403);
+		expect(reply.body.message).toContain('"from_user_id"');
+	});
+
+	it("§5.1 the admin names the sender with from_user_id", async () => {
+		const reply = await asAdmin({ from_user_id: carol, targets: [alice], content: "from carol via admin" });
+		expect(reply.status).toBe(200);
+		const page = await history(app, aliceToken, { opposite_id: carol });
+		expect(page.body.data.messages[0]).toMatchObject({ content: "from carol via admin", from_xid: { uid: carol } });
+	});
+
+	it("§5.1 the admin must name a sender (400), and from_user_id must agree with header user_id (400)", async () => {
+		const none = await asAdmin({ targets: [alice], content: "who?" });
+		expect(none.status).toBe(400);
+		expect(none.body.message).toContain('"from_user_id"');
+		const disagree = await asAdmin({ from_user_id: carol, targets: [alice], content: "x" }, { user_id: String(bob) });
+		expect(disagree.status).toBe(400);
+		const agree = await asAdmin({ from_user_id: bob, targets: [alice], content: "x" }, { user_id: String(bob) });
+		expect(agree.status).toBe(200);
+	});
+
+	it("§5.1 the sender must be a registered user (404)", async () => {
+		const reply = await asAdmin({ from_user_id: 888888, targets: [alice], content: "ghost" });
+		expect(reply.status).toBe(404);
+		expect(reply.body.message).toBe("Sender 888888 does not exist.");
+	});
+
+	it("§5.1 every target is validated first: one unknown target is 404 naming it, and nothing is sent", async () => {
+		const before = await snapshot();
+		const reply = await send(app, aliceToken, { targets: [bob, 777777, carol], content: "all or nothing" });
+		expect(reply.status).toBe(404);
+		expect(reply.body.message).toBe("Target user 777777 does not exist.");
+		expect(await snapshot()).toBe(before);
+	});
+
+	it("§5.1 sending to oneself is 400", async () => {
+		const reply = await send(app, aliceToken, { targets: [alice], content: "me" });
+		expect(reply.status).toBe(400);
+		expect(reply.body.message).toContain('"targets"');
+	});
+
+	it("§5.1 several targets: one message per conversation, msg_ids in target order", async () => {
+		const dave = await registerUser(app);
+		const reply = await send(app, aliceToken, { targets: [dave, bob, carol], content: "fan out" });
+		expect(reply.status).toBe(200);
+		const [toDave, toBob, toCarol] = reply.body.msg_ids;
+		expect(new Set([toDave, toBob, toCarol]).size).toBe(3);
+		for (const [peer, id] of [
+			[dave, toDave],
+			[bob, toBob],
+			[carol, toCarol],
+		]) {
+			const token = await userToken(app, peer);
+			const page = await history(app, token, { opposite_id: alice, limit: 1 });
+			expect(page.body.data.messages[0]).toMatchObject({ msg_id: id, content: "fan out", to_xid: { uid: peer } });
+		}
+	});
+
+	it("§5.1 content up to 10,000 characters (code points) is accepted; one more is 400", async () => {
+		const emoji = "😀".repeat(10_000); // 20,000 UTF-16 units, 10,000 code points
+		expect((await send(app, aliceToken, { targets: [bob], content: emoji })).status).toBe(200);
+		const reply = await send(app, aliceToken, { targets: [bob], content: `${emoji}x` });
+		expect(reply.status).toBe(400);
+		expect(reply.body.message).toBe('Field "content" must be at most 10000 characters.');
+	});
+
+	it("§5.1 ext, config and attachment hold up to 4,096 characters each", async () => {
+		for (const field of ["ext", "config", "attachment"]) {
+			expect((await send(app, aliceToken, { targets: [bob], content: "ok", [field]: "é".repeat(4096) })).status).toBe(200);
+			const reply = await send(app, aliceToken, { targets: [bob], content: "ok", [field]: "é".repeat(4097) });
+			expect(reply.status).toBe(400);
+			expect(reply.body.message).toBe(`Field "${field}" must be at most 4096 characters.`);
+		}
+	});
+
+	it("§5.1 TEXT, LOCATION, COMMAND and FORWARD need content", async () => {
+		for (const contentType of [0, 5, 6, 7]) {
+			const reply = await send(app, aliceToken, { targets: [bob], content_type: contentType, content: "" });
+			expect(reply.status).toBe(400);
+			expect(reply.body.message).toContain('"content" is required');
+		}
+	});
+
+	it("§5.1 IMAGE, AUDIO, VIDEO and FILE need an attachment object with an http(s) url", async () => {
+		const good = JSON.stringify({ url: "https://cdn.example/a.png", width: 10 });
+		for (const contentType of [1, 2, 3, 4]) {
+			const ok = await send(app, aliceToken, { targets: [bob], content_type: contentType, attachment: good });
+			expect(ok.status).toBe(200);
+			for (const attachment of [undefined, "", "not json", "[]", '{"url":"ftp://x/y"}', '{"url":5}', '{"name":"x"}']) {
+				const reply = await send(app, aliceToken, { targets: [bob], content_type: contentType, attachment });
+				expect(reply.status, `${contentType} ${attachment}`).toBe(400);
+				expect(reply.body.message).toContain('"attachment"');
+			}
+		}
+		const page = await history(app, bobToken, { opposite_id: alice, limit: 1 });
+		expect(page.body.data.messages[0]).toMatchObject({ ctype: "FILE", attachment: good });
+	});
+
+	it("§5 every content type is returned by its upper-case name", async () => {
+		const names = ["TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATION", "COMMAND", "FORWARD"];
+		const attachment = '{"url":"http://x.test/f"}';
+		for (let contentType = 0; contentType < names.length; contentType++) {
+			await send(app, bobToken, { targets: [carol], content_type: contentType, content: "c", attachment });
+		}
+		const carolToken = await userToken(app, carol);
+		const seen = (await allMessages(app, carolToken, bob)).reverse();
+		expect(seen.map((m) => m.ctype)).toEqual(names);
 	});
 });

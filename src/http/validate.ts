@@ -10,9 +10,16 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, where: "bo
 	if (result.success) return result.data;
 	const issue = result.error.issues[0];
 	const field = issue ? formatPath(issue.path) : "";
-	const reason = issue?.code === "invalid_type" && issue.input === undefined ? "is required" : (issue?.message ?? "is invalid");
+	const missing = issue?.code === "invalid_type" && valueAt(input, issue.path) === undefined;
+	const reason = missing ? "is required" : (issue?.message ?? "is invalid");
 	const noun = where === "header" ? "Header" : where === "query" ? "Query parameter" : "Field";
 	throw badRequest(field ? `${noun} "${field}" ${reason}.` : `The request ${where} is invalid: ${reason}.`);
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+	let value = input;
+	for (const part of path) value = typeof value === "object" && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined;
+	return value;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

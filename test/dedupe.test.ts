@@ -1,0 +1,101 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { clock } from "../src/clock";
+import { replayKey } from "../src/dedupe/replayCache";
+import { allMessages, createApp, registerUser, send, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+let alice: number;
+let bob: number;
+let carol: number;
+let aliceToken: string;
+let bobToken: string;
+
+beforeAll(async () => {
+	app = await createApp();
+	[alice, bob, carol] = [await registerUser(app), await registerUser(app), await registerUser(app)];
+	aliceToken = await userToken(app, alice);
+	bobToken = await userToken(app, bob);
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+const countContent = async (token: string, peer: number, content: string) =>
+	(await allMessages(app, token, peer)).filter((m) => m.content === content).length;
+
+describe("POST /message/send with transaction_id", () => {
+	it("§5.1 a repeat gets the first response (same msg_ids) with idempotent-replayed, and sends nothing", async () => {
+		const first = await send(app, aliceToken, { transaction_id: 1, targets: [bob, carol], content: "once" });
+		expect(first.status).toBe(200);
+		expect(first.headers.get("idempotent-replayed")).toBeNull();
+		const again = await send(app, aliceToken, { transaction_id: "1", targets: [bob, carol], content: "once" });
+		expect(again.status).toBe(200);
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+		expect(again.body).toEqual(first.body);
+		expect(await countContent(bobToken, alice, "once")).toBe(1);
+	});
+
+	it("§5.1 the same id with a different body is 409", async () => {
+		await send(app, aliceToken, { transaction_id: 2, targets: [bob], content: "original" });
+		const reply = await send(app, aliceToken, { transaction_id: 2, targets: [bob], content: "changed" });
+		expect(reply.status).toBe(409);
+		expect(reply.body.message).toBe("transaction_id was already used for a different request.");
+		expect(await countContent(bobToken, alice, "changed")).toBe(0);
+	});
+
+	it("§5.1 the D1 key is the authority when KV has not seen the transaction (stale or lost cache)", async () => {
+		const first = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss" });
+		await env.DEDUPE.delete(replayKey(app.appId, alice, 3));
+		const again = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss" });
+		expect(again.status).toBe(200);
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+		expect(again.body.msg_ids).toEqual(first.body.msg_ids);
+		await env.DEDUPE.delete(replayKey(app.appId, alice, 3));
+		const changed = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss but different" });
+		expect(changed.status).toBe(409);
+		expect(await countContent(bobToken, alice, "kv-miss")).toBe(1);
+	});
+
+	it("§5.1 a KV failure never fails the request", async () => {
+		vi.spyOn(env.DEDUPE, "get").mockRejectedValue(new Error("KV down"));
+		vi.spyOn(env.DEDUPE, "put").mockRejectedValue(new Error("KV down"));
+		const first = await send(app, aliceToken, { transaction_id: 4, targets: [bob], content: "kv-down" });
+		const again = await send(app, aliceToken, { transaction_id: 4, targets: [bob], content: "kv-down" });
+		expect([first.status, again.status]).toEqual([200, 200]);
+		expect(again.body.msg_ids).toEqual(first.body.msg_ids);
+		expect(await countContent(bobToken, alice, "kv-down")).toBe(1);
+	});
+
+	it("§5.1 20 identical requests in flight at once execute exactly once", async () => {
+		const replies = await Promise.all(
+			Array.from({ length: 20 }, () => send(app, aliceToken, { transaction_id: 5, targets: [bob, carol], content: "storm" })),
+		);
+		expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+		const ids = replies.map((r) => JSON.stringify(r.body.msg_ids));
+		expect(new Set(ids).size).toBe(1);
+		expect(replies.filter((r) => r.headers.get("idempotent-replayed") === null)).toHaveLength(1);
+		expect(await countContent(bobToken, alice, "storm")).toBe(1);
+		const carolToken = await userToken(app, carol);
+		expect(await countContent(carolToken, alice, "storm")).toBe(1);
+	});
+
+	it("§5.1 the scope is (app, sender, transaction_id): another sender may use the same id", async () => {
+		const a = await send(app, aliceToken, { transaction_id: 6, targets: [carol], content: "scoped" });
+		const b = await send(app, bobToken, { transaction_id: 6, targets: [carol], content: "scoped" });
+		expect(b.status).toBe(200);
+		expect(b.headers.get("idempotent-replayed")).toBeNull();
+		expect(b.body.msg_ids).not.toEqual(a.body.msg_ids);
+	});
+
+	it("§5.1 after the dedupe window the same id is a new request", async () => {
+		const first = await send(app, aliceToken, { transaction_id: 7, targets: [bob], content: "window" });
+		await env.DEDUPE.delete(replayKey(app.appId, alice, 7)); // KV's TTL would have expired it too
+		const later = Date.now() + 24 * 3600 * 1000 + 1000;
+		vi.spyOn(clock, "now").mockReturnValue(later);
+		const again = await send(app, aliceToken, { transaction_id: 7, targets: [bob], content: "window" });
+		expect(again.status).toBe(200);
+		expect(again.headers.get("idempotent-replayed")).toBeNull();
+		expect(again.body.msg_ids[0]).toBeGreaterThan(first.body.msg_ids[0]);
+		expect(await countContent(bobToken, alice, "window")).toBe(2);
+	});
+});
