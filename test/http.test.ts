@@ -26,7 +26,7 @@ describe("§2 conventions", () => {
 			["DELETE", "/token/user"],
 			["POST", "/message/conversation"],
 			["POST", "/healthz"],
-		]) {
+		] as const) {
 			const reply = await call(path, { app, method });
 			expect(reply.status).toBe(405);
 			expect(reply.body).toMatchObject({ code: 405, data: null });

@@ -48,10 +48,11 @@ export async function findUserById(db: Database, appId: number, userId: number) 
 
 /** Which of `ids` are registered users of the app (one query, one bound list). */
 export async function registeredUserIds(db: Database, appId: number, ids: number[]): Promise<Set<number>> {
-	const rows = await db
-		.select({ id: users.id })
-		.from(users)
-		.where(and(inArray(users.id, sql`(SELECT value FROM json_each(${JSON.stringify(ids)}))`), eq(users.appId, appId)));
+	// CROSS JOIN keeps the id list as the outer loop: one primary-key lookup per
+	// id, never a walk over all of the app's users.
+	const rows = await db.all<{ id: number }>(
+		sql`SELECT ${users.id} AS id FROM json_each(${JSON.stringify(ids)}) AS wanted CROSS JOIN ${users} ON ${users.id} = wanted.value WHERE ${users.appId} = ${appId}`,
+	);
 	return new Set(rows.map((r) => r.id));
 }
 

@@ -1,0 +1,57 @@
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+
+const TABLES = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe"];
+const seen = new Set<string>();
+
+/** Runs every endpoint once while recording each SQL text the service prepares. */
+beforeAll(async () => {
+	const app: TestApp = await createApp();
+	const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+	const realPrepare = d1.prepare;
+	const spy = vi.spyOn(d1, "prepare").mockImplementation(function (this: D1Database, query: string) {
+		seen.add(query);
+		return realPrepare.call(this, query);
+	});
+	const [alice, bob] = [await registerUser(app, "plan-a", "secret-pw"), await registerUser(app)];
+	await call("/user/register/batch", { app, body: { list: [{ username: "plan-b", password: "secret-pw" }] } });
+	await call("/token/user", { app, token: null, body: { name: "plan-a", password: "secret-pw" } });
+	await call("/token/id", { app, token: null, body: { user_id: alice, password: "secret-pw" } });
+	const token = await userToken(app, alice);
+	await send(app, token, { targets: [bob], content: "plan" });
+	await send(app, token, { transaction_id: 9, targets: [bob], content: "plan" });
+	await env.DEDUPE.delete(`txn/${app.appId}/${alice}/9`);
+	await send(app, token, { transaction_id: 9, targets: [bob], content: "plan" }); // the D1 dedupe path
+	await history(app, token, { opposite_id: bob, msg_id_start: 0 });
+	await history(app, token, { opposite_id: bob, msg_id_start: 5 });
+	await call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+	spy.mockRestore();
+});
+
+afterAll(() => vi.restoreAllMocks());
+
+describe("Query plans", () => {
+	it("§7 the service's queries were captured", () => {
+		expect(seen.size).toBeGreaterThanOrEqual(8);
+		for (const table of ["apps", "users", "messages", "conversation_members", "send_dedupe"]) {
+			expect(
+				[...seen].some((q) => q.includes(`"${table}"`)),
+				table,
+			).toBe(true);
+		}
+	});
+
+	it("§7 no query scans a table: every one uses an index", async () => {
+		for (const query of seen) {
+			const params = (query.match(/\?/g) ?? []).map(() => null);
+			const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)
+				.bind(...params)
+				.all<{ detail: string }>();
+			const details = plan.results.map((r) => r.detail);
+			// A full scan, or a walk over everything of one app (an index used by app_id alone).
+			const scans = details.filter((d) => TABLES.some((t) => new RegExp(`^SCAN ${t}\\b`).test(d)) || /\(app_id=\?\)$/.test(d));
+			expect(scans, `${query}\n${details.join("\n")}`).toEqual([]);
+		}
+	});
+});
