@@ -29,7 +29,10 @@ export function wrangler(args, { quiet = false } = {}) {
 
 /** Starts a long-running wrangler (dev) attached to this terminal. */
 export function wranglerForeground(args) {
-	const child = spawn(process.execPath, [wranglerBin, ...args], { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
+	const child = spawn(process.execPath, [wranglerBin, ...args], {
+		stdio: "inherit",
+		env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+	});
 	for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 	child.on("exit", (code) => process.exit(code ?? 0));
 }
