@@ -1,0 +1,85 @@
+// Starts `npm run dev` (scripts/dev.mjs) on a free loopback port with a fresh,
+// temporary state folder, for the end-to-end suite and the benchmark. stop()
+// ends the whole process group (wrangler and its workerd) and removes the state.
+import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export async function freePort() {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const { port } = server.address();
+			server.close(() => resolve(port));
+		});
+	});
+}
+
+export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs = 90_000 } = {}) {
+	const stateDir = mkdtempSync(join(tmpdir(), "edge-im-state-"));
+	const logFile = join(stateDir, "dev.log");
+	const port = await freePort();
+	const log = openSync(logFile, "a");
+	const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port), "--persist-to", stateDir], {
+		detached: true, // its own process group, so stop() reaches workerd too
+		stdio: ["ignore", log, log],
+		env: { ...process.env, DEV_ADMIN_TOKEN: adminToken },
+	});
+	closeSync(log);
+	const url = `http://127.0.0.1:${port}`;
+	let stopped = false;
+	const stop = async () => {
+		if (stopped) return;
+		stopped = true;
+		const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once("exit", resolve)));
+		try {
+			process.kill(-child.pid, "SIGTERM");
+		} catch {}
+		const timer = setTimeout(() => {
+			try {
+				process.kill(-child.pid, "SIGKILL");
+			} catch {}
+		}, 5_000);
+		await exited;
+		clearTimeout(timer);
+		rmSync(stateDir, { recursive: true, force: true });
+	};
+
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		if (child.exitCode !== null) {
+			const output = readFileSync(logFile, "utf8");
+			await stop();
+			throw new Error(`npm run dev exited early:\n${output}`);
+		}
+		try {
+			const response = await fetch(`${url}/healthz`);
+			if (response.ok) break;
+		} catch {}
+		if (Date.now() > deadline) {
+			const output = readFileSync(logFile, "utf8");
+			await stop();
+			throw new Error(`npm run dev did not answer within ${timeoutMs} ms:\n${output}`);
+		}
+		await new Promise((resolve) => setTimeout(resolve, 250));
+	}
+	return { url, port, pid: child.pid, stateDir, adminToken, stop };
+}
+
+/** Runs `npm run app:create` against the server's state; returns {app_id, admin_token}. */
+export async function createApp(server, name) {
+	const child = spawn(process.execPath, ["scripts/app-create.mjs", "--name", name, "--persist-to", server.stateDir], {
+		stdio: ["ignore", "pipe", "pipe"],
+	});
+	let out = "";
+	let err = "";
+	child.stdout.on("data", (d) => (out += d));
+	child.stderr.on("data", (d) => (err += d));
+	const code = await new Promise((resolve) => child.on("exit", resolve));
+	if (code !== 0) throw new Error(`app:create failed (${code}): ${err}`);
+	const lines = out.trim().split("\n");
+	return JSON.parse(lines[lines.length - 1]);
+}

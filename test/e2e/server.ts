@@ -1,0 +1,25 @@
+import type { TestProject } from "vitest/node";
+// @ts-expect-error: a plain ESM script shared with the benchmark
+import { createApp, startDevServer } from "../../scripts/devServer.mjs";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		baseUrl: string;
+		devAdminToken: string;
+		secondApp: { app_id: number; admin_token: string };
+	}
+}
+
+/** Starts the dev server once for the suite; the returned teardown runs even when tests fail. */
+export default async function setup(project: TestProject) {
+	const server = await startDevServer({ adminToken: "e2e-admin-token" });
+	try {
+		project.provide("baseUrl", server.url);
+		project.provide("devAdminToken", server.adminToken);
+		project.provide("secondApp", await createApp(server, "e2e second app"));
+	} catch (error) {
+		await server.stop();
+		throw error;
+	}
+	return () => server.stop();
+}
