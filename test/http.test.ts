@@ -89,7 +89,7 @@ describe("§2 conventions", () => {
 		vi.spyOn(d1, "prepare").mockImplementation(() => {
 			throw new Error("D1_ERROR: storage exploded at /secret/path");
 		});
-		const unavailable = await call("/message/conversation", { app, query: { opposite_id: 1 } });
+		const unavailable = await call("/token/user", { app, token: null, body: { name: "someone", password: "secret-pw" } });
 		expect(unavailable.status).toBe(503);
 		expect(unavailable.headers.get("retry-after")).toBe("1");
 		expect(unavailable.body.message).not.toContain("secret");

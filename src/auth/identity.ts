@@ -1,7 +1,8 @@
 // Who is calling (SPEC §3): the tenant from `app_id`, the credential from
 // `access-token`, and the acting identity from `user_id` / `group_id`.
 import { z } from "zod";
-import { type AppRecord, type Database, findApp, findUserById } from "../db/queries";
+import { appById, existingUsers } from "../db/memo";
+import type { AppRecord, Database } from "../db/queries";
 import { badRequest, forbidden, notFound, unauthorized } from "../http/envelope";
 import { id } from "../http/ids";
 import type { ApiRequest } from "../http/request";
@@ -23,7 +24,7 @@ const actingHeaders = z.object({ user_id: id.optional(), group_id: id.optional()
 /** Parses `app_id` and loads the app: 400 if missing or malformed, 401 if unknown. */
 export async function resolveApp(request: ApiRequest, db: Database): Promise<AppRecord> {
 	const { app_id } = parse(appHeader, { app_id: request.headers.get("app_id") ?? undefined }, "header");
-	const app = await findApp(db, app_id);
+	const app = await appById(db, app_id);
 	if (!app) throw unauthorized(`Unknown app_id ${app_id}.`);
 	return app;
 }
@@ -53,7 +54,7 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 		throw badRequest('Headers "user_id" and "group_id" cannot be used together.');
 	}
 	if (acting.user_id !== undefined) {
-		if (!(await findUserById(db, app.id, acting.user_id))) throw notFound(`User ${acting.user_id} does not exist.`);
+		if (!(await existingUsers(db, app.id, [acting.user_id])).has(acting.user_id)) throw notFound(`User ${acting.user_id} does not exist.`);
 		console.log(JSON.stringify({ requestId: request.requestId, appId: app.id, adminActingAs: acting.user_id }));
 		return { app, caller: { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true } };
 	}

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { authenticate, type Caller } from "../auth/identity";
 import { clock } from "../clock";
-import { database, registeredUserIds } from "../db/queries";
+import { existingUsers } from "../db/memo";
+import { database } from "../db/queries";
 import { cachedReplay, rememberReplay, replayKey } from "../dedupe/replayCache";
 import { readJsonObject } from "../http/body";
 import { badRequest, conflict, forbidden, notFound, ok, unavailable } from "../http/envelope";
@@ -51,7 +52,7 @@ export const messageSend: Handler = async (request, env, ctx) => {
 	if (input.targets.includes(sender.id)) throw badRequest('Field "targets" must not name the sender: sending to oneself is not allowed.');
 
 	// Validate every target before anything is written.
-	const registered = await registeredUserIds(db, app.id, [sender.id, ...input.targets]);
+	const registered = await existingUsers(db, app.id, [sender.id, ...input.targets]);
 	if (!registered.has(sender.id)) throw notFound(`Sender ${sender.id} does not exist.`);
 	const missing = input.targets.find((t) => !registered.has(t));
 	if (missing !== undefined) throw notFound(`Target user ${missing} does not exist.`);

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { authenticate, requireAdmin } from "../auth/identity";
 import { DEFAULT_TOKEN_TTL_S, issueUserToken, MAX_TOKEN_TTL_S } from "../auth/userTokens";
 import { clock } from "../clock";
-import { database, findUserById } from "../db/queries";
+import { existingUsers } from "../db/memo";
+import { database } from "../db/queries";
 import { readJsonObject } from "../http/body";
 import { notFound, ok } from "../http/envelope";
 import { id, integerIn, peerId } from "../http/ids";
@@ -21,7 +22,7 @@ export const tokenIssue: Handler = async (request, env) => {
 	const { app, caller } = await authenticate(request, env, db);
 	requireAdmin(caller);
 	const input = parse(body, await readJsonObject(request), "body");
-	if (!(await findUserById(db, app.id, input.user_id))) throw notFound(`User ${input.user_id} does not exist.`);
+	if (!(await existingUsers(db, app.id, [input.user_id])).has(input.user_id)) throw notFound(`User ${input.user_id} does not exist.`);
 	const { token, expire } = await issueUserToken(
 		env.TOKEN_SIGNING_KEY,
 		{ appId: app.id, userId: input.user_id, deviceSn: input.device_sn ?? 0 },

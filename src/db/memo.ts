@@ -1,0 +1,35 @@
+// Isolate-local memory of facts that rarely or never change, so that a request
+// path costs one D1 round trip (SPEC §7) once an isolate is warm.
+// - Apps: kept APP_TTL_MS. A changed admin token or app setting takes effect
+//   in every isolate within that time.
+// - Users: only that a user id exists in an app. Users are never deleted, so
+//   a positive answer never goes stale; unknown ids are always asked of D1.
+import { clock } from "../clock";
+import { type AppRecord, type Database, findApp, registeredUserIds } from "./queries";
+
+export const APP_TTL_MS = 60_000;
+const MAX_USERS = 100_000;
+
+const apps = new Map<number, { record: AppRecord; expires: number }>();
+const users = new Set<string>();
+
+export async function appById(db: Database, appId: number): Promise<AppRecord | undefined> {
+	const now = clock.now();
+	const hit = apps.get(appId);
+	if (hit && hit.expires > now) return hit.record;
+	const record = await findApp(db, appId);
+	if (record) apps.set(appId, { record, expires: now + APP_TTL_MS });
+	else apps.delete(appId);
+	return record;
+}
+
+/** Which of `ids` are registered users of the app; asks D1 only about ids not seen before. */
+export async function existingUsers(db: Database, appId: number, ids: number[]): Promise<Set<number>> {
+	const unknown = ids.filter((id) => !users.has(`${appId}/${id}`));
+	if (unknown.length > 0) {
+		const found = await registeredUserIds(db, appId, unknown);
+		if (users.size + found.size > MAX_USERS) users.clear();
+		for (const id of found) users.add(`${appId}/${id}`);
+	}
+	return new Set(ids.filter((id) => users.has(`${appId}/${id}`)));
+}

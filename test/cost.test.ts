@@ -1,0 +1,79 @@
+// SPEC §7 cost per request, counted with test/meter.ts. Each case runs once to
+// warm the isolate (app and user memos), then is measured. The COST lines are
+// read by `npm run bench` for bench/RESULTS.md.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Cost, meter } from "./meter";
+import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+let alice: number;
+let bob: number;
+let aliceToken: string;
+let bobToken: string;
+const measured: Record<string, Cost> = {};
+
+beforeAll(async () => {
+	app = await createApp();
+	[alice, bob] = [await registerUser(app), await registerUser(app)];
+	[aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
+});
+
+afterAll(() => console.log(`COST ${JSON.stringify(measured)}`));
+
+async function costOf(name: string, request: () => Promise<{ status: number }>): Promise<Cost> {
+	expect((await request()).status).toBe(200); // warm
+	const m = meter();
+	try {
+		expect((await request()).status).toBe(200);
+		measured[name] = { ...m.cost };
+		return m.cost;
+	} finally {
+		m.stop();
+	}
+}
+
+let txn = 1000;
+
+describe("§7 cost per request", () => {
+	it("§7 GET /healthz does no I/O", async () => {
+		expect(await costOf("GET /healthz", () => call("/healthz"))).toEqual({ d1: 0, durableObject: 0, kv: 0 });
+	});
+
+	it("§7 a send to one user is one Durable Object call and one D1 round trip", async () => {
+		const cost = await costOf("send 1:1", () => send(app, aliceToken, { targets: [bob], content: "cost" }));
+		expect(cost).toEqual({ d1: 1, durableObject: 1, kv: 0 });
+	});
+
+	it("§7 with transaction_id it adds only the KV fast path (a read, and a write after success)", async () => {
+		const cost = await costOf("send 1:1 + transaction_id", () =>
+			send(app, aliceToken, { transaction_id: ++txn, targets: [bob], content: "cost" }),
+		);
+		expect(cost).toEqual({ d1: 1, durableObject: 1, kv: 2 });
+	});
+
+	it("§7 a replayed transaction_id is answered from KV alone", async () => {
+		const cost = await costOf("send replayed from KV", () =>
+			send(app, aliceToken, { transaction_id: 999, targets: [bob], content: "again" }),
+		);
+		expect(cost).toEqual({ d1: 0, durableObject: 0, kv: 1 });
+	});
+
+	it("§7 a send to three users is one Durable Object call and one D1 round trip per conversation", async () => {
+		const [c, d] = [await registerUser(app), await registerUser(app)];
+		const cost = await costOf("send to 3 users", () => send(app, aliceToken, { targets: [bob, c, d], content: "cost" }));
+		expect(cost).toEqual({ d1: 3, durableObject: 3, kv: 0 });
+	});
+
+	it("§7 history is one D1 round trip", async () => {
+		expect(await costOf("GET /message/conversation", () => history(app, bobToken, { opposite_id: alice }))).toEqual({
+			d1: 1,
+			durableObject: 0,
+			kv: 0,
+		});
+	});
+
+	it("§7 history read by the admin acting as a user is one D1 round trip", async () => {
+		const asBob = () => call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+		expect(await costOf("GET /message/conversation (admin + user_id)", asBob)).toEqual({ d1: 1, durableObject: 0, kv: 0 });
+	});
+});

@@ -1,0 +1,55 @@
+// Counts what one request costs: D1 round trips, Durable Object calls and KV
+// operations. Tests, the worker and its Durable Objects share one isolate in
+// the pool, so spies on the binding prototypes see every call.
+import { env } from "cloudflare:workers";
+import { vi } from "vitest";
+
+export type Cost = { d1: number; durableObject: number; kv: number };
+
+const ROUND_TRIPS = ["first", "all", "run", "raw"] as const;
+
+export function meter() {
+	const cost: Cost = { d1: 0, durableObject: 0, kv: 0 };
+	const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+	const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
+	const spies: { mockRestore(): void }[] = [
+		countCalls(d1, "batch", () => cost.d1++),
+		...ROUND_TRIPS.map((name) => countCalls(statement, name, () => cost.d1++)),
+		...(["get", "put", "delete", "list", "getWithMetadata"] as const).map((name) => countCalls(env.DEDUPE, name, () => cost.kv++)),
+	];
+	const namespace = env.CONVERSATION;
+	const realGetByName = namespace.getByName.bind(namespace);
+	spies.push(
+		vi.spyOn(namespace, "getByName").mockImplementation((name: string) => {
+			const stub = realGetByName(name);
+			return new Proxy(stub, {
+				get(target, property) {
+					const value = Reflect.get(target, property);
+					if (typeof value !== "function" || typeof property !== "string" || property === "then") return value;
+					return (...args: unknown[]) => {
+						cost.durableObject++;
+						return Reflect.apply(value, target, args);
+					};
+				},
+			});
+		}),
+	);
+	return {
+		cost,
+		reset: () => Object.assign(cost, { d1: 0, durableObject: 0, kv: 0 }),
+		stop: () => {
+			for (const spy of spies) spy.mockRestore();
+		},
+	};
+}
+
+function countCalls<T extends object>(target: T, name: keyof T & string, onCall: () => void) {
+	const real = target[name] as (...args: unknown[]) => unknown;
+	return vi.spyOn(target as Record<string, (...args: unknown[]) => unknown>, name).mockImplementation(function (
+		this: unknown,
+		...args: unknown[]
+	) {
+		onCall();
+		return real.apply(this, args);
+	});
+}
