@@ -21,14 +21,14 @@ export async function issueUserToken(
 		.setSubject(String(claims.userId))
 		.setIssuedAt(Math.floor(nowMs / 1000))
 		.setExpirationTime(expSeconds)
-		.sign(keyBytes(signingKey));
+		.sign(await keyFor(signingKey));
 	return { token, expire };
 }
 
 /** The claims of a valid, unexpired token; null for anything else. */
 export async function verifyUserToken(signingKey: string, token: string): Promise<UserTokenClaims | null> {
 	try {
-		const { payload } = await jwtVerify(token, keyBytes(signingKey), { algorithms: ["HS256"] });
+		const { payload } = await jwtVerify(token, await keyFor(signingKey), { algorithms: ["HS256"] });
 		const userId = Number(payload.sub);
 		const { app, dsn } = payload;
 		if (!Number.isSafeInteger(userId) || typeof app !== "number" || typeof dsn !== "number") return null;
@@ -41,7 +41,17 @@ export async function verifyUserToken(signingKey: string, token: string): Promis
 /** A token-shaped string: three base64url parts. Anything else is tried as an admin token. */
 export const looksLikeUserToken = (token: string) => /^[\w-]+\.[\w-]+\.[\w-]+$/.test(token);
 
-function keyBytes(signingKey: string): Uint8Array {
+const keys = new Map<string, Promise<CryptoKey>>();
+/** The HMAC key, imported once per isolate. */
+function keyFor(signingKey: string): Promise<CryptoKey> {
 	if (signingKey.length < 32) throw new Error("TOKEN_SIGNING_KEY must be at least 32 characters");
-	return new TextEncoder().encode(signingKey);
+	let key = keys.get(signingKey);
+	if (!key) {
+		key = crypto.subtle.importKey("raw", new TextEncoder().encode(signingKey), { name: "HMAC", hash: "SHA-256" }, false, [
+			"sign",
+			"verify",
+		]);
+		keys.set(signingKey, key);
+	}
+	return key;
 }

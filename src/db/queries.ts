@@ -1,13 +1,22 @@
 // Every D1 query the service runs lives here. Each one is backed by an index
 // (test/query-plans.test.ts checks them with EXPLAIN QUERY PLAN).
-import { and, desc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import * as schema from "./schema";
 import { accounts, apps, conversationMembers, messages, sendDedupe, users } from "./schema";
 
 export type Database = DrizzleD1Database<typeof schema>;
-export const database = (d1: D1Database): Database => drizzle(d1, { schema });
+const databases = new WeakMap<D1Database, Database>();
+/** The drizzle handle for a D1 binding, built once per isolate (building it walks the whole schema). */
+export function database(d1: D1Database): Database {
+	let db = databases.get(d1);
+	if (!db) {
+		db = drizzle(d1, { schema });
+		databases.set(d1, db);
+	}
+	return db;
+}
 
 export type AppRecord = Pick<typeof apps.$inferSelect, "id" | "adminTokenHash" | "openRegistration" | "recallWindowS">;
 export type MessageRow = typeof messages.$inferSelect;
@@ -226,15 +235,38 @@ export async function forgetTransaction(db: Database, t: Omit<Transaction, "body
 
 export type HistoryPage = {
 	rows: MessageRow[];
-	/** The caller's and the peer's side of the conversation, if they have one. */
-	sides: MemberRow[];
 	peerIsUser: boolean;
+	/** The caller's and the peer's read positions (0 if they have no side yet). */
+	myRead: number;
+	peerRead: number;
+};
+
+type HistoryRow = {
+	peer_is_user: number;
+	my_read: number;
+	peer_read: number;
+	id: number | null;
+	app_id: number;
+	conversation_key: string;
+	type: number;
+	content_type: number;
+	content: string;
+	attachment: string;
+	config: string;
+	ext: string;
+	from_uid: number;
+	from_device_sn: number;
+	to_uid: number;
+	timestamp: number;
+	recalled: number;
+	is_system: number;
 };
 
 /**
  * One page of history, newest first, from `startId` (inclusive) down, above the
- * caller's clear point; plus both members' sides and whether the peer exists.
- * One D1 round trip.
+ * caller's clear point, with both read positions and whether the peer exists:
+ * ONE statement (the context row is left-joined to the page, so it comes back
+ * even when the page is empty).
  */
 export async function historyPage(
 	db: Database,
@@ -245,35 +277,49 @@ export async function historyPage(
 	startId: number,
 	limit: number,
 ): Promise<HistoryPage> {
-	const clearPoint = sql`coalesce((SELECT ${conversationMembers.clearPoint} FROM ${conversationMembers} WHERE ${conversationMembers.appId} = ${appId} AND ${conversationMembers.userId} = ${callerId} AND ${conversationMembers.conversationKey} = ${conversationKey}), 0)`;
-	const [rows, sides, peer] = await db.batch([
-		db
-			.select()
-			.from(messages)
-			.where(
-				and(
-					eq(messages.appId, appId),
-					eq(messages.conversationKey, conversationKey),
-					startId > 0 ? lte(messages.id, startId) : undefined,
-					gt(messages.id, clearPoint),
-				),
-			)
-			.orderBy(desc(messages.id))
-			.limit(limit),
-		db
-			.select()
-			.from(conversationMembers)
-			.where(
-				and(
-					eq(conversationMembers.appId, appId),
-					eq(conversationMembers.conversationKey, conversationKey),
-					inArray(conversationMembers.userId, [callerId, peerId]),
-				),
-			),
-		db
-			.select({ id: users.id })
-			.from(users)
-			.where(and(eq(users.id, peerId), eq(users.appId, appId))),
-	]);
-	return { rows, sides, peerIsUser: peer.length > 0 };
+	const side = (userId: number) =>
+		sql`SELECT read_position, clear_point FROM conversation_members WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey}`;
+	const rows = await db.all<HistoryRow>(sql`
+		WITH me AS (${side(callerId)}), peer AS (${side(peerId)})
+		SELECT
+			EXISTS (SELECT 1 FROM users WHERE id = ${peerId} AND app_id = ${appId}) AS peer_is_user,
+			coalesce((SELECT read_position FROM me), 0) AS my_read,
+			coalesce((SELECT read_position FROM peer), 0) AS peer_read,
+			page.*
+		FROM (SELECT 1) AS context
+		LEFT JOIN (
+			SELECT * FROM messages
+			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
+				AND id <= ${startId > 0 ? startId : Number.MAX_SAFE_INTEGER}
+				AND id > coalesce((SELECT clear_point FROM me), 0)
+			ORDER BY id DESC LIMIT ${limit}
+		) AS page
+		ORDER BY page.id DESC`);
+	const first = rows[0];
+	return {
+		rows: rows.flatMap((r) => (r.id === null ? [] : [messageFromRow(r as HistoryRow & { id: number })])),
+		peerIsUser: first?.peer_is_user === 1,
+		myRead: first?.my_read ?? 0,
+		peerRead: first?.peer_read ?? 0,
+	};
+}
+
+function messageFromRow(r: HistoryRow & { id: number }): MessageRow {
+	return {
+		id: r.id,
+		appId: r.app_id,
+		conversationKey: r.conversation_key,
+		type: r.type,
+		contentType: r.content_type,
+		content: r.content,
+		attachment: r.attachment,
+		config: r.config,
+		ext: r.ext,
+		fromUid: r.from_uid,
+		fromDeviceSn: r.from_device_sn,
+		toUid: r.to_uid,
+		timestamp: r.timestamp,
+		recalled: r.recalled === 1,
+		isSystem: r.is_system === 1,
+	};
 }

@@ -1,0 +1,193 @@
+// npm run bench [-- --duration 5 --rounds 3 --concurrency 1,10,50]
+// Starts `npm run dev` on a free port with fresh state, seeds data through the
+// API, and measures each endpoint with autocannon. Cells (endpoint ×
+// concurrency) are interleaved within each round, so machine drift hits all of
+// them alike. Writes bench/results.json and bench/RESULTS.md.
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import autocannon from "autocannon";
+import { startDevServer } from "../scripts/devServer.mjs";
+import { option } from "../scripts/wrangler.mjs";
+
+const argv = process.argv.slice(2);
+const duration = Number(option(argv, "duration") ?? 5);
+const rounds = Number(option(argv, "rounds") ?? 3);
+const concurrencies = String(option(argv, "concurrency") ?? "1,10,50")
+	.split(",")
+	.map(Number);
+const PAIRS = 100; // senders spread over conversations, as real traffic is
+const HISTORY_SIZE = 10_000;
+
+const server = await startDevServer({ adminToken: "bench-admin-token" });
+const admin = { app_id: "1", "access-token": server.adminToken, "content-type": "application/json" };
+process.on("SIGINT", () => server.stop().then(() => process.exit(130)));
+
+async function api(method, path, body, headers = admin) {
+	const response = await fetch(server.url + path, { method, headers, body: body && JSON.stringify(body) });
+	const json = await response.json();
+	if (json.code !== 200) throw new Error(`${method} ${path}: ${JSON.stringify(json)}`);
+	return json.data;
+}
+
+function run(options) {
+	return new Promise((resolve, reject) => {
+		autocannon({ url: server.url, ...options }, (error, result) => (error ? reject(error) : resolve(result)));
+	});
+}
+
+let results;
+try {
+	// ---- seed through the API --------------------------------------------------
+	const users = [];
+	for (let i = 0; i < (2 * PAIRS + 2) / 100; i++) {
+		const list = Array.from({ length: 100 }, (_, j) => ({ username: `bench-${i}-${j}`, password: "bench-password" }));
+		users.push(...(await api("POST", "/user/register/batch", { list })).map((row) => row.user_id));
+	}
+	const pairs = [];
+	for (let i = 0; i < PAIRS; i++) {
+		const [from, to] = [users[2 * i], users[2 * i + 1]];
+		pairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from })).token });
+	}
+	const [writer, reader] = [users[2 * PAIRS], users[2 * PAIRS + 1]];
+	const writerToken = (await api("POST", "/token/issue", { user_id: writer })).token;
+	const readerToken = (await api("POST", "/token/issue", { user_id: reader })).token;
+	process.stderr.write(`seeding a conversation of ${HISTORY_SIZE} messages...\n`);
+	const seeded = await run({
+		amount: HISTORY_SIZE,
+		connections: 20,
+		requests: [
+			{
+				method: "POST",
+				path: "/message/send",
+				headers: { app_id: "1", "access-token": writerToken, "content-type": "application/json" },
+				body: JSON.stringify({ type: 1, targets: [reader], content_type: 0, content: "history filler" }),
+			},
+		],
+	});
+	if (seeded.non2xx || seeded.errors) throw new Error(`seeding failed: ${seeded.non2xx} non-2xx, ${seeded.errors} errors`);
+
+	// ---- the cells -------------------------------------------------------------
+	let next = 0;
+	let transaction = 0;
+	const sendRequest = (withTransaction) => ({
+		method: "POST",
+		path: "/message/send",
+		setupRequest: (request) => {
+			const pair = pairs[next++ % PAIRS];
+			const body = { type: 1, targets: [pair.to], content_type: 0, content: "bench message" };
+			if (withTransaction) body.transaction_id = ++transaction;
+			return {
+				...request,
+				headers: { app_id: "1", "access-token": pair.token, "content-type": "application/json" },
+				body: JSON.stringify(body),
+			};
+		},
+	});
+	const endpoints = {
+		"GET /healthz (floor)": [{ method: "GET", path: "/healthz" }],
+		"send 1:1": [sendRequest(false)],
+		"send 1:1 + transaction_id": [sendRequest(true)],
+		"history, 20 of 10,000": [
+			{
+				method: "GET",
+				path: `/message/conversation?opposite_id=${writer}&limit=20`,
+				headers: { app_id: "1", "access-token": readerToken },
+			},
+		],
+	};
+
+	const samples = {};
+	for (let round = 1; round <= rounds; round++) {
+		for (const connections of concurrencies) {
+			for (const [name, requests] of Object.entries(endpoints)) {
+				const r = await run({ duration, connections, requests });
+				const cell = `${name}|${connections}`;
+				samples[cell] ??= [];
+				samples[cell].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts });
+				process.stderr.write(`round ${round} c=${connections} ${name}: ${r.requests.average} req/s\n`);
+			}
+		}
+	}
+
+	const median = (values) => {
+		const s = [...values].sort((a, b) => a - b);
+		return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+	};
+	const rows = [];
+	for (const connections of concurrencies) {
+		const floor = median(samples[`GET /healthz (floor)|${connections}`].map((s) => s.rps));
+		for (const name of Object.keys(endpoints)) {
+			const cell = samples[`${name}|${connections}`];
+			const rps = cell.map((s) => s.rps);
+			rows.push({
+				endpoint: name,
+				concurrency: connections,
+				median_rps: median(rps),
+				min_rps: Math.min(...rps),
+				max_rps: Math.max(...rps),
+				p50_ms: median(cell.map((s) => s.p50)),
+				p99_ms: median(cell.map((s) => s.p99)),
+				errors: cell.reduce((n, s) => n + s.errors, 0),
+				ratio_to_floor: Number((median(rps) / floor).toFixed(3)),
+			});
+		}
+	}
+	results = { rows, samples };
+} finally {
+	await server.stop();
+}
+
+// ---- cost per request, from the instrumentation the tests use ----------------
+const vitest = spawnSync(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "test/cost.test.ts"], { encoding: "utf8" });
+const costLine = `${vitest.stdout}\n${vitest.stderr}`.split("\n").find((line) => line.includes("COST {"));
+const costs = costLine ? JSON.parse(costLine.slice(costLine.indexOf("{"))) : {};
+
+const version = (pkg) => JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, "utf8")).version;
+const meta = {
+	date: new Date().toISOString(),
+	command: `npm run bench -- --duration ${duration} --rounds ${rounds} --concurrency ${concurrencies.join(",")}`,
+	machine: { cores: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30) },
+	versions: { node: process.version, wrangler: version("wrangler"), workerd: version("workerd"), autocannon: version("autocannon") },
+};
+writeFileSync("bench/results.json", `${JSON.stringify({ ...meta, ...results, costs }, null, 2)}\n`);
+
+const table = [
+	"| endpoint | concurrency | median req/s (min–max) | p50 ms | p99 ms | errors | ratio to floor |",
+	"|---|---:|---:|---:|---:|---:|---:|",
+	...results.rows.map(
+		(r) =>
+			`| ${r.endpoint} | ${r.concurrency} | ${r.median_rps.toFixed(0)} (${r.min_rps.toFixed(0)}–${r.max_rps.toFixed(0)}) | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.ratio_to_floor.toFixed(2)} |`,
+	),
+].join("\n");
+const costTable = [
+	"| request | D1 round trips | Durable Object calls | KV operations |",
+	"|---|---:|---:|---:|",
+	...Object.entries(costs).map(([name, c]) => `| ${name} | ${c.d1} | ${c.durableObject} | ${c.kv} |`),
+].join("\n");
+let notes = "";
+try {
+	notes = readFileSync("bench/NOTES.md", "utf8");
+} catch {}
+writeFileSync(
+	"bench/RESULTS.md",
+	`# Benchmark results
+
+- Date: ${meta.date}
+- Command: \`${meta.command}\`
+- Machine: ${meta.machine.cores} cores, ${meta.machine.cpu}, ${meta.machine.memory_gib} GiB
+- Versions: Node ${meta.versions.node}, wrangler ${meta.versions.wrangler}, workerd ${meta.versions.workerd}, autocannon ${meta.versions.autocannon}
+- Server: \`npm run dev\` (wrangler dev, local D1/KV/Durable Objects) on loopback; load from autocannon in the same machine.
+- Each cell ${duration} s, ${rounds} rounds, cells interleaved within each round. Sends rotate over ${PAIRS} conversations.
+
+${table}
+
+## Cost per request
+
+Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
+
+${costTable}
+${notes ? `\n${notes}` : ""}`,
+);
+console.log(table);
+console.log(`\n${costTable}`);
