@@ -65,7 +65,7 @@ try {
 			},
 		],
 	});
-	if (seeded.non2xx || seeded.errors) throw new Error(`seeding failed: ${seeded.non2xx} non-2xx, ${seeded.errors} errors`);
+	if (seeded.non2xx || seeded.errors) throw new Error(`seeding failed: ${JSON.stringify(seeded.statusCodeStats)}, ${seeded.errors} errors`);
 
 	// ---- the cells -------------------------------------------------------------
 	let next = 0;

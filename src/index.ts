@@ -4,8 +4,13 @@ import { isStorageFailure } from "./db/queries";
 import { ApiError, errorResponse, unavailable } from "./http/envelope";
 import type { ApiRequest, Handler } from "./http/request";
 import { healthz } from "./routes/healthz";
+import { messageAck } from "./routes/messageAck";
 import { messageConversation } from "./routes/messageConversation";
+import { messageConversationDelete } from "./routes/messageConversationDelete";
+import { messageNotify } from "./routes/messageNotify";
+import { messageRecall } from "./routes/messageRecall";
 import { messageSend } from "./routes/messageSend";
+import { messageUnread } from "./routes/messageUnread";
 import { tokenId } from "./routes/tokenId";
 import { tokenIssue } from "./routes/tokenIssue";
 import { tokenUser } from "./routes/tokenUser";
@@ -24,7 +29,12 @@ const routes: [Method[], string, Handler][] = [
 	[["POST"], "/token/id", tokenId],
 	[["POST"], "/token/issue", tokenIssue],
 	[["POST", "PUT"], "/message/send", messageSend],
+	[["POST", "PUT"], "/message/notify", messageNotify],
 	[["GET"], "/message/conversation", messageConversation],
+	[["DELETE"], "/message/conversation", messageConversationDelete],
+	[["GET"], "/message/unread", messageUnread],
+	[["GET"], "/message/ack", messageAck],
+	[["POST", "PUT"], "/message/recall", messageRecall],
 ];
 
 const knownPaths = new Set(routes.map(([, path]) => path));

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { allMessages, createApp, registerUser, send, type TestApp, userToken } from "./support";
+import { ack, allMessages, createApp, entryFor, recall, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 
@@ -71,5 +71,39 @@ describe("Conversation ordering under concurrency", () => {
 			const expected = seen.filter((m) => m.from_xid.uid === peer && m.msg_id > lastOwn).length;
 			expect(await side(me, peer)).toEqual({ read_position: lastOwn, unread_count: expected });
 		}
+	});
+
+	it("§5.4 while one user sends 100 messages the other acks and the sender recalls, concurrently: unread lists and histories equal the definitions", async () => {
+		const [alice, bob] = [await registerUser(app), await registerUser(app)];
+		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
+		slowD1();
+		const acked: number[] = [];
+		const recalled: number[] = [];
+		await Promise.all(
+			Array.from({ length: 100 }, async (_, i) => {
+				const reply = await send(app, aliceToken, { targets: [bob], content: `c${i}` });
+				expect(reply.status).toBe(200);
+				const [id] = reply.body.msg_ids;
+				const follow = [];
+				if (i % 3 === 0) follow.push(ack(app, bobToken, alice, id).then((r) => (expect(r.status).toBe(200), acked.push(id))));
+				if (i % 5 === 0) follow.push(recall(app, aliceToken, bob, id).then((r) => (expect(r.status).toBe(200), recalled.push(id))));
+				await Promise.all(follow);
+			}),
+		);
+		vi.restoreAllMocks();
+
+		const seen = await allMessages(app, bobToken, alice);
+		expect(seen).toHaveLength(100);
+		expect(
+			seen
+				.filter((m) => m.recalled)
+				.map((m) => m.msg_id)
+				.sort(),
+		).toEqual([...recalled].sort());
+		const bobRead = Math.max(...acked);
+		const expectedBob = seen.filter((m) => m.msg_id > bobRead && !m.recalled).length;
+		expect(await entryFor(app, bobToken, alice)).toMatchObject({ num: expectedBob, last_msg_id: seen[0].msg_id });
+		expect(await entryFor(app, aliceToken, bob)).toMatchObject({ num: 0, last_msg_id: seen[0].msg_id });
+		for (const m of await allMessages(app, aliceToken, bob)) if (m.msg_id <= bobRead) expect(m.status).toBe("READ");
 	});
 });

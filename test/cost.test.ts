@@ -3,7 +3,19 @@
 // read by `npm run bench` for bench/RESULTS.md.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Cost, meter } from "./meter";
-import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+import {
+	ack,
+	call,
+	createApp,
+	deleteConversation,
+	history,
+	recall,
+	registerUser,
+	send,
+	type TestApp,
+	unreadList,
+	userToken,
+} from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -20,8 +32,11 @@ beforeAll(async () => {
 
 afterAll(() => console.log(`COST ${JSON.stringify(measured)}`));
 
-async function costOf(name: string, request: () => Promise<{ status: number }>): Promise<Cost> {
-	expect((await request()).status).toBe(200); // warm
+/** Runs `request` once to warm the isolate, then once measured; `arrange` runs before each, unmeasured. */
+async function costOf(name: string, request: () => Promise<{ status: number }>, arrange = async () => {}): Promise<Cost> {
+	await arrange();
+	expect((await request()).status).toBe(200);
+	await arrange();
 	const m = meter();
 	try {
 		expect((await request()).status).toBe(200);
@@ -75,5 +90,26 @@ describe("§7 cost per request", () => {
 	it("§7 history read by the admin acting as a user is one D1 round trip", async () => {
 		const asBob = () => call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
 		expect(await costOf("GET /message/conversation (admin + user_id)", asBob)).toEqual({ d1: 1, durableObject: 0, kv: 0 });
+	});
+
+	it("§7 the unread list is one D1 round trip", async () => {
+		expect(await costOf("GET /message/unread", () => unreadList(app, bobToken))).toEqual({ d1: 1, durableObject: 0, kv: 0 });
+	});
+
+	it("§7 ack is one Durable Object call and one D1 round trip", async () => {
+		const [msgId] = (await send(app, aliceToken, { targets: [bob], content: "ack me" })).body.msg_ids;
+		expect(await costOf("GET /message/ack", () => ack(app, bobToken, alice, msgId))).toEqual({ d1: 1, durableObject: 1, kv: 0 });
+	});
+
+	it("§7 recall by the sender is one Durable Object call and one D1 round trip", async () => {
+		const [msgId] = (await send(app, aliceToken, { targets: [bob], content: "recall me" })).body.msg_ids;
+		expect(await costOf("POST /message/recall", () => recall(app, aliceToken, bob, msgId))).toEqual({ d1: 1, durableObject: 1, kv: 0 });
+	});
+
+	it("§7 delete conversation is one Durable Object call and one D1 round trip", async () => {
+		// Each round deletes a conversation that a new message brought back.
+		const bringBack = async () => void (await send(app, aliceToken, { targets: [bob], content: "back" }));
+		const remove = () => deleteConversation(app, bobToken, alice);
+		expect(await costOf("DELETE /message/conversation", remove, bringBack)).toEqual({ d1: 1, durableObject: 1, kv: 0 });
 	});
 });

@@ -107,11 +107,22 @@ describe("GET /message/conversation", () => {
 			[m2, "DELIVERED"],
 			[m1, "READ"],
 		]);
+		// Alice has fetched m2 (the history call above): dave sees it DELIVERED, not yet READ.
 		theirs = await history(app, daveToken, { opposite_id: alice });
 		expect(theirs.body.data.messages.map((m: any) => [m.msg_id, m.status])).toEqual([
-			[m2, "UNREAD"],
+			[m2, "DELIVERED"],
 			[m1, "READ"],
 		]);
+	});
+
+	it("§5.3 a sent message is UNREAD until the peer fetches it (DELIVERED); the unread list does not deliver", async () => {
+		const [eve, finn] = [await registerUser(app), await registerUser(app)];
+		const [eveToken, finnToken] = [await userToken(app, eve), await userToken(app, finn)];
+		const [m] = (await send(app, eveToken, { targets: [finn], content: "are you there?" })).body.msg_ids;
+		await call("/message/unread", { app, token: finnToken });
+		expect((await history(app, eveToken, { opposite_id: finn })).body.data.messages[0]).toMatchObject({ msg_id: m, status: "UNREAD" });
+		await history(app, finnToken, { opposite_id: eve });
+		expect((await history(app, eveToken, { opposite_id: finn })).body.data.messages[0]).toMatchObject({ msg_id: m, status: "DELIVERED" });
 	});
 
 	it("§5.3 the admin reads a user's history with header user_id", async () => {

@@ -1,6 +1,18 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+import {
+	ack,
+	call,
+	createApp,
+	deleteConversation,
+	history,
+	recall,
+	registerUser,
+	send,
+	type TestApp,
+	unreadList,
+	userToken,
+} from "./support";
 
 const TABLES = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe"];
 const seen = new Set<string>();
@@ -26,6 +38,19 @@ beforeAll(async () => {
 	await history(app, token, { opposite_id: bob, msg_id_start: 0 });
 	await history(app, token, { opposite_id: bob, msg_id_start: 5 });
 	await call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+	const bobToken = await userToken(app, bob);
+	const [mid] = (await send(app, token, { targets: [bob], content: "edit me" })).body.msg_ids;
+	await send(app, token, { targets: [bob], content_type: 11, related_mid: mid, content: "+", transaction_id: 10 });
+	await send(app, token, { targets: [bob], content_type: 12, related_mid: mid, content: "replaced" });
+	await send(app, bobToken, { targets: [alice], content_type: 9, related_mid: mid });
+	await ack(app, bobToken, alice, mid);
+	await recall(app, token, bob, mid);
+	await recall(app, undefined, alice, mid);
+	await call("/message/notify", { app, body: { type: 1, content_type: 0, targets: [bob], content: "system" } });
+	await unreadList(app, bobToken, { limit: 1 });
+	const first = await unreadList(app, bobToken, { limit: 1 });
+	await unreadList(app, bobToken, { limit: 1, cursor: first.body.cursor });
+	await deleteConversation(app, bobToken, alice);
 	spy.mockRestore();
 });
 

@@ -1,7 +1,8 @@
 // Arrange helpers: they go through the public HTTP surface wherever it exists.
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { hashAdminToken } from "../src/auth/adminTokens";
+import worker from "../src/index";
 
 export type TestApp = { appId: number; adminToken: string };
 export type Reply = { status: number; headers: Headers; body: { code: number; message: string; data: any; [k: string]: any } };
@@ -28,7 +29,13 @@ export type CallOptions = {
 	query?: Record<string, string | number>;
 };
 
-/** One request through the Worker's own fetch. The admin token is used unless `token` says otherwise. */
+/**
+ * One request through the Worker's own fetch handler. The admin token is used
+ * unless `token` says otherwise. (The handler is called directly: in the test
+ * pool each SELF.fetch costs more than the one before, which would make the
+ * thousands of requests of the model-based test take many minutes.
+ * test/healthz.test.ts checks the SELF.fetch path itself.)
+ */
 export async function call(path: string, options: CallOptions = {}): Promise<Reply> {
 	const headers: Record<string, string> = { ...options.headers };
 	const app = options.app;
@@ -42,8 +49,15 @@ export async function call(path: string, options: CallOptions = {}): Promise<Rep
 	}
 	const url = new URL(`https://im.test${path}`);
 	for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, String(v));
-	const response = await SELF.fetch(url, { method: options.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+	const ctx = createExecutionContext();
+	const request = new Request<unknown, IncomingRequestCfProperties>(url, {
+		method: options.method ?? (body === undefined ? "GET" : "POST"),
+		headers,
+		body,
+	});
+	const response = await worker.fetch(request, env, ctx);
 	const text = await response.text();
+	await waitOnExecutionContext(ctx);
 	let parsed: Reply["body"];
 	try {
 		parsed = JSON.parse(text);
@@ -92,4 +106,35 @@ export async function snapshot(): Promise<string> {
 	const tables = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe"];
 	const parts = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
 	return JSON.stringify(parts.map((p) => p.results));
+}
+
+export async function unreadList(app: TestApp, token: string, query: Record<string, string | number> = {}) {
+	return call("/message/unread", { app, token, query });
+}
+
+export async function ack(app: TestApp, token: string, peer: number, msgId: number, deviceSn?: number) {
+	const query: Record<string, number> = { conversation_id: peer, msg_id: msgId };
+	if (deviceSn !== undefined) query.device_sn = deviceSn;
+	return call("/message/ack", { app, token, query });
+}
+
+export async function recall(
+	app: TestApp,
+	token: string | undefined,
+	conversationId: number,
+	msgId: number,
+	headers: Record<string, string> = {},
+) {
+	return call("/message/recall", { app, token, headers, body: { conversation_id: conversationId, msg_id: msgId } });
+}
+
+export async function deleteConversation(app: TestApp, token: string, peer: number) {
+	return call("/message/conversation", { app, token, method: "DELETE", query: { conversation_id: peer } });
+}
+
+/** The caller's unread entry for `peer`, or undefined if it is not listed. */
+export async function entryFor(app: TestApp, token: string, peer: number) {
+	const list = await unreadList(app, token, { limit: 500 });
+	if (list.status !== 200) throw new Error(`unread failed: ${JSON.stringify(list.body)}`);
+	return (list.body.data as any[]).find((e) => e.conversation_id.uid === peer);
 }

@@ -1,7 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import { database } from "../db/queries";
+import { type Database, database } from "../db/queries";
+import { type Failure, storeUnavailable } from "./results";
 import { type SendInput, type SendResult, sendToConversation } from "./send";
 import { SerialQueue } from "./serialQueue";
+import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, type RecallInput, recall } from "./state";
 
 /**
  * One object per conversation: the single writer of it. Every write runs
@@ -13,7 +15,33 @@ import { SerialQueue } from "./serialQueue";
 export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
 
-	async send(input: SendInput): Promise<SendResult> {
-		return this.#writes.run(() => sendToConversation(database(this.env.DB), input));
+	send(input: SendInput): Promise<SendResult> {
+		return this.#serially("send", input.requestId, (db) => sendToConversation(db, input));
+	}
+
+	edit(input: EditInput & { requestId: string }) {
+		return this.#serially("edit", input.requestId, (db) => edit(db, input));
+	}
+
+	ack(input: AckInput & { requestId: string }) {
+		return this.#serially("ack", input.requestId, (db) => ack(db, input));
+	}
+
+	recall(input: RecallInput) {
+		return this.#serially("recall", input.requestId, (db) => recall(db, input));
+	}
+
+	deleteFor(input: DeleteInput & { requestId: string }) {
+		return this.#serially("deleteFor", input.requestId, (db) => deleteFor(db, input));
+	}
+
+	#serially<T>(at: string, requestId: string, task: (db: Database) => Promise<T>): Promise<T | Failure> {
+		return this.#writes.run(async () => {
+			try {
+				return await task(database(this.env.DB));
+			} catch (error) {
+				return storeUnavailable(requestId, `Conversation.${at}`, error);
+			}
+		});
 	}
 }

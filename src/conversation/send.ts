@@ -11,6 +11,7 @@ import {
 	type NewMessage,
 	type Transaction,
 } from "../db/queries";
+import { type Failure, storeUnavailable } from "./results";
 
 export type SendInput = {
 	message: NewMessage;
@@ -21,7 +22,7 @@ export type SendInput = {
 	requestId: string;
 };
 
-export type SendResult = { ok: true; msgId: number; replayed: boolean } | { ok: false; status: 409 | 503; message: string };
+export type SendResult = { ok: true; msgId: number; replayed: boolean } | Failure;
 
 export async function sendToConversation(db: Database, input: SendInput): Promise<SendResult> {
 	const { message, transaction } = input;
@@ -54,7 +55,4 @@ export async function sendToConversation(db: Database, input: SendInput): Promis
 	return dependencyFailed(input, new Error("transaction could not be renewed"));
 }
 
-function dependencyFailed(input: SendInput, error: unknown): SendResult {
-	console.error(JSON.stringify({ requestId: input.requestId, at: "sendToConversation", error: String(error) }));
-	return { ok: false, status: 503, message: "The message store is unavailable; retry the request." };
-}
+const dependencyFailed = (input: SendInput, error: unknown) => storeUnavailable(input.requestId, "sendToConversation", error);

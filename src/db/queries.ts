@@ -1,13 +1,30 @@
 // Every D1 query the service runs lives here. Each one is backed by an index
 // (test/query-plans.test.ts checks them with EXPLAIN QUERY PLAN).
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { DrizzleQueryError } from "drizzle-orm/errors";
+import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
 import { accounts, apps, conversationMembers, messages, sendDedupe, users } from "./schema";
 
-export type Database = DrizzleD1Database<typeof schema>;
+export type Database = DrizzleD1Database<typeof schema> & { $client: D1Database };
 const databases = new WeakMap<D1Database, Database>();
+const dialect = new SQLiteAsyncDialect();
+
+/**
+ * Runs hand-written statements (drizzle `sql` templates, parameters bound) as
+ * ONE atomic D1 batch. drizzle's own batch cannot take raw SQL with
+ * parameters, and some statements here (conditional updates, a context row
+ * joined to a page) are clearer as SQL than as builder calls.
+ */
+export async function batchSql(db: Database, statements: SQL[]): Promise<D1Result<Record<string, unknown>>[]> {
+	return db.$client.batch(
+		statements.map((statement) => {
+			const query = dialect.sqlToQuery(statement);
+			return db.$client.prepare(query.sql).bind(...query.params);
+		}),
+	);
+}
 /** The drizzle handle for a D1 binding, built once per isolate (building it walks the whole schema). */
 export function database(d1: D1Database): Database {
 	let db = databases.get(d1);
@@ -239,12 +256,15 @@ export type HistoryPage = {
 	/** The caller's and the peer's read positions (0 if they have no side yet). */
 	myRead: number;
 	peerRead: number;
+	/** The newest message the peer has fetched. */
+	peerDelivered: number;
 };
 
 type HistoryRow = {
 	peer_is_user: number;
 	my_read: number;
 	peer_read: number;
+	peer_delivered: number;
 	id: number | null;
 	app_id: number;
 	conversation_key: string;
@@ -259,14 +279,18 @@ type HistoryRow = {
 	to_uid: number;
 	timestamp: number;
 	recalled: number;
+	recalled_by: string | null;
 	is_system: number;
 };
 
 /**
  * One page of history, newest first, from `startId` (inclusive) down, above the
- * caller's clear point, with both read positions and whether the peer exists:
- * ONE statement (the context row is left-joined to the page, so it comes back
- * even when the page is empty).
+ * caller's clear point, with both sides' positions and whether the peer exists.
+ * One round trip: a batch of two statements. The first records that the caller
+ * has now fetched (delivered) everything up to the page's newest message — a
+ * max-register, so it needs no serialising by the conversation's object. The
+ * second reads the page, left-joined to a context row so that the context
+ * comes back even when the page is empty.
  */
 export async function historyPage(
 	db: Database,
@@ -278,29 +302,41 @@ export async function historyPage(
 	limit: number,
 ): Promise<HistoryPage> {
 	const side = (userId: number) =>
-		sql`SELECT read_position, clear_point FROM conversation_members WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey}`;
-	const rows = await db.all<HistoryRow>(sql`
-		WITH me AS (${side(callerId)}), peer AS (${side(peerId)})
-		SELECT
-			EXISTS (SELECT 1 FROM users WHERE id = ${peerId} AND app_id = ${appId}) AS peer_is_user,
-			coalesce((SELECT read_position FROM me), 0) AS my_read,
-			coalesce((SELECT read_position FROM peer), 0) AS peer_read,
-			page.*
-		FROM (SELECT 1) AS context
-		LEFT JOIN (
-			SELECT * FROM messages
-			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
-				AND id <= ${startId > 0 ? startId : Number.MAX_SAFE_INTEGER}
-				AND id > coalesce((SELECT clear_point FROM me), 0)
-			ORDER BY id DESC LIMIT ${limit}
-		) AS page
-		ORDER BY page.id DESC`);
+		sql`SELECT read_position, delivered_position, clear_point FROM conversation_members WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey}`;
+	const upTo = startId > 0 ? startId : Number.MAX_SAFE_INTEGER;
+	const clearPoint = sql`coalesce((SELECT clear_point FROM conversation_members WHERE app_id = ${appId} AND user_id = ${callerId} AND conversation_key = ${conversationKey}), 0)`;
+	const newestOnPage = sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND id <= ${upTo} AND id > ${clearPoint})`;
+	const [, page] = await batchSql(db, [
+		sql`
+			UPDATE conversation_members SET delivered_position = ${newestOnPage}
+			WHERE app_id = ${appId} AND user_id = ${callerId} AND conversation_key = ${conversationKey}
+				AND delivered_position < coalesce(${newestOnPage}, 0)`,
+		sql`
+			WITH me AS (${side(callerId)}), peer AS (${side(peerId)})
+			SELECT
+				EXISTS (SELECT 1 FROM users WHERE id = ${peerId} AND app_id = ${appId}) AS peer_is_user,
+				coalesce((SELECT read_position FROM me), 0) AS my_read,
+				coalesce((SELECT read_position FROM peer), 0) AS peer_read,
+				coalesce((SELECT delivered_position FROM peer), 0) AS peer_delivered,
+				page.*
+			FROM (SELECT 1) AS context
+			LEFT JOIN (
+				SELECT * FROM messages
+				WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
+					AND id <= ${upTo}
+					AND id > coalesce((SELECT clear_point FROM me), 0)
+				ORDER BY id DESC LIMIT ${limit}
+			) AS page
+			ORDER BY page.id DESC`,
+	]);
+	const rows = (page?.results ?? []) as HistoryRow[];
 	const first = rows[0];
 	return {
 		rows: rows.flatMap((r) => (r.id === null ? [] : [messageFromRow(r as HistoryRow & { id: number })])),
 		peerIsUser: first?.peer_is_user === 1,
 		myRead: first?.my_read ?? 0,
 		peerRead: first?.peer_read ?? 0,
+		peerDelivered: first?.peer_delivered ?? 0,
 	};
 }
 
@@ -320,6 +356,7 @@ function messageFromRow(r: HistoryRow & { id: number }): MessageRow {
 		toUid: r.to_uid,
 		timestamp: r.timestamp,
 		recalled: r.recalled === 1,
+		recalledBy: r.recalled_by,
 		isSystem: r.is_system === 1,
 	};
 }

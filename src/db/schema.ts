@@ -57,6 +57,8 @@ export const messages = sqliteTable(
 		toUid: integer("to_uid").notNull(),
 		timestamp: integer("timestamp").notNull(),
 		recalled: integer("recalled", { mode: "boolean" }).notNull().default(false),
+		/** The request that recalled it: lets one batch tell "recalled now" from "was already recalled". */
+		recalledBy: text("recalled_by"),
 		isSystem: integer("is_system", { mode: "boolean" }).notNull().default(false),
 	},
 	(t) => [index("messages_conversation").on(t.appId, t.conversationKey, t.id)],
@@ -76,6 +78,8 @@ export const conversationMembers = sqliteTable(
 		peerId: integer("peer_id").notNull(),
 		readPosition: integer("read_position").notNull().default(0),
 		readDeviceSn: integer("read_device_sn").notNull().default(0),
+		/** The newest message this user has fetched (history): the peer sees theirs as DELIVERED. */
+		deliveredPosition: integer("delivered_position").notNull().default(0),
 		clearPoint: integer("clear_point").notNull().default(0),
 		unreadCount: integer("unread_count").notNull().default(0),
 		lastMsgId: integer("last_msg_id").notNull().default(0),
@@ -85,7 +89,7 @@ export const conversationMembers = sqliteTable(
 	(t) => [
 		primaryKey({ columns: [t.appId, t.userId, t.conversationKey] }),
 		index("conversation_members_by_conversation").on(t.appId, t.conversationKey, t.userId),
-		index("conversation_members_by_activity").on(t.appId, t.userId, t.lastMsgId),
+		index("conversation_members_by_activity").on(t.appId, t.userId, t.lastMsgId, t.conversationKey),
 	],
 );
 

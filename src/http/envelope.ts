@@ -13,6 +13,11 @@ export class ApiError extends Error {
 	) {
 		super(message);
 	}
+
+	/** The error for a failed conversation write (a 503 asks the client to retry). */
+	static from(failure: { status: number; message: string }): ApiError {
+		return new ApiError(failure.status, failure.message, null, failure.status === 503 ? { "retry-after": "1" } : {});
+	}
 }
 
 export function ok<T>(data: T, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): Response {

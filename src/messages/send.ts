@@ -2,6 +2,7 @@
 // gets its own Durable Object call, in parallel; the answers are merged in
 // target order.
 import { conversationObject, pairKey } from "../conversation/key";
+import { failure } from "../conversation/results";
 import type { SendInput, SendResult } from "../conversation/send";
 import type { NewMessage } from "../db/queries";
 
@@ -28,7 +29,8 @@ export async function sendToTargets(env: Env, request: SendRequest): Promise<Sen
 			const conversationKey = pairKey(message.fromUid, targetId);
 			const input: SendInput = {
 				message: { ...message, appId, conversationKey, toUid: targetId },
-				sender: { userId: message.fromUid, peerId: targetId },
+				// The system account (0) has no side of its own: it never reads.
+				sender: message.fromUid === 0 ? null : { userId: message.fromUid, peerId: targetId },
 				receivers: [{ userId: targetId, peerId: message.fromUid }],
 				transaction: transaction
 					? { senderId: message.fromUid, transactionId: transaction.id, targetId, bodyHash: transaction.bodyHash }
@@ -40,7 +42,7 @@ export async function sendToTargets(env: Env, request: SendRequest): Promise<Sen
 				return await conversationObject(env, appId, conversationKey).send(input);
 			} catch (error) {
 				console.error(JSON.stringify({ requestId: request.requestId, at: "sendToTargets", targetId, error: String(error) }));
-				return { ok: false, status: 503, message: "The conversation is unavailable; retry the request." };
+				return failure(503, "The conversation is unavailable; retry the request.");
 			}
 		}),
 	);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { authenticate, requireUser } from "../auth/identity";
 import { pairKey } from "../conversation/key";
-import { database, historyPage, type MessageRow } from "../db/queries";
+import { database, type HistoryPage, historyPage, type MessageRow } from "../db/queries";
 import { badRequest, notFound, ok } from "../http/envelope";
 import { integerIn, MAX_ID, peerId } from "../http/ids";
 import { type Handler, queryOf } from "../http/request";
@@ -40,7 +40,7 @@ export const messageConversation: Handler = async (request, env) => {
 
 	const rows = page.rows.slice(0, limit);
 	const next = page.rows[limit];
-	const status = statusFor(me.userId, page.myRead, page.peerRead);
+	const status = statusFor(me.userId, page);
 	return ok({
 		messages: rows.map((row) => messageJson(row, status(row))),
 		is_last: next === undefined,
@@ -49,9 +49,10 @@ export const messageConversation: Handler = async (request, env) => {
 };
 
 /** SPEC §5.3: a message's status as the caller sees it. */
-function statusFor(me: number, myRead: number, peerRead: number) {
+function statusFor(me: number, { myRead, peerRead, peerDelivered }: HistoryPage) {
 	return (row: MessageRow): MessageStatus => {
 		if (row.fromUid !== me) return myRead >= row.id ? "READ" : "DELIVERED";
-		return peerRead >= row.id ? "READ" : "UNREAD";
+		if (row.type === 2) return "DELIVERED";
+		return peerRead >= row.id ? "READ" : peerDelivered >= row.id ? "DELIVERED" : "UNREAD";
 	};
 }

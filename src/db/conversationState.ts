@@ -1,0 +1,228 @@
+// SQL for a member's state in a conversation (SPEC §5.4–§5.7, §5.1b): read
+// positions, clear points, recall and edits, and the unread list. The write
+// functions run only inside the conversation's Durable Object; each is ONE D1
+// round trip (a single statement or one atomic batch).
+import { sql } from "drizzle-orm";
+import { MAX_CONTENT } from "../messages/contentTypes";
+import { batchSql, type Database, type Transaction } from "./queries";
+
+/**
+ * The unread count of `userId`'s side, by its definition (SPEC §5.4): messages
+ * newer than the read position and the clear point, not sent by the user, not
+ * recalled. Used inside UPDATEs of conversation_members (it reads that row).
+ */
+const unreadCountAfter = (appId: number, conversationKey: string, userId: number, position: ReturnType<typeof sql>) => sql`(
+	SELECT count(*) FROM messages
+	WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
+		AND id > max(${position}, conversation_members.clear_point)
+		AND from_uid != ${userId} AND recalled = 0)`;
+
+/**
+ * Moves the user's read position forward to `msgId` (never back), records the
+ * device, and recounts unread. Null if `msgId` is not a message of the
+ * conversation the user is in.
+ */
+export async function ackConversation(
+	db: Database,
+	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number },
+): Promise<{ readPosition: number } | null> {
+	const newPosition = sql`max(conversation_members.read_position, ${a.msgId})`;
+	const rows = await db.all<{ read_position: number }>(sql`
+		UPDATE conversation_members SET
+			read_position = ${newPosition},
+			read_device_sn = CASE WHEN ${a.msgId} > read_position THEN ${a.deviceSn} ELSE read_device_sn END,
+			delivered_position = max(delivered_position, ${a.msgId}),
+			unread_count = ${unreadCountAfter(a.appId, a.conversationKey, a.userId, newPosition)}
+		WHERE app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}
+			AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})
+		RETURNING read_position`);
+	const row = rows[0];
+	return row ? { readPosition: row.read_position } : null;
+}
+
+/**
+ * Removes the conversation from the user's list: unread 0, clear point at the
+ * newest message. False if the user has no such conversation, or it is deleted.
+ */
+export async function deleteConversationFor(db: Database, d: { appId: number; conversationKey: string; userId: number }): Promise<boolean> {
+	const rows = await db.all(sql`
+		UPDATE conversation_members SET
+			deleted = 1,
+			unread_count = 0,
+			clear_point = coalesce((SELECT max(id) FROM messages WHERE app_id = ${d.appId} AND conversation_key = ${d.conversationKey}), clear_point)
+		WHERE app_id = ${d.appId} AND user_id = ${d.userId} AND conversation_key = ${d.conversationKey} AND deleted = 0
+		RETURNING 1`);
+	return rows.length > 0;
+}
+
+export type MessageFacts = {
+	conversationKey: string;
+	fromUid: number;
+	timestamp: number;
+	isSystem: boolean;
+	recalled: boolean;
+	recalledBy: string | null;
+	contentLength: number;
+};
+
+type FactsRow = {
+	conversation_key: string;
+	from_uid: number;
+	timestamp: number;
+	is_system: number;
+	recalled: number;
+	recalled_by: string | null;
+	content_length: number;
+};
+
+const factsOf = (appId: number, msgId: number) =>
+	sql`SELECT conversation_key, from_uid, timestamp, is_system, recalled, recalled_by, length(content) AS content_length
+		FROM messages WHERE id = ${msgId} AND app_id = ${appId}`;
+
+const toFacts = (r: FactsRow | undefined): MessageFacts | null =>
+	r
+		? {
+				conversationKey: r.conversation_key,
+				fromUid: r.from_uid,
+				timestamp: r.timestamp,
+				isSystem: r.is_system === 1,
+				recalled: r.recalled === 1,
+				recalledBy: r.recalled_by,
+				contentLength: r.content_length,
+			}
+		: null;
+
+/** A message's facts by id (the admin's recall names a message, not a conversation). */
+export async function findMessageFacts(db: Database, appId: number, msgId: number): Promise<MessageFacts | null> {
+	return toFacts((await db.all<FactsRow>(factsOf(appId, msgId)))[0]);
+}
+
+/**
+ * Who may recall or edit, as SQL over the message row: an admin always, else
+ * the sender (and, for recall, only a non-system message inside the window).
+ * The same rule decides the error message in JS (see conversation/rules.ts).
+ */
+export type Permission = { admin: boolean; userId: number; notBefore: number | null };
+
+const permitted = (p: Permission) =>
+	p.admin
+		? sql`1`
+		: p.notBefore === null
+			? sql`from_uid = ${p.userId}`
+			: sql`from_uid = ${p.userId} AND is_system = 0 AND timestamp >= ${p.notBefore}`;
+
+/**
+ * Recalls a message in one batch: mark it (tagged with this request), take one
+ * unread from every member who had not read it, and read back the facts to
+ * tell what happened. The second statement only acts if the first did.
+ */
+export async function recallMessage(
+	db: Database,
+	r: { appId: number; conversationKey: string; msgId: number; permission: Permission; requestId: string },
+): Promise<MessageFacts | null> {
+	const { appId, conversationKey, msgId } = r;
+	const [, , facts] = await batchSql(db, [
+		sql`
+			UPDATE messages SET recalled = 1, recalled_by = ${r.requestId}
+			WHERE id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(r.permission)}`,
+		sql`
+			UPDATE conversation_members SET unread_count = max(unread_count - 1, 0)
+			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
+				AND read_position < ${msgId} AND clear_point < ${msgId}
+				AND user_id != (SELECT from_uid FROM messages WHERE id = ${msgId} AND recalled_by = ${r.requestId})`,
+		factsOf(appId, msgId),
+	]);
+	const found = toFacts(facts?.results[0] as FactsRow | undefined);
+	return found && found.conversationKey === conversationKey ? found : null;
+}
+
+export type Edit = {
+	appId: number;
+	conversationKey: string;
+	msgId: number;
+	permission: Permission;
+	mode: "append" | "replace";
+	content: string;
+	ext: string;
+	config: string;
+	attachment: string;
+	transaction: Transaction | null;
+	nowMs: number;
+};
+
+/**
+ * APPEND or REPLACE on an existing message (SPEC §5.1b), in one batch: the
+ * transaction's dedupe row (only if the edit will apply), the edit, and the
+ * facts read back. Appending never grows content past MAX_CONTENT characters.
+ */
+export async function editMessage(db: Database, e: Edit): Promise<{ facts: MessageFacts | null; changed: boolean }> {
+	const { appId, conversationKey, msgId } = e;
+	const applies = sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(e.permission)}
+		${e.mode === "append" ? sql`AND length(content) + length(${e.content}) <= ${MAX_CONTENT}` : sql``}`;
+	const keep = (column: string, value: string) => sql`CASE WHEN ${value} = '' THEN ${sql.raw(column)} ELSE ${value} END`;
+	const edit =
+		e.mode === "append"
+			? sql`UPDATE messages SET content = content || ${e.content} WHERE ${applies}`
+			: sql`
+				UPDATE messages SET content = ${keep("content", e.content)}, ext = ${keep("ext", e.ext)},
+					config = ${keep("config", e.config)}, attachment = ${keep("attachment", e.attachment)}
+				WHERE ${applies}`;
+	const t = e.transaction;
+	// The dedupe row goes first, on the same condition as the edit: both see the row before the edit.
+	const dedupe = t
+		? [
+				sql`
+					INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at)
+					SELECT ${appId}, ${t.senderId}, ${t.transactionId}, ${t.targetId}, ${msgId}, ${t.bodyHash}, ${e.nowMs}
+					FROM messages WHERE ${applies}`,
+			]
+		: [];
+	const results = await batchSql(db, [...dedupe, edit, factsOf(appId, msgId)]);
+	const edited = results[results.length - 2];
+	const found = toFacts(results[results.length - 1]?.results[0] as FactsRow | undefined);
+	return { facts: found && found.conversationKey === conversationKey ? found : null, changed: (edited?.meta.changes ?? 0) > 0 };
+}
+
+export type UnreadEntry = {
+	peerId: number;
+	type: number;
+	unreadCount: number;
+	lastMsgId: number;
+	lastTimestamp: number;
+	conversationKey: string;
+};
+
+/**
+ * The user's conversation list, most recent activity first, deleted ones left
+ * out, from the position `after` (exclusive). One statement.
+ */
+export async function unreadList(
+	db: Database,
+	appId: number,
+	userId: number,
+	after: { lastMsgId: number; conversationKey: string } | null,
+	limit: number,
+): Promise<UnreadEntry[]> {
+	const rows = await db.all<{
+		peer_id: number;
+		type: number;
+		unread_count: number;
+		last_msg_id: number;
+		last_timestamp: number;
+		conversation_key: string;
+	}>(sql`
+		SELECT peer_id, type, unread_count, last_msg_id, last_timestamp, conversation_key
+		FROM conversation_members
+		WHERE app_id = ${appId} AND user_id = ${userId} AND deleted = 0
+			${after ? sql`AND (last_msg_id < ${after.lastMsgId} OR (last_msg_id = ${after.lastMsgId} AND conversation_key < ${after.conversationKey}))` : sql``}
+		ORDER BY last_msg_id DESC, conversation_key DESC
+		LIMIT ${limit}`);
+	return rows.map((r) => ({
+		peerId: r.peer_id,
+		type: r.type,
+		unreadCount: r.unread_count,
+		lastMsgId: r.last_msg_id,
+		lastTimestamp: r.last_timestamp,
+		conversationKey: r.conversation_key,
+	}));
+}

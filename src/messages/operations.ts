@@ -1,0 +1,77 @@
+// Content types 9-12 sent through /message/send (SPEC §5.1b): operations on an
+// existing message of the conversation between the sender and the one target.
+// None creates a message; msg_ids answers the related message.
+import { clock } from "../clock";
+import { conversationObject, pairKey } from "../conversation/key";
+import { type Failure, failure } from "../conversation/results";
+import type { AppRecord } from "../db/queries";
+import { codePointLength } from "../http/validate";
+import type { Idempotency } from "./replay";
+import type { SendBody, Sender } from "./sendRequest";
+
+export const READ_ACK = 9;
+export const RECALL = 10;
+export const APPEND = 11;
+export const REPLACE = 12;
+export const OPERATIONS = new Set([READ_ACK, RECALL, APPEND, REPLACE]);
+
+export type OperationRequest = {
+	app: AppRecord;
+	sender: Sender;
+	input: SendBody;
+	transaction: Idempotency | null;
+	requestId: string;
+};
+
+export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok: true; msgId: number; replayed: boolean } | Failure> {
+	const { app, sender, input, requestId } = r;
+	const [target] = input.targets;
+	if (input.targets.length !== 1 || target === undefined)
+		return failure(400, 'Field "targets" must name exactly one target for an operation (content_type 9-12).');
+	const msgId = input.related_mid ?? 0;
+	if (msgId === 0) return failure(400, 'Field "related_mid" is required for an operation (content_type 9-12).');
+	if (input.content_type === APPEND && codePointLength(input.content) === 0) return failure(400, 'Field "content" is required for APPEND.');
+
+	const conversationKey = pairKey(sender.id, target);
+	const conversation = conversationObject(env, app.id, conversationKey);
+	const permission = {
+		admin: sender.adminRights,
+		userId: sender.id,
+		notBefore: input.content_type === RECALL ? clock.now() - app.recallWindowS * 1000 : null,
+	};
+	try {
+		let result: { ok: true; replayed?: boolean } | Failure;
+		if (input.content_type === READ_ACK) {
+			result = await conversation.ack({ appId: app.id, conversationKey, userId: sender.id, msgId, deviceSn: sender.deviceSn, requestId });
+		} else if (input.content_type === RECALL) {
+			result = await conversation.recall({
+				appId: app.id,
+				conversationKey,
+				msgId,
+				permission,
+				recallWindowS: app.recallWindowS,
+				requestId,
+			});
+		} else {
+			const t = r.transaction;
+			result = await conversation.edit({
+				appId: app.id,
+				conversationKey,
+				msgId,
+				permission,
+				mode: input.content_type === APPEND ? "append" : "replace",
+				content: input.content,
+				ext: input.ext,
+				config: input.config,
+				attachment: input.attachment,
+				transaction: t && { senderId: sender.id, transactionId: t.transactionId, targetId: target, bodyHash: t.hash },
+				nowMs: clock.now(),
+				requestId,
+			});
+		}
+		return result.ok ? { ok: true, msgId, replayed: result.replayed ?? false } : result;
+	} catch (error) {
+		console.error(JSON.stringify({ requestId, at: "runOperation", error: String(error) }));
+		return failure(503, "The conversation is unavailable; retry the request.");
+	}
+}

@@ -1,0 +1,84 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ack, call, createApp, entryFor, history, registerUser, send, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+
+beforeAll(async () => {
+	app = await createApp();
+});
+
+async function pairWithMessages(n: number) {
+	const [alice, bob] = [await registerUser(app), await registerUser(app)];
+	const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob, { device_sn: 4 })];
+	const ids: number[] = [];
+	for (let i = 0; i < n; i++) ids.push((await send(app, aliceToken, { targets: [bob], content: `m${i}` })).body.msg_ids[0]);
+	return { alice, bob, aliceToken, bobToken, ids };
+}
+
+describe("GET /message/ack", () => {
+	it("§5.5 marks read up to msg_id inclusive; unread drops accordingly", async () => {
+		const { alice, bobToken, ids } = await pairWithMessages(5);
+		expect((await entryFor(app, bobToken, alice)).num).toBe(5);
+		const reply = await ack(app, bobToken, alice, ids[2] as number);
+		expect(reply.status).toBe(200);
+		expect(reply.body).toEqual({ code: 200, message: "", data: true });
+		expect((await entryFor(app, bobToken, alice)).num).toBe(2);
+	});
+
+	it("§5.5 the read position only moves forward; an older msg_id is accepted and changes nothing", async () => {
+		const { alice, bobToken, ids } = await pairWithMessages(4);
+		await ack(app, bobToken, alice, ids[3] as number);
+		const older = await ack(app, bobToken, alice, ids[0] as number);
+		expect(older.status).toBe(200);
+		expect((await entryFor(app, bobToken, alice)).num).toBe(0);
+		const page = await history(app, bobToken, { opposite_id: alice });
+		expect(page.body.data.messages.every((m: any) => m.status === "READ")).toBe(true);
+	});
+
+	it("§5.5 is idempotent", async () => {
+		const { alice, bobToken, ids } = await pairWithMessages(3);
+		for (let i = 0; i < 3; i++) expect((await ack(app, bobToken, alice, ids[1] as number)).status).toBe(200);
+		expect((await entryFor(app, bobToken, alice)).num).toBe(1);
+	});
+
+	it("§5.5 a msg_id that is not a message of that conversation is 404", async () => {
+		const { alice, bob, bobToken } = await pairWithMessages(1);
+		const elsewhere = await pairWithMessages(1);
+		expect((await ack(app, bobToken, alice, 99999999)).status).toBe(404);
+		const reply = await ack(app, bobToken, alice, elsewhere.ids[0] as number);
+		expect(reply.status).toBe(404);
+		expect(reply.body.message).toContain(String(elsewhere.ids[0]));
+		expect((await entryFor(app, bobToken, alice)).num).toBe(1);
+		expect(bob).toBeGreaterThan(0);
+	});
+
+	it("§5.5 the peer then sees its messages as READ", async () => {
+		const { alice, bob, aliceToken, bobToken, ids } = await pairWithMessages(3);
+		await ack(app, bobToken, alice, ids[1] as number);
+		const mine = await history(app, aliceToken, { opposite_id: bob });
+		expect(mine.body.data.messages.map((m: any) => m.status)).toEqual(["UNREAD", "READ", "READ"]);
+	});
+
+	it("§5.5 records the device that read (the token's device unless device_sn is given)", async () => {
+		const { alice, bob, bobToken, ids } = await pairWithMessages(2);
+		const readDevice = async () =>
+			(
+				await env.DB.prepare("SELECT read_device_sn FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
+					.bind(app.appId, bob, alice)
+					.first<{ read_device_sn: number }>()
+			)?.read_device_sn;
+		await ack(app, bobToken, alice, ids[0] as number);
+		expect(await readDevice()).toBe(4);
+		await ack(app, bobToken, alice, ids[1] as number, 9);
+		expect(await readDevice()).toBe(9);
+	});
+
+	it("§5.5 bad input: missing msg_id, malformed conversation_id, unknown peer, self", async () => {
+		const { alice, bob, bobToken } = await pairWithMessages(1);
+		expect((await call("/message/ack", { app, token: bobToken, query: { conversation_id: alice } })).status).toBe(400);
+		expect((await call("/message/ack", { app, token: bobToken, query: { conversation_id: "x", msg_id: 1 } })).status).toBe(400);
+		expect((await ack(app, bobToken, 99999999, 1)).status).toBe(404);
+		expect((await ack(app, bobToken, bob, 1)).status).toBe(400);
+	});
+});

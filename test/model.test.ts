@@ -1,0 +1,230 @@
+// A model-based property test (fast-check): random sequences of send, notify,
+// ack, recall, delete and history calls by three users, checked after every
+// step against a small reference model of SPEC §5. On failure fast-check
+// prints the seed and path that reproduce it.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+	ack,
+	call,
+	createApp,
+	deleteConversation,
+	history,
+	recall,
+	registerUser,
+	send,
+	type TestApp,
+	unreadList,
+	userToken,
+} from "./support";
+
+const USERS = 3;
+const SYSTEM = 3; // index of the system account among the peers
+
+type Message = { id: number; from: number; to: number; recalled: boolean; system: boolean; content: string };
+type Side = { read: number; clear: number; deleted: boolean; last: number };
+
+/** The reference model: plain arrays and the definitions of SPEC §5.3–§5.7. */
+class Model {
+	messages: Message[] = [];
+	sides = new Map<string, Side>();
+
+	conversation(a: number, b: number) {
+		return this.messages.filter((m) => (m.from === a && m.to === b) || (m.from === b && m.to === a));
+	}
+	side(user: number, peer: number) {
+		return this.sides.get(`${user}/${peer}`);
+	}
+	touch(user: number, peer: number, id: number, read: boolean) {
+		const side = this.side(user, peer) ?? { read: 0, clear: 0, deleted: false, last: 0 };
+		this.sides.set(`${user}/${peer}`, { ...side, deleted: false, last: id, read: read ? id : side.read });
+	}
+	send(from: number, to: number, id: number, system: boolean, content: string) {
+		this.messages.push({ id, from, to, recalled: false, system, content });
+		if (from !== SYSTEM) this.touch(from, to, id, true); // the system account never reads
+		this.touch(to, from, id, false);
+	}
+	unread(user: number, peer: number) {
+		const side = this.side(user, peer);
+		if (!side || side.deleted) return 0;
+		const after = Math.max(side.read, side.clear);
+		return this.conversation(user, peer).filter((m) => m.id > after && m.from !== user && !m.recalled).length;
+	}
+	list(user: number) {
+		return [...this.sides.entries()]
+			.filter(([key, side]) => key.startsWith(`${user}/`) && !side.deleted)
+			.map(([key, side]) => ({ peer: Number(key.split("/")[1]), last: side.last, num: this.unread(user, Number(key.split("/")[1])) }))
+			.sort((a, b) => b.last - a.last);
+	}
+	history(user: number, peer: number) {
+		const clear = this.side(user, peer)?.clear ?? 0;
+		return this.conversation(user, peer)
+			.filter((m) => m.id > clear)
+			.sort((a, b) => b.id - a.id);
+	}
+}
+
+type Command =
+	| { kind: "send"; from: number; to: number }
+	| { kind: "notify"; to: number }
+	| { kind: "ack"; user: number; peer: number; pick: number }
+	| { kind: "recall"; actor: number; peer: number; pick: number }
+	| { kind: "delete"; user: number; peer: number }
+	| { kind: "history"; user: number; peer: number };
+
+const user = fc.integer({ min: 0, max: USERS - 1 });
+const otherThan = (u: number, k: number) => (u + 1 + (k % (USERS - 1))) % USERS;
+const command: fc.Arbitrary<Command> = fc.oneof(
+	{ weight: 4, arbitrary: fc.tuple(user, fc.nat()).map(([from, k]): Command => ({ kind: "send", from, to: otherThan(from, k) })) },
+	{ weight: 1, arbitrary: user.map((to): Command => ({ kind: "notify", to })) },
+	{
+		weight: 2,
+		arbitrary: fc
+			.tuple(user, fc.nat(), fc.nat())
+			.map(([u, k, pick]): Command => ({ kind: "ack", user: u, peer: k % 3 === 2 ? SYSTEM : otherThan(u, k), pick })),
+	},
+	// actor USERS means the app admin
+	{
+		weight: 2,
+		arbitrary: fc
+			.tuple(fc.integer({ min: 0, max: USERS }), fc.nat(), fc.nat())
+			.map(([actor, k, pick]): Command => ({ kind: "recall", actor, peer: k, pick })),
+	},
+	{
+		weight: 1,
+		arbitrary: fc
+			.tuple(user, fc.nat())
+			.map(([u, k]): Command => ({ kind: "delete", user: u, peer: k % 3 === 2 ? SYSTEM : otherThan(u, k) })),
+	},
+	{
+		weight: 1,
+		arbitrary: fc
+			.tuple(user, fc.nat())
+			.map(([u, k]): Command => ({ kind: "history", user: u, peer: k % 3 === 2 ? SYSTEM : otherThan(u, k) })),
+	},
+);
+
+type World = { app: TestApp; ids: number[]; tokens: string[] };
+
+async function newWorld(): Promise<World> {
+	const app = await createApp();
+	const ids = [await registerUser(app), await registerUser(app), await registerUser(app)];
+	return { app, ids, tokens: await Promise.all(ids.map((id) => userToken(app, id))) };
+}
+
+/** Model indices → server ids: users 0..2, and SYSTEM → account 0. */
+const serverId = (w: World, i: number) => (i === SYSTEM ? 0 : (w.ids[i] as number));
+
+async function apply(w: World, model: Model, c: Command, step: number) {
+	switch (c.kind) {
+		case "send": {
+			const content = `s${step}`;
+			const reply = await send(w.app, w.tokens[c.from], { targets: [serverId(w, c.to)], content });
+			expect(reply.status).toBe(200);
+			model.send(c.from, c.to, reply.body.msg_ids[0], false, content);
+			return;
+		}
+		case "notify": {
+			const content = `n${step}`;
+			const reply = await call("/message/notify", {
+				app: w.app,
+				body: { type: 1, content_type: 0, targets: [serverId(w, c.to)], content },
+			});
+			expect(reply.status).toBe(200);
+			model.send(SYSTEM, c.to, reply.body.msg_ids[0], true, content);
+			return;
+		}
+		case "ack": {
+			const conversation = model.conversation(c.user, c.peer);
+			const target = conversation[c.pick % (conversation.length + 1)];
+			const reply = await ack(w.app, w.tokens[c.user] as string, serverId(w, c.peer), target?.id ?? 99_999_999);
+			const side = model.side(c.user, c.peer);
+			if (!target || !side) return expect(reply.status).toBe(404);
+			expect(reply.status).toBe(200);
+			side.read = Math.max(side.read, target.id);
+			return;
+		}
+		case "recall": {
+			const message = model.messages[c.pick % (model.messages.length + 1)];
+			if (!message) return;
+			const admin = c.actor === USERS;
+			// The admin names either party; a user names their peer (if they are a party at all).
+			const parties = [message.from, message.to];
+			let reply: Awaited<ReturnType<typeof recall>>;
+			let inConversation: boolean;
+			if (admin) {
+				const named = parties[c.peer % 2] as number;
+				reply = await recall(w.app, undefined, serverId(w, named), message.id);
+				inConversation = true;
+			} else {
+				const peer = parties.find((p) => p !== c.actor) ?? otherThan(c.actor, c.peer);
+				inConversation = parties.includes(c.actor);
+				reply = await recall(w.app, w.tokens[c.actor], serverId(w, peer), message.id);
+			}
+			if (!inConversation) return expect(reply.status).toBe(404);
+			const allowed = admin || (message.from === c.actor && !message.system);
+			if (!allowed && !message.recalled) return expect(reply.status).toBe(403);
+			expect(reply.status).toBe(200);
+			message.recalled = true;
+			return;
+		}
+		case "delete": {
+			const reply = await deleteConversation(w.app, w.tokens[c.user] as string, serverId(w, c.peer));
+			const side = model.side(c.user, c.peer);
+			if (!side || side.deleted) return expect(reply.status).toBe(404);
+			expect(reply.status).toBe(200);
+			const newest = Math.max(0, ...model.conversation(c.user, c.peer).map((m) => m.id));
+			Object.assign(side, { deleted: true, clear: Math.max(side.clear, newest) });
+			return;
+		}
+		case "history":
+			return checkHistory(w, model, c.user, c.peer);
+	}
+}
+
+async function checkHistory(w: World, model: Model, u: number, peer: number) {
+	const expected = model.history(u, peer);
+	const seen: any[] = [];
+	let start = 0;
+	for (let pages = 0; pages < 50; pages++) {
+		const page = await history(w.app, w.tokens[u] as string, { opposite_id: serverId(w, peer), msg_id_start: start, limit: 3 });
+		expect(page.status).toBe(200);
+		seen.push(...page.body.data.messages);
+		if (page.body.data.is_last) break;
+		start = page.body.data.next_msg_id;
+	}
+	const side = model.side(u, peer);
+	expect(seen.map((m) => [m.msg_id, m.recalled, m.content, m.is_system])).toEqual(
+		expected.map((m) => [m.id, m.recalled, m.recalled ? "" : m.content, m.system]),
+	);
+	for (const m of seen) {
+		if (m.from_xid.uid !== w.ids[u]) expect(m.status).toBe((side?.read ?? 0) >= m.msg_id ? "READ" : "DELIVERED");
+	}
+}
+
+async function checkAll(w: World, model: Model) {
+	for (let u = 0; u < USERS; u++) {
+		const list = await unreadList(w.app, w.tokens[u] as string);
+		expect(list.status).toBe(200);
+		expect(list.body.data.map((e: any) => [e.conversation_id.uid, e.num, e.last_msg_id])).toEqual(
+			model.list(u).map((e) => [serverId(w, e.peer), e.num, e.last]),
+		);
+		for (const peer of [otherThan(u, 0), otherThan(u, 1), SYSTEM]) await checkHistory(w, model, u, peer);
+	}
+}
+
+describe("§5 model-based: random sequences by three users", () => {
+	it("§5.4 unread lists and every history page equal the reference model after every step", async () => {
+		await fc.assert(
+			fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 8 }), async (commands) => {
+				const w = await newWorld();
+				const model = new Model();
+				for (const [step, c] of commands.entries()) {
+					await apply(w, model, c, step);
+					await checkAll(w, model);
+				}
+			}),
+			{ numRuns: 200 },
+		);
+	}, 600_000);
+});
