@@ -24,6 +24,11 @@ function slowD1() {
 	});
 }
 
+function expectOk(status: number, then: () => void) {
+	expect(status).toBe(200);
+	then();
+}
+
 const side = (userId: number, peerId: number) =>
 	env.DB.prepare("SELECT read_position, unread_count FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
 		.bind(app.appId, userId, peerId)
@@ -84,9 +89,9 @@ describe("Conversation ordering under concurrency", () => {
 				const reply = await send(app, aliceToken, { targets: [bob], content: `c${i}` });
 				expect(reply.status).toBe(200);
 				const [id] = reply.body.msg_ids;
-				const follow = [];
-				if (i % 3 === 0) follow.push(ack(app, bobToken, alice, id).then((r) => (expect(r.status).toBe(200), acked.push(id))));
-				if (i % 5 === 0) follow.push(recall(app, aliceToken, bob, id).then((r) => (expect(r.status).toBe(200), recalled.push(id))));
+				const follow: Promise<void>[] = [];
+				if (i % 3 === 0) follow.push(ack(app, bobToken, alice, id).then((r) => expectOk(r.status, () => acked.push(id))));
+				if (i % 5 === 0) follow.push(recall(app, aliceToken, bob, id).then((r) => expectOk(r.status, () => recalled.push(id))));
 				await Promise.all(follow);
 			}),
 		);
