@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import autocannon from "autocannon";
-import { startDevServer } from "../scripts/devServer.mjs";
+import { createApp, startDevServer } from "../scripts/devServer.mjs";
 import { option } from "../scripts/wrangler.mjs";
 
 const argv = process.argv.slice(2);
@@ -20,8 +20,11 @@ const PAIRS = 100; // senders spread over conversations, as real traffic is
 const HISTORY_SIZE = 10_000;
 
 const server = await startDevServer({ adminToken: "bench-admin-token" });
-const admin = { app_id: "1", "access-token": server.adminToken, "content-type": "application/json" };
 process.on("SIGINT", () => server.stop().then(() => process.exit(130)));
+// A bench app made by the operator CLI, with a recall window longer than the run.
+const benchApp = await createApp(server, "bench", ["--recall-window", "86400"]);
+const APP = String(benchApp.app_id);
+const admin = { app_id: APP, "access-token": benchApp.admin_token, "content-type": "application/json" };
 
 async function api(method, path, body, headers = admin) {
 	const response = await fetch(server.url + path, { method, headers, body: body && JSON.stringify(body) });
@@ -40,7 +43,7 @@ let results;
 try {
 	// ---- seed through the API --------------------------------------------------
 	const users = [];
-	for (let i = 0; i < (2 * PAIRS + 2) / 100; i++) {
+	for (let i = 0; i < Math.ceil((2 * PAIRS + 3) / 100); i++) {
 		const list = Array.from({ length: 100 }, (_, j) => ({ username: `bench-${i}-${j}`, password: "bench-password" }));
 		users.push(...(await api("POST", "/user/register/batch", { list })).map((row) => row.user_id));
 	}
@@ -60,12 +63,30 @@ try {
 			{
 				method: "POST",
 				path: "/message/send",
-				headers: { app_id: "1", "access-token": writerToken, "content-type": "application/json" },
+				headers: { app_id: APP, "access-token": writerToken, "content-type": "application/json" },
 				body: JSON.stringify({ type: 1, targets: [reader], content_type: 0, content: "history filler" }),
 			},
 		],
 	});
 	if (seeded.non2xx || seeded.errors) throw new Error(`seeding failed: ${JSON.stringify(seeded.statusCodeStats)}, ${seeded.errors} errors`);
+
+	// A user with 200 conversations: every seeded user writes to them once.
+	const inbox = users[2 * PAIRS + 2];
+	const inboxToken = (await api("POST", "/token/issue", { user_id: inbox })).token;
+	for (const from of users.slice(0, 2 * PAIRS)) {
+		await api("POST", "/message/send", { from_user_id: from, targets: [inbox], type: 1, content_type: 0, content: "hello inbox" });
+	}
+	// The newest 1,000 messages of the big conversation, to recall one by one.
+	const recallable = [];
+	for (let start = 0; recallable.length < 1000; ) {
+		const page = await api("GET", `/message/conversation?opposite_id=${reader}&limit=100&msg_id_start=${start}`, undefined, {
+			app_id: APP,
+			"access-token": writerToken,
+		});
+		recallable.push(...page.messages.map((m) => m.msg_id));
+		start = page.next_msg_id;
+	}
+	const newest = recallable[0];
 
 	// ---- the cells -------------------------------------------------------------
 	let next = 0;
@@ -79,7 +100,7 @@ try {
 			if (withTransaction) body.transaction_id = ++transaction;
 			return {
 				...request,
-				headers: { app_id: "1", "access-token": pair.token, "content-type": "application/json" },
+				headers: { app_id: APP, "access-token": pair.token, "content-type": "application/json" },
 				body: JSON.stringify(body),
 			};
 		},
@@ -92,7 +113,28 @@ try {
 			{
 				method: "GET",
 				path: `/message/conversation?opposite_id=${writer}&limit=20`,
-				headers: { app_id: "1", "access-token": readerToken },
+				headers: { app_id: APP, "access-token": readerToken },
+			},
+		],
+		"unread list, 200 conversations": [
+			{ method: "GET", path: "/message/unread?limit=200", headers: { app_id: APP, "access-token": inboxToken } },
+		],
+		ack: [
+			{
+				method: "GET",
+				path: `/message/ack?conversation_id=${writer}&msg_id=${newest}`,
+				headers: { app_id: APP, "access-token": readerToken },
+			},
+		],
+		recall: [
+			{
+				method: "POST",
+				path: "/message/recall",
+				setupRequest: (request) => ({
+					...request,
+					headers: { app_id: APP, "access-token": writerToken, "content-type": "application/json" },
+					body: JSON.stringify({ conversation_id: reader, msg_id: recallable[next++ % recallable.length] }),
+				}),
 			},
 		],
 	};

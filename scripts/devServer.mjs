@@ -70,8 +70,8 @@ export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs
 }
 
 /** Runs `npm run app:create` against the server's state; returns {app_id, admin_token}. */
-export async function createApp(server, name) {
-	const child = spawn(process.execPath, ["scripts/app-create.mjs", "--name", name, "--persist-to", server.stateDir], {
+export async function createApp(server, name, extraArgs = []) {
+	const child = spawn(process.execPath, ["scripts/app-create.mjs", "--name", name, "--persist-to", server.stateDir, ...extraArgs], {
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	let out = "";

@@ -42,4 +42,29 @@ describe("e2e: a bot written for the source API", () => {
 		expect(fresh).toHaveLength(1);
 		expect(fresh[0]).toMatchObject({ msg_id: msgId, config, ext, content: "Hi, how can I help?", from_xid: { uid: bot } });
 	});
+
+	it("streams a reply: TEXT, then APPEND chunks, then a final REPLACE, read back as one message", async () => {
+		const headers = admin();
+		const base = { from_user_id: bot, targets: [user], type: 1 };
+		const first = await request("POST", "/message/send", { headers, body: { ...base, content_type: 0, content: "Thinking" } });
+		const mid = first.body.msg_ids[0];
+		for (const chunk of [".", ".", "."]) {
+			const reply = await request("POST", "/message/send", {
+				headers,
+				body: { ...base, content_type: 11, related_mid: mid, content: chunk },
+			});
+			expect(reply.body.msg_ids[0]).toBe(mid);
+		}
+		const done = await request("POST", "/message/send", {
+			headers,
+			body: { ...base, content_type: 12, related_mid: mid, content: "The answer is 42." },
+		});
+		expect(done.status).toBe(200);
+		const poll = await request("GET", "/message/conversation", {
+			headers: { ...admin(), user_id: String(user) },
+			query: { opposite_id: bot, msg_id_start: 0, limit: 20 },
+		});
+		const mine = poll.body.data.messages.filter((m: any) => m.msg_id === mid);
+		expect(mine).toEqual([expect.objectContaining({ content: "The answer is 42.", ctype: "TEXT" })]);
+	});
 });
