@@ -5,10 +5,13 @@
 // them alike. Writes bench/results.json and bench/RESULTS.md.
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
+import { dirname, join } from "node:path";
 import autocannon from "autocannon";
 import { createApp, startDevServer } from "../scripts/devServer.mjs";
 import { option } from "../scripts/wrangler.mjs";
+import { renderResults } from "./render.mjs";
 
 const argv = process.argv.slice(2);
 const duration = Number(option(argv, "duration") ?? 5);
@@ -185,51 +188,20 @@ const vitest = spawnSync(process.execPath, ["node_modules/vitest/vitest.mjs", "r
 const costLine = `${vitest.stdout}\n${vitest.stderr}`.split("\n").find((line) => line.includes("COST {"));
 const costs = costLine ? JSON.parse(costLine.slice(costLine.indexOf("{"))) : {};
 
-const version = (pkg) => JSON.parse(readFileSync(`node_modules/${pkg}/package.json`, "utf8")).version;
+// The workerd that `wrangler dev` runs is wrangler's own dependency.
+const wranglerDir = dirname(createRequire(import.meta.url).resolve("wrangler/package.json"));
+const version = (dir) => JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
 const meta = {
 	date: new Date().toISOString(),
 	command: `npm run bench -- --duration ${duration} --rounds ${rounds} --concurrency ${concurrencies.join(",")}`,
 	machine: { cores: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30) },
-	versions: { node: process.version, wrangler: version("wrangler"), workerd: version("workerd"), autocannon: version("autocannon") },
+	settings: { duration_s: duration, rounds, pairs: PAIRS, history_size: HISTORY_SIZE },
+	versions: {
+		node: process.version,
+		wrangler: version(wranglerDir),
+		workerd: version(dirname(createRequire(join(wranglerDir, "package.json")).resolve("workerd/package.json"))),
+		autocannon: version("node_modules/autocannon"),
+	},
 };
 writeFileSync("bench/results.json", `${JSON.stringify({ ...meta, ...results, costs }, null, 2)}\n`);
-
-const table = [
-	"| endpoint | concurrency | median req/s (min–max) | p50 ms | p99 ms | errors | ratio to floor |",
-	"|---|---:|---:|---:|---:|---:|---:|",
-	...results.rows.map(
-		(r) =>
-			`| ${r.endpoint} | ${r.concurrency} | ${r.median_rps.toFixed(0)} (${r.min_rps.toFixed(0)}–${r.max_rps.toFixed(0)}) | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${r.ratio_to_floor.toFixed(2)} |`,
-	),
-].join("\n");
-const costTable = [
-	"| request | D1 round trips | Durable Object calls | KV operations |",
-	"|---|---:|---:|---:|",
-	...Object.entries(costs).map(([name, c]) => `| ${name} | ${c.d1} | ${c.durableObject} | ${c.kv} |`),
-].join("\n");
-let notes = "";
-try {
-	notes = readFileSync("bench/NOTES.md", "utf8");
-} catch {}
-writeFileSync(
-	"bench/RESULTS.md",
-	`# Benchmark results
-
-- Date: ${meta.date}
-- Command: \`${meta.command}\`
-- Machine: ${meta.machine.cores} cores, ${meta.machine.cpu}, ${meta.machine.memory_gib} GiB
-- Versions: Node ${meta.versions.node}, wrangler ${meta.versions.wrangler}, workerd ${meta.versions.workerd}, autocannon ${meta.versions.autocannon}
-- Server: \`npm run dev\` (wrangler dev, local D1/KV/Durable Objects) on loopback; load from autocannon in the same machine.
-- Each cell ${duration} s, ${rounds} rounds, cells interleaved within each round. Sends rotate over ${PAIRS} conversations.
-
-${table}
-
-## Cost per request
-
-Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
-
-${costTable}
-${notes ? `\n${notes}` : ""}`,
-);
-console.log(table);
-console.log(`\n${costTable}`);
+console.log(renderResults());

@@ -37,7 +37,6 @@ export function database(d1: D1Database): Database {
 
 export type AppRecord = Pick<typeof apps.$inferSelect, "id" | "adminTokenHash" | "openRegistration" | "recallWindowS">;
 export type MessageRow = typeof messages.$inferSelect;
-export type MemberRow = typeof conversationMembers.$inferSelect;
 
 // ---- apps -------------------------------------------------------------------
 

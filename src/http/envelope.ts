@@ -1,7 +1,5 @@
 // The one response envelope of SPEC §2: {code, message, data}, HTTP status = code.
 
-export type Envelope<T> = { code: number; message: string; data: T } & Record<string, unknown>;
-
 /** The one error type: a status, one English sentence, and optional data/headers. */
 export class ApiError extends Error {
 	constructor(

@@ -13,9 +13,9 @@ import type { ApiRequest } from "../http/request";
 import { codePointLength, parse } from "../http/validate";
 import { dedupeWindowS } from "../settings";
 import { contentProblem, MAX_CONTENT, MAX_FIELD } from "./contentTypes";
+import { sendToTargets } from "./fanOut";
 import { OPERATIONS, runOperation } from "./operations";
 import { idempotency, replayFromCache, sentResponse, USED_FOR_OTHER } from "./replay";
-import { sendToTargets } from "./send";
 
 const MAX_TARGETS = 100;
 

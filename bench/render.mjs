@@ -1,0 +1,49 @@
+// node bench/render.mjs — writes bench/RESULTS.md from bench/results.json (the
+// measurements) and bench/NOTES.md (the analysis, written by hand).
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+export function renderResults() {
+	const r = JSON.parse(readFileSync("bench/results.json", "utf8"));
+	const table = [
+		"| endpoint | concurrency | median req/s (min–max) | p50 ms | p99 ms | errors | ratio to floor |",
+		"|---|---:|---:|---:|---:|---:|---:|",
+		...r.rows.map(
+			(x) =>
+				`| ${x.endpoint} | ${x.concurrency} | ${x.median_rps.toFixed(0)} (${x.min_rps.toFixed(0)}–${x.max_rps.toFixed(0)}) | ${x.p50_ms} | ${x.p99_ms} | ${x.errors} | ${x.ratio_to_floor.toFixed(2)} |`,
+		),
+	].join("\n");
+	const costTable = [
+		"| request | D1 round trips | Durable Object calls | KV operations |",
+		"|---|---:|---:|---:|",
+		...Object.entries(r.costs).map(([name, c]) => `| ${name} | ${c.d1} | ${c.durableObject} | ${c.kv} |`),
+	].join("\n");
+	let notes = "";
+	try {
+		notes = readFileSync("bench/NOTES.md", "utf8");
+	} catch {}
+	const s = r.settings ?? {};
+	writeFileSync(
+		"bench/RESULTS.md",
+		`# Benchmark results
+
+- Date: ${r.date}
+- Command: \`${r.command}\`
+- Machine: ${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memory_gib} GiB
+- Versions: Node ${r.versions.node}, wrangler ${r.versions.wrangler}, workerd ${r.versions.workerd}, autocannon ${r.versions.autocannon}
+- Server: \`npm run dev\` (wrangler dev: local D1, KV and Durable Objects) on loopback; autocannon on the same 2 cores.
+- Each cell ${s.duration_s} s, ${s.rounds} rounds, the cells interleaved within each round. Sends rotate over ${s.pairs} conversations; history reads a conversation of ${s.history_size} messages.
+
+${table}
+
+## Cost per request
+
+Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
+
+${costTable}
+${notes ? `\n${notes}` : ""}`,
+	);
+	return `${table}\n\n${costTable}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(renderResults());
