@@ -70,8 +70,13 @@ export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs
 }
 
 /** Runs `npm run app:create` against the server's state; returns {app_id, admin_token}. */
-export async function createApp(server, name, extraArgs = []) {
-	const child = spawn(process.execPath, ["scripts/app-create.mjs", "--name", name, "--persist-to", server.stateDir, ...extraArgs], {
+export const createApp = (server, name, extraArgs = []) => operatorCli(server, "scripts/app-create.mjs", ["--name", name, ...extraArgs]);
+
+/** Runs `npm run app:rotate-token` against the server's state; returns {app_id, admin_token}. */
+export const rotateToken = (server, appId) => operatorCli(server, "scripts/app-rotate-token.mjs", ["--app", String(appId)]);
+
+async function operatorCli(server, script, args) {
+	const child = spawn(process.execPath, [script, ...args, "--persist-to", server.stateDir], {
 		stdio: ["ignore", "pipe", "pipe"],
 	});
 	let out = "";
@@ -79,7 +84,7 @@ export async function createApp(server, name, extraArgs = []) {
 	child.stdout.on("data", (d) => (out += d));
 	child.stderr.on("data", (d) => (err += d));
 	const code = await new Promise((resolve) => child.on("exit", resolve));
-	if (code !== 0) throw new Error(`app:create failed (${code}): ${err}`);
+	if (code !== 0) throw new Error(`${script} failed (${code}): ${err}`);
 	const lines = out.trim().split("\n");
 	return JSON.parse(lines[lines.length - 1]);
 }

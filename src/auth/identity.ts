@@ -49,7 +49,11 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 		return { app, caller: { kind: "user", userId: claims.userId, deviceSn: claims.deviceSn, viaAdmin: false } };
 	}
 
-	if (!(await adminTokenMatches(token, app.adminTokenHash))) throw unauthorized("The access-token is invalid or expired.");
+	if (!(await adminTokenMatches(token, app.adminTokenHash))) {
+		// Perhaps a token rotated since this isolate last read the app.
+		const fresh = await appById(db, app.id, { fresh: true });
+		if (!fresh || !(await adminTokenMatches(token, fresh.adminTokenHash))) throw unauthorized("The access-token is invalid or expired.");
+	}
 	if (acting.user_id !== undefined && acting.group_id !== undefined) {
 		throw badRequest('Headers "user_id" and "group_id" cannot be used together.');
 	}

@@ -10,7 +10,7 @@ import {
 	type Permission,
 	recallMessage,
 } from "../db/conversationState";
-import { type Database, findTransaction, isUniqueViolation } from "../db/queries";
+import { type Database, findTransaction, forgetTransaction, isUniqueViolation } from "../db/queries";
 import { MAX_CONTENT } from "../messages/contentTypes";
 import { type Failure, failure } from "./results";
 
@@ -37,28 +37,37 @@ export type RecallInput = {
 	requestId: string;
 };
 
-export async function recall(db: Database, input: RecallInput): Promise<{ ok: true; recalledNow: boolean } | Failure> {
+export async function recall(db: Database, input: RecallInput): Promise<{ ok: true } | Failure> {
 	const facts = await recallMessage(db, input);
 	if (!facts) return notInConversation(input.msgId);
-	if (facts.recalled) return { ok: true, recalledNow: facts.recalledBy === input.requestId };
+	if (facts.recalled) return { ok: true }; // now, or before: both are 200
 	return refusal(facts, input.permission, `recall it: the recall window of ${input.recallWindowS} s has passed`);
 }
 
-export type EditInput = Edit;
+export type EditInput = Edit & { dedupeWindowMs: number };
 
 export async function edit(db: Database, input: EditInput): Promise<{ ok: true; replayed: boolean } | Failure> {
-	let facts: MessageFacts | null;
-	let changed: boolean;
-	try {
-		({ facts, changed } = await editMessage(db, input));
-	} catch (error) {
-		const t = input.transaction;
-		if (!t || !isUniqueViolation(error, "send_dedupe")) throw error;
-		// Already applied by this transaction (perhaps its answer was lost).
-		const previous = await findTransaction(db, t, input.appId);
-		if (previous?.bodyHash !== t.bodyHash) return failure(409, "transaction_id was already used for a different request.");
-		return { ok: true, replayed: true };
+	let outcome: Awaited<ReturnType<typeof editMessage>> | null = null;
+	// Two rounds at most: the second only after forgetting an expired transaction.
+	for (let round = 0; round < 2 && !outcome; round++) {
+		try {
+			outcome = await editMessage(db, input);
+		} catch (error) {
+			const t = input.transaction;
+			if (!t || !isUniqueViolation(error, "send_dedupe")) throw error;
+			// Already applied by this transaction (perhaps its answer was lost).
+			const previous = await findTransaction(db, t, input.appId);
+			const windowStart = input.nowMs - input.dedupeWindowMs;
+			if (previous && previous.createdAt < windowStart) {
+				await forgetTransaction(db, t, input.appId, windowStart);
+				continue;
+			}
+			if (previous?.bodyHash !== t.bodyHash) return failure(409, "transaction_id was already used for a different request.");
+			return { ok: true, replayed: true };
+		}
 	}
+	if (!outcome) throw new Error("transaction could not be renewed");
+	const { facts, changed } = outcome;
 	if (!facts) return notInConversation(input.msgId);
 	if (changed) return { ok: true, replayed: false };
 	if (facts.recalled) return failure(409, `Message ${input.msgId} was recalled; it cannot be edited.`);

@@ -1,7 +1,9 @@
 // Isolate-local memory of facts that rarely or never change, so that a request
 // path costs one D1 round trip (SPEC §7) once an isolate is warm.
-// - Apps: kept APP_TTL_MS. A changed admin token or app setting takes effect
-//   in every isolate within that time.
+// - Apps: kept APP_TTL_MS. A changed app setting, and the retirement of an
+//   old admin token, take effect in every isolate within that time; a new
+//   admin token works at once (a token that does not match is checked again
+//   against D1).
 // - Users: only that a user id exists in an app. Users are never deleted, so
 //   a positive answer never goes stale; unknown ids are always asked of D1.
 import { clock } from "../clock";
@@ -13,10 +15,11 @@ const MAX_USERS = 100_000;
 const apps = new Map<number, { record: AppRecord; expires: number }>();
 const users = new Set<string>();
 
-export async function appById(db: Database, appId: number): Promise<AppRecord | undefined> {
+/** The app, from memory if seen in the last APP_TTL_MS (unless `fresh`), else from D1. */
+export async function appById(db: Database, appId: number, { fresh = false } = {}): Promise<AppRecord | undefined> {
 	const now = clock.now();
 	const hit = apps.get(appId);
-	if (hit && hit.expires > now) return hit.record;
+	if (hit && hit.expires > now && !fresh) return hit.record;
 	const record = await findApp(db, appId);
 	if (record) apps.set(appId, { record, expires: now + APP_TTL_MS });
 	else apps.delete(appId);

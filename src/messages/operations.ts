@@ -66,6 +66,7 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				attachment: input.attachment,
 				transaction: t && { senderId: sender.id, transactionId: t.transactionId, targetId: target, bodyHash: t.hash },
 				nowMs: clock.now(),
+				dedupeWindowMs: (r.transaction?.windowS ?? 0) * 1000,
 				requestId,
 			});
 		}

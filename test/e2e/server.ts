@@ -7,6 +7,7 @@ declare module "vitest" {
 		baseUrl: string;
 		devAdminToken: string;
 		secondApp: { app_id: number; admin_token: string };
+		stateDir: string;
 	}
 }
 
@@ -17,6 +18,7 @@ export default async function setup(project: TestProject) {
 		project.provide("baseUrl", server.url);
 		project.provide("devAdminToken", server.adminToken);
 		project.provide("secondApp", await createApp(server, "e2e second app"));
+		project.provide("stateDir", server.stateDir);
 	} catch (error) {
 		await server.stop();
 		throw error;

@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
+// @ts-expect-error: a plain ESM script shared with the benchmark
+import { rotateToken } from "../../scripts/devServer.mjs";
 import { admin, request } from "./client";
 
 const run = Date.now().toString(36); // usernames unique per run
@@ -104,5 +106,17 @@ describe("e2e: a client's story over HTTP", () => {
 		expect(reply.body).toMatchObject({ code: 400, data: null });
 		const missing = await request("GET", "/no/such/path", { headers: admin() });
 		expect(missing.status).toBe(404);
+	});
+
+	it("rotates an app's admin token with the operator CLI; the new token works at once", async () => {
+		const appId = inject("secondApp").app_id;
+		const rotated = await rotateToken({ stateDir: inject("stateDir") }, appId);
+		expect(rotated.app_id).toBe(appId);
+		expect(rotated.admin_token).toMatch(/^adm_[0-9a-f]{64}$/);
+		const reply = await request("POST", "/user/register/v2", {
+			headers: admin(appId, rotated.admin_token),
+			body: { username: `after-rotation-${run}`, password: "secret-pw" },
+		});
+		expect(reply.status).toBe(200);
 	});
 });

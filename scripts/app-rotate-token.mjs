@@ -1,0 +1,25 @@
+// npm run app:rotate-token -- --app N [--remote] [--persist-to DIR]
+// Replaces an app's admin token and prints one JSON line {"app_id": N, "admin_token": "..."}.
+// The old token stops working at once for new isolates, and within 60 s
+// everywhere (isolates remember an app that long; see README "Memos").
+import { createHash, randomBytes } from "node:crypto";
+import { localStateArgs, option, sqlString, wrangler } from "./wrangler.mjs";
+
+const argv = process.argv.slice(2);
+const appId = Number(option(argv, "app"));
+if (!Number.isSafeInteger(appId) || appId < 1) {
+	console.error("usage: npm run app:rotate-token -- --app APP_ID [--remote]");
+	process.exit(2);
+}
+const remote = option(argv, "remote") === true;
+const target = remote ? ["--remote"] : ["--local", ...localStateArgs(argv)];
+
+const adminToken = `adm_${randomBytes(32).toString("hex")}`;
+const hash = createHash("sha256").update(adminToken).digest("hex");
+const update = `UPDATE apps SET admin_token_hash = ${sqlString(hash)} WHERE id = ${appId} RETURNING id`;
+const output = wrangler(["d1", "execute", "DB", ...target, "--json", "--command", update], { quiet: true });
+if (JSON.parse(output)[0]?.results?.[0]?.id !== appId) {
+	console.error(`no app ${appId} in that database`);
+	process.exit(1);
+}
+console.log(JSON.stringify({ app_id: appId, admin_token: adminToken }));
