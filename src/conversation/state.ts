@@ -10,9 +10,10 @@ import {
 	type Permission,
 	recallMessage,
 } from "../db/conversationState";
-import { type Database, findTransaction, forgetTransaction, isUniqueViolation } from "../db/queries";
+import type { Database } from "../db/queries";
 import { MAX_CONTENT } from "../messages/contentTypes";
 import { type Failure, failure } from "./results";
+import { once, USED_FOR_OTHER } from "./transactions";
 
 export type AckInput = { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number };
 export type AckResult = { ok: true; readPosition: number } | Failure;
@@ -47,27 +48,14 @@ export async function recall(db: Database, input: RecallInput): Promise<{ ok: tr
 export type EditInput = Edit & { dedupeWindowMs: number };
 
 export async function edit(db: Database, input: EditInput): Promise<{ ok: true; replayed: boolean } | Failure> {
-	let outcome: Awaited<ReturnType<typeof editMessage>> | null = null;
-	// Two rounds at most: the second only after forgetting an expired transaction.
-	for (let round = 0; round < 2 && !outcome; round++) {
-		try {
-			outcome = await editMessage(db, input);
-		} catch (error) {
-			const t = input.transaction;
-			if (!t || !isUniqueViolation(error, "send_dedupe")) throw error;
-			// Already applied by this transaction (perhaps its answer was lost).
-			const previous = await findTransaction(db, t, input.appId);
-			const windowStart = input.nowMs - input.dedupeWindowMs;
-			if (previous && previous.createdAt < windowStart) {
-				await forgetTransaction(db, t, input.appId, windowStart);
-				continue;
-			}
-			if (previous?.bodyHash !== t.bodyHash) return failure(409, "transaction_id was already used for a different request.");
-			return { ok: true, replayed: true };
-		}
-	}
-	if (!outcome) throw new Error("transaction could not be renewed");
-	const { facts, changed } = outcome;
+	const outcome = await once(
+		db,
+		{ transaction: input.transaction, appId: input.appId, nowMs: input.nowMs, windowMs: input.dedupeWindowMs },
+		() => editMessage(db, input),
+	);
+	if (outcome.kind === "conflict") return failure(409, USED_FOR_OTHER);
+	if (outcome.kind === "replay") return { ok: true, replayed: true };
+	const { facts, changed } = outcome.value;
 	if (!facts) return notInConversation(input.msgId);
 	if (changed) return { ok: true, replayed: false };
 	if (facts.recalled) return failure(409, `Message ${input.msgId} was recalled; it cannot be edited.`);

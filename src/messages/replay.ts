@@ -1,10 +1,9 @@
 // transaction_id around any send-like request: answer a repeat from KV when it
 // can, and remember a complete success there afterwards (SPEC §5.1).
+import { USED_FOR_OTHER } from "../conversation/transactions";
 import { cachedReplay, rememberReplay, replayKey } from "../dedupe/replayCache";
 import { conflict, ok } from "../http/envelope";
 import { sha256Hex } from "../sha256";
-
-export const USED_FOR_OTHER = "transaction_id was already used for a different request.";
 
 export type Idempotency = { key: string; hash: string; transactionId: number; windowS: number; requestId: string };
 

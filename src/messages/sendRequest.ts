@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { authenticate, type Caller } from "../auth/identity";
 import { clock } from "../clock";
+import { USED_FOR_OTHER } from "../conversation/transactions";
 import { existingUsers } from "../db/memo";
 import { database } from "../db/queries";
 import { readJsonObject } from "../http/body";
@@ -15,7 +16,7 @@ import { dedupeWindowS } from "../settings";
 import { contentProblem, MAX_CONTENT, MAX_FIELD } from "./contentTypes";
 import { sendToTargets } from "./fanOut";
 import { OPERATIONS, runOperation } from "./operations";
-import { idempotency, replayFromCache, sentResponse, USED_FOR_OTHER } from "./replay";
+import { idempotency, replayFromCache, sentResponse } from "./replay";
 
 const MAX_TARGETS = 100;
 
