@@ -3,6 +3,13 @@ import { Router } from "itty-router";
 import { isStorageFailure } from "./db/queries";
 import { ApiError, errorResponse, unavailable } from "./http/envelope";
 import type { ApiRequest, Handler } from "./http/request";
+import { groupCreate } from "./routes/groupCreate";
+import { groupDestroy } from "./routes/groupDestroy";
+import { groupInvite } from "./routes/groupInvite";
+import { groupKick } from "./routes/groupKick";
+import { groupLeave } from "./routes/groupLeave";
+import { groupMemberList } from "./routes/groupMemberList";
+import { groupUserJoined } from "./routes/groupUserJoined";
 import { healthz } from "./routes/healthz";
 import { messageAck } from "./routes/messageAck";
 import { messageConversation } from "./routes/messageConversation";
@@ -35,6 +42,13 @@ const routes: [Method[], string, Handler][] = [
 	[["GET"], "/message/unread", messageUnread],
 	[["GET"], "/message/ack", messageAck],
 	[["POST", "PUT"], "/message/recall", messageRecall],
+	[["POST"], "/group/create", groupCreate],
+	[["POST"], "/group/invite", groupInvite],
+	[["DELETE", "POST"], "/group/kick", groupKick],
+	[["DELETE", "POST"], "/group/leave", groupLeave],
+	[["GET"], "/group/member_list", groupMemberList],
+	[["GET"], "/group/user_joined", groupUserJoined],
+	[["DELETE", "POST"], "/group/destroy", groupDestroy],
 ];
 
 const knownPaths = new Set(routes.map(([, path]) => path));

@@ -1,7 +1,7 @@
 // Who is calling (SPEC §3): the tenant from `app_id`, the credential from
 // `access-token`, and the acting identity from `user_id` / `group_id`.
 import { z } from "zod";
-import { appById, existingUsers } from "../db/memo";
+import { accountKind, appById, existingUsers } from "../db/memo";
 import type { AppRecord, Database } from "../db/queries";
 import { badRequest, forbidden, notFound, unauthorized } from "../http/envelope";
 import { id } from "../http/ids";
@@ -14,7 +14,9 @@ export type Caller =
 	/** A user: by their own token, or an admin acting as them with the `user_id` header. */
 	| { kind: "user"; userId: number; deviceSn: number; viaAdmin: boolean }
 	/** The app administrator (admin token, no acting header). */
-	| { kind: "admin" };
+	| { kind: "admin" }
+	/** The app administrator acting as administrator of one group (header `group_id`). */
+	| { kind: "groupAdmin"; groupId: number };
 
 export type Authenticated = { app: AppRecord; caller: Caller };
 
@@ -63,8 +65,8 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 		return { app, caller: { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true } };
 	}
 	if (acting.group_id !== undefined) {
-		// Groups arrive with the groups issue; until then no group id names a group.
-		throw notFound(`Group ${acting.group_id} does not exist.`);
+		if ((await accountKind(db, app.id, acting.group_id)) !== "group") throw notFound(`Group ${acting.group_id} does not exist.`);
+		return { app, caller: { kind: "groupAdmin", groupId: acting.group_id } };
 	}
 	return { app, caller: { kind: "admin" } };
 }

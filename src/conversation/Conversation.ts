@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
 import { type Database, database } from "../db/queries";
 import { type Failure, storeUnavailable } from "./results";
 import { type SendInput, type SendResult, sendToConversation } from "./send";
@@ -33,6 +34,27 @@ export class Conversation extends DurableObject<Env> {
 
 	deleteFor(input: DeleteInput & { requestId: string }) {
 		return this.#serially("deleteFor", input.requestId, (db) => deleteFor(db, input));
+	}
+
+	join(input: { appId: number; groupId: number; userIds: number[]; nowMs: number; requestId: string }) {
+		return this.#serially("join", input.requestId, async (db) => {
+			await joinGroup(db, input.appId, input.groupId, input.userIds, input.nowMs);
+			return { ok: true as const };
+		});
+	}
+
+	remove(input: { appId: number; groupId: number; userIds: number[]; requestId: string }) {
+		return this.#serially("remove", input.requestId, async (db) => {
+			await removeFromGroup(db, input.appId, input.groupId, input.userIds);
+			return { ok: true as const };
+		});
+	}
+
+	destroy(input: { appId: number; groupId: number; requestId: string }) {
+		return this.#serially("destroy", input.requestId, async (db) => {
+			await destroyGroup(db, input.appId, input.groupId);
+			return { ok: true as const };
+		});
 	}
 
 	#serially<T>(at: string, requestId: string, task: (db: Database) => Promise<T>): Promise<T | Failure> {

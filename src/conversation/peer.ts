@@ -1,19 +1,23 @@
-// Resolving the conversation a caller names by its peer (SPEC §5: a
-// conversation is named by the other side).
-import { existingUsers } from "../db/memo";
+// Resolving the conversation a caller names by the other side (SPEC §5): a
+// user (or 0, the system account) for one-to-one, or a group.
+import { accountKind } from "../db/memo";
 import type { Database } from "../db/queries";
 import { badRequest, notFound } from "../http/envelope";
-import { pairKey } from "./key";
+import { groupKey, pairKey } from "./key";
 
-/** The key of `me`'s conversation with `peer` (a user, or 0 for the system account). */
-export async function conversationWith(db: Database, appId: number, me: number, peer: number, field: string): Promise<string> {
-	if (peer === me) throw badRequest(`Field "${field}" must not be the caller.`);
-	if (peer !== 0 && !(await existingUsers(db, appId, [peer])).has(peer)) throw notFound(`User ${peer} does not exist.`);
-	return pairKey(me, peer);
+export type Named = { key: string; type: 1 | 2 };
+
+export async function conversationWith(db: Database, appId: number, me: number, peer: number, field: string): Promise<Named> {
+	if (peer === me) throw badRequest(`"${field}" must not name the caller.`);
+	if (peer === 0) return { key: pairKey(me, 0), type: 1 };
+	const kind = await accountKind(db, appId, peer);
+	if (kind === "group") return { key: groupKey(peer), type: 2 };
+	if (kind === "user") return { key: pairKey(me, peer), type: 1 };
+	throw notFound(`No user or group ${peer} exists.`);
 }
 
-/** The two parties of a one-to-one conversation key. */
+/** Who a conversation key names as its other side: both users of a pair, or the group. */
 export function partiesOf(conversationKey: string): number[] {
 	const [kind, a, b] = conversationKey.split(":");
-	return kind === "p" ? [Number(a), Number(b)] : [];
+	return kind === "p" ? [Number(a), Number(b)] : [Number(a)];
 }

@@ -15,6 +15,7 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
 	SELECT count(*) FROM messages
 	WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
 		AND id > max(${position}, conversation_members.clear_point)
+		AND id <= coalesce(conversation_members.left_at, ${Number.MAX_SAFE_INTEGER})
 		AND from_uid != ${userId} AND recalled = 0)`;
 
 /**
@@ -128,7 +129,7 @@ export async function recallMessage(
 		sql`
 			UPDATE conversation_members SET unread_count = max(unread_count - 1, 0)
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
-				AND read_position < ${msgId} AND clear_point < ${msgId}
+				AND read_position < ${msgId} AND clear_point < ${msgId} AND coalesce(left_at, ${msgId}) >= ${msgId}
 				AND user_id != (SELECT from_uid FROM messages WHERE id = ${msgId} AND recalled_by = ${r.requestId})`,
 		factsOf(appId, msgId),
 	]);

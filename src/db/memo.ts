@@ -6,8 +6,9 @@
 //   against D1).
 // - Users: only that a user id exists in an app. Users are never deleted, so
 //   a positive answer never goes stale; unknown ids are always asked of D1.
+// - Account kinds: whether an id names a user or a group (ids are never reused).
 import { clock } from "../clock";
-import { type AppRecord, type Database, findApp, registeredUserIds } from "./queries";
+import { type AppRecord, type Database, findAccountKind, findApp, registeredUserIds } from "./queries";
 
 export const APP_TTL_MS = 60_000;
 const MAX_USERS = 100_000;
@@ -35,4 +36,19 @@ export async function existingUsers(db: Database, appId: number, ids: number[]):
 		for (const id of found) users.add(`${appId}/${id}`);
 	}
 	return new Set(ids.filter((id) => users.has(`${appId}/${id}`)));
+}
+
+const kinds = new Map<string, "user" | "group">();
+
+/** Whether `id` names a user or a group of the app (null: neither). */
+export async function accountKind(db: Database, appId: number, id: number): Promise<"user" | "group" | null> {
+	const key = `${appId}/${id}`;
+	const known = kinds.get(key);
+	if (known) return known;
+	const kind = await findAccountKind(db, appId, id);
+	if (kind) {
+		if (kinds.size >= MAX_USERS) kinds.clear();
+		kinds.set(key, kind);
+	}
+	return kind;
 }

@@ -53,7 +53,16 @@ export async function findApp(db: Database, appId: number): Promise<AppRecord | 
 		.get();
 }
 
-// ---- users ------------------------------------------------------------------
+// ---- users and groups share the accounts id space ---------------------------
+
+export async function findAccountKind(db: Database, appId: number, id: number): Promise<"user" | "group" | null> {
+	const row = await db
+		.select({ kind: accounts.kind })
+		.from(accounts)
+		.where(and(eq(accounts.id, id), eq(accounts.appId, appId)))
+		.get();
+	return row?.kind ?? null;
+}
 
 export async function findUserByName(db: Database, appId: number, username: string) {
 	return db
@@ -251,7 +260,8 @@ export async function forgetTransaction(db: Database, t: Omit<Transaction, "body
 
 export type HistoryPage = {
 	rows: MessageRow[];
-	peerIsUser: boolean;
+	/** Whether the caller has a side in the conversation (for a group: is or was a member). */
+	hasSide: boolean;
 	/** The caller's and the peer's read positions (0 if they have no side yet). */
 	myRead: number;
 	peerRead: number;
@@ -260,7 +270,7 @@ export type HistoryPage = {
 };
 
 type HistoryRow = {
-	peer_is_user: number;
+	has_side: number;
 	my_read: number;
 	peer_read: number;
 	peer_delivered: number;
@@ -301,7 +311,7 @@ export async function historyPage(
 	limit: number,
 ): Promise<HistoryPage> {
 	const side = (userId: number) =>
-		sql`SELECT read_position, delivered_position, clear_point FROM conversation_members WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey}`;
+		sql`SELECT read_position, delivered_position, clear_point, left_at FROM conversation_members WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey}`;
 	const upTo = startId > 0 ? startId : Number.MAX_SAFE_INTEGER;
 	const clearPoint = sql`coalesce((SELECT clear_point FROM conversation_members WHERE app_id = ${appId} AND user_id = ${callerId} AND conversation_key = ${conversationKey}), 0)`;
 	const newestOnPage = sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND id <= ${upTo} AND id > ${clearPoint})`;
@@ -313,7 +323,7 @@ export async function historyPage(
 		sql`
 			WITH me AS (${side(callerId)}), peer AS (${side(peerId)})
 			SELECT
-				EXISTS (SELECT 1 FROM users WHERE id = ${peerId} AND app_id = ${appId}) AS peer_is_user,
+				EXISTS (SELECT 1 FROM me) AS has_side,
 				coalesce((SELECT read_position FROM me), 0) AS my_read,
 				coalesce((SELECT read_position FROM peer), 0) AS peer_read,
 				coalesce((SELECT delivered_position FROM peer), 0) AS peer_delivered,
@@ -322,7 +332,7 @@ export async function historyPage(
 			LEFT JOIN (
 				SELECT * FROM messages
 				WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
-					AND id <= ${upTo}
+					AND id <= min(${upTo}, coalesce((SELECT left_at FROM me), ${Number.MAX_SAFE_INTEGER}))
 					AND id > coalesce((SELECT clear_point FROM me), 0)
 				ORDER BY id DESC LIMIT ${limit}
 			) AS page
@@ -332,7 +342,7 @@ export async function historyPage(
 	const first = rows[0];
 	return {
 		rows: rows.flatMap((r) => (r.id === null ? [] : [messageFromRow(r as HistoryRow & { id: number })])),
-		peerIsUser: first?.peer_is_user === 1,
+		hasSide: first?.has_side === 1,
 		myRead: first?.my_read ?? 0,
 		peerRead: first?.peer_read ?? 0,
 		peerDelivered: first?.peer_delivered ?? 0,

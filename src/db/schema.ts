@@ -85,6 +85,8 @@ export const conversationMembers = sqliteTable(
 		lastMsgId: integer("last_msg_id").notNull().default(0),
 		lastTimestamp: integer("last_timestamp").notNull().default(0),
 		deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
+		/** Groups: the last message a removed member may see (null while a member). */
+		leftAt: integer("left_at"),
 	},
 	(t) => [
 		primaryKey({ columns: [t.appId, t.userId, t.conversationKey] }),
@@ -110,4 +112,28 @@ export const sendDedupe = sqliteTable(
 		createdAt: integer("created_at").notNull(),
 	},
 	(t) => [primaryKey({ columns: [t.appId, t.senderId, t.transactionId, t.targetId] })],
+);
+
+/** A group: its id comes from `accounts`, the id space it shares with users. */
+export const groups = sqliteTable("groups", {
+	id: integer("id").primaryKey(),
+	appId: integer("app_id").notNull(),
+	name: text("name").notNull(),
+	description: text("description").notNull(),
+	avatar: text("avatar").notNull(),
+	ownerId: integer("owner_id").notNull(),
+	createdAt: integer("created_at").notNull(),
+	destroyed: integer("destroyed", { mode: "boolean" }).notNull().default(false),
+});
+
+/** Current members of a group (a removed member keeps only their conversation side). */
+export const groupMembers = sqliteTable(
+	"group_members",
+	{
+		appId: integer("app_id").notNull(),
+		groupId: integer("group_id").notNull(),
+		userId: integer("user_id").notNull(),
+		joinedAt: integer("joined_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.groupId, t.userId] }), index("group_members_by_user").on(t.appId, t.userId, t.groupId)],
 );

@@ -1,18 +1,20 @@
 // Sending one message to each target (SPEC §5.1): every target's conversation
 // gets its own Durable Object call, in parallel; the answers are merged in
 // target order.
-import { conversationObject, pairKey } from "../conversation/key";
-import { failure } from "../conversation/results";
+import { conversationObject, groupKey, pairKey } from "../conversation/key";
+import { type Failure, failure } from "../conversation/results";
 import type { SendInput, SendResult } from "../conversation/send";
 import type { NewMessage } from "../db/queries";
 
-export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid" | "type"> & { type: 1 };
+export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid">;
 
 export type SendRequest = {
 	appId: number;
 	message: Outgoing;
 	targets: number[];
 	transaction: { id: number; bodyHash: string } | null;
+	/** Groups: false when the sender keeps admin rights (may send without being a member). */
+	senderMustBeMember: boolean;
 	dedupeWindowMs: number;
 	requestId: string;
 };
@@ -20,15 +22,18 @@ export type SendRequest = {
 export type SendOutcome =
 	| { kind: "sent"; msgIds: number[]; replayed: boolean }
 	| { kind: "conflict"; message: string }
+	| { kind: "rejected"; status: Failure["status"]; message: string }
 	| { kind: "partial"; msgIds: number[]; failed: number[] };
 
 export async function sendToTargets(env: Env, request: SendRequest): Promise<SendOutcome> {
 	const { appId, message, transaction } = request;
 	const results = await Promise.all(
 		request.targets.map(async (targetId): Promise<SendResult> => {
-			const conversationKey = pairKey(message.fromUid, targetId);
+			const toGroup = message.type === 2;
+			const conversationKey = toGroup ? groupKey(targetId) : pairKey(message.fromUid, targetId);
 			const input: SendInput = {
 				message: { ...message, appId, conversationKey, toUid: targetId },
+				group: toGroup ? { groupId: targetId, senderMustBeMember: request.senderMustBeMember } : null,
 				// The system account (0) has no side of its own: it never reads.
 				sender: message.fromUid === 0 ? null : { userId: message.fromUid, peerId: targetId },
 				receivers: [{ userId: targetId, peerId: message.fromUid }],
@@ -48,6 +53,10 @@ export async function sendToTargets(env: Env, request: SendRequest): Promise<Sen
 	);
 	const conflict = results.find((r) => !r.ok && r.status === 409);
 	if (conflict && !conflict.ok) return { kind: "conflict", message: conflict.message };
+	// A group that changed since the request was validated (destroyed, sender removed).
+	const rejected = results.find((r) => !r.ok && r.status < 500);
+	if (rejected && !rejected.ok && !results.some((r) => r.ok))
+		return { kind: "rejected", status: rejected.status, message: rejected.message };
 	const msgIds = results.map((r) => (r.ok ? r.msgId : 0));
 	const failed = request.targets.filter((_, i) => !results[i]?.ok);
 	if (failed.length > 0) return { kind: "partial", msgIds, failed };

@@ -2,7 +2,7 @@
 // existing message of the conversation between the sender and the one target.
 // None creates a message; msg_ids answers the related message.
 import { clock } from "../clock";
-import { conversationObject, pairKey } from "../conversation/key";
+import { conversationObject, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { AppRecord } from "../db/queries";
 import { codePointLength } from "../http/validate";
@@ -32,7 +32,7 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 	if (msgId === 0) return failure(400, 'Field "related_mid" is required for an operation (content_type 9-12).');
 	if (input.content_type === APPEND && codePointLength(input.content) === 0) return failure(400, 'Field "content" is required for APPEND.');
 
-	const conversationKey = pairKey(sender.id, target);
+	const conversationKey = input.type === 2 ? groupKey(target) : pairKey(sender.id, target);
 	const conversation = conversationObject(env, app.id, conversationKey);
 	const permission = {
 		admin: sender.adminRights,

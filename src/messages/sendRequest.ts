@@ -5,6 +5,7 @@ import { z } from "zod";
 import { authenticate, type Caller } from "../auth/identity";
 import { clock } from "../clock";
 import { USED_FOR_OTHER } from "../conversation/transactions";
+import { groupsForSend } from "../db/groups";
 import { existingUsers } from "../db/memo";
 import { database } from "../db/queries";
 import { readJsonObject } from "../http/body";
@@ -28,7 +29,7 @@ const text = (max: number) =>
 
 const body = z.object({
 	transaction_id: id.optional(),
-	type: integerIn(1, 2).refine((t) => t === 1, { message: "must be 1: group messages (2) are not available yet" }),
+	type: integerIn(1, 2).transform((t) => t as 1 | 2),
 	from_user_id: id.optional(),
 	targets: z
 		.array(id, { error: "must be an array of ids" })
@@ -58,14 +59,23 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 		const problem = contentProblem(input);
 		if (problem) throw badRequest(`Field "${problem[0]}" ${problem[1]}.`);
 	}
-	if (input.targets.includes(sender.id)) throw badRequest('Field "targets" must not name the sender: sending to oneself is not allowed.');
-
 	// Validate every target before anything is written.
-	const people = sender.id === 0 ? input.targets : [sender.id, ...input.targets];
-	const registered = await existingUsers(db, app.id, people);
-	if (sender.id !== 0 && !registered.has(sender.id)) throw notFound(`Sender ${sender.id} does not exist.`);
-	const missing = input.targets.find((t) => !registered.has(t));
-	if (missing !== undefined) throw notFound(`Target user ${missing} does not exist.`);
+	if (sender.id !== 0 && !(await existingUsers(db, app.id, [sender.id])).has(sender.id))
+		throw notFound(`Sender ${sender.id} does not exist.`);
+	if (input.type === 1) {
+		if (input.targets.includes(sender.id)) throw badRequest('Field "targets" must not name the sender: sending to oneself is not allowed.');
+		const registered = await existingUsers(db, app.id, input.targets);
+		const missing = input.targets.find((t) => !registered.has(t));
+		if (missing !== undefined) throw notFound(`Target user ${missing} does not exist.`);
+	} else {
+		const found = await groupsForSend(db, app.id, input.targets, sender.id);
+		for (const groupId of input.targets) {
+			const group = found.get(groupId);
+			if (!group) throw notFound(`Target group ${groupId} does not exist.`);
+			if (group.destroyed) throw forbidden(`Group ${groupId} was destroyed; it takes no new messages.`);
+			if (!group.member && !sender.adminRights) throw forbidden(`User ${sender.id} is not a member of group ${groupId}.`);
+		}
+	}
 
 	// Relayed to connected devices only: nothing is stored (no live delivery yet).
 	if (input.online_only)
@@ -91,8 +101,9 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 
 	const outcome = await sendToTargets(env, {
 		appId: app.id,
+		senderMustBeMember: !sender.adminRights,
 		message: {
-			type: 1,
+			type: input.type,
 			contentType: input.content_type,
 			content: input.content,
 			attachment: input.attachment,
@@ -111,6 +122,8 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 	switch (outcome.kind) {
 		case "conflict":
 			throw conflict(USED_FOR_OTHER);
+		case "rejected":
+			throw new ApiError(outcome.status, outcome.message);
 		case "partial":
 			throw unavailable(
 				"Some targets could not be sent to; retry with the same transaction_id.",

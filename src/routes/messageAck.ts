@@ -16,7 +16,7 @@ export const messageAck: Handler = async (request, env) => {
 	const { app, caller } = await authenticate(request, env, db);
 	const me = requireUser(caller);
 	const input = parse(query, queryOf(request), "query");
-	const conversationKey = await conversationWith(db, app.id, me.userId, input.conversation_id, "conversation_id");
+	const { key: conversationKey } = await conversationWith(db, app.id, me.userId, input.conversation_id, "conversation_id");
 	const result = await conversationObject(env, app.id, conversationKey).ack({
 		appId: app.id,
 		conversationKey,

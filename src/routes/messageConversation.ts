@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { authenticate, requireUser } from "../auth/identity";
-import { pairKey } from "../conversation/key";
+import { conversationWith } from "../conversation/peer";
 import { database, type HistoryPage, historyPage, type MessageRow } from "../db/queries";
-import { badRequest, notFound, ok } from "../http/envelope";
+import { forbidden, ok } from "../http/envelope";
 import { integerIn, MAX_ID, peerId } from "../http/ids";
 import { type Handler, queryOf } from "../http/request";
 import { parse } from "../http/validate";
@@ -23,20 +23,13 @@ export const messageConversation: Handler = async (request, env) => {
 	const { app, caller } = await authenticate(request, env, db);
 	const me = requireUser(caller);
 	const input = parse(query, queryOf(request), "query");
-	if (input.opposite_id === me.userId) throw badRequest('Query parameter "opposite_id" must not be the caller.');
+	const named = await conversationWith(db, app.id, me.userId, input.opposite_id, "opposite_id");
 	const limit = Math.min(input.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
 
 	// One extra row tells whether this is the last page and where the next starts.
-	const page = await historyPage(
-		db,
-		app.id,
-		pairKey(me.userId, input.opposite_id),
-		me.userId,
-		input.opposite_id,
-		input.msg_id_start ?? 0,
-		limit + 1,
-	);
-	if (input.opposite_id !== 0 && !page.peerIsUser) throw notFound(`User ${input.opposite_id} does not exist.`);
+	const page = await historyPage(db, app.id, named.key, me.userId, input.opposite_id, input.msg_id_start ?? 0, limit + 1);
+	// A group's history is for its members and former members (up to when they left).
+	if (named.type === 2 && !page.hasSide) throw forbidden(`User ${me.userId} is not a member of group ${input.opposite_id}.`);
 
 	const rows = page.rows.slice(0, limit);
 	const next = page.rows[limit];

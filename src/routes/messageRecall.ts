@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { authenticate } from "../auth/identity";
 import { clock } from "../clock";
-import { conversationObject } from "../conversation/key";
+import { conversationObject, groupKey } from "../conversation/key";
 import { conversationWith, partiesOf } from "../conversation/peer";
 import { findMessageFacts } from "../db/conversationState";
 import { database } from "../db/queries";
@@ -23,21 +23,25 @@ export const messageRecall: Handler = async (request, env) => {
 	const { app, caller } = await authenticate(request, env, db);
 	const input = parse(body, await readJsonObject(request), "body");
 	let conversationKey: string;
-	if (caller.kind === "admin") {
+	if (caller.kind === "user") {
+		({ key: conversationKey } = await conversationWith(db, app.id, caller.userId, input.conversation_id, "conversation_id"));
+	} else {
+		// The app admin names the message's conversation by either of its users (or its group);
+		// a group's admin, by that group.
 		const facts = await findMessageFacts(db, app.id, input.msg_id);
-		if (!facts || !partiesOf(facts.conversationKey).includes(input.conversation_id)) {
+		const named = facts ? partiesOf(facts.conversationKey) : [];
+		const allowed = caller.kind === "admin" || facts?.conversationKey === groupKey(caller.groupId);
+		if (!facts || !named.includes(input.conversation_id) || !allowed) {
 			throw notFound(`Message ${input.msg_id} is not a message of conversation ${input.conversation_id}.`);
 		}
 		conversationKey = facts.conversationKey;
-	} else {
-		conversationKey = await conversationWith(db, app.id, caller.userId, input.conversation_id, "conversation_id");
 	}
 	const result = await conversationObject(env, app.id, conversationKey).recall({
 		appId: app.id,
 		conversationKey,
 		msgId: input.msg_id,
 		permission: {
-			admin: caller.kind === "admin",
+			admin: caller.kind !== "user",
 			userId: caller.kind === "user" ? caller.userId : 0,
 			notBefore: clock.now() - app.recallWindowS * 1000,
 		},

@@ -1,0 +1,167 @@
+// SQL for groups (SPEC §4) and group conversations. Membership changes and
+// group messages run inside the group conversation's Durable Object; each
+// statement touches all members at once, so the number of D1 round trips
+// does not grow with the group.
+import { sql } from "drizzle-orm";
+import { batchSql, type Database, type NewMessage, type Transaction } from "./queries";
+
+export type GroupInfo = {
+	group_id: number;
+	name: string;
+	description: string;
+	avatar: string;
+	owner_id: number;
+	count: number;
+	created_at: number;
+	destroyed: boolean;
+};
+
+type GroupRow = Omit<GroupInfo, "destroyed"> & { destroyed: number };
+
+const ids = (list: number[]) => sql`(SELECT value FROM json_each(${JSON.stringify(list)}))`;
+const groupKeyOf = (groupId: number) => `g:${groupId}`;
+/** The newest message of the group conversation: where a member joins or leaves. */
+const newestMessage = (appId: number, groupId: number) =>
+	sql`coalesce((SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)}), 0)`;
+
+export async function findGroup(db: Database, appId: number, groupId: number): Promise<GroupInfo | null> {
+	const [row] = await db.all<GroupRow>(sql`
+		SELECT id AS group_id, name, description, avatar, owner_id, created_at, destroyed,
+			(SELECT count(*) FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId}) AS count
+		FROM groups WHERE id = ${groupId} AND app_id = ${appId}`);
+	return row ? { ...row, destroyed: row.destroyed === 1 } : null;
+}
+
+/** Allocates the group's id (shared with users), then writes the group and its first members in one batch. */
+export async function createGroup(
+	db: Database,
+	g: { appId: number; name: string; description: string; avatar: string; ownerId: number; members: number[]; nowMs: number },
+): Promise<number> {
+	const [account] = await db.all<{ id: number }>(sql`INSERT INTO accounts (app_id, kind) VALUES (${g.appId}, 'group') RETURNING id`);
+	if (!account) throw new Error("account insert returned no id");
+	await batchSql(db, [
+		sql`INSERT INTO groups (id, app_id, name, description, avatar, owner_id, created_at)
+			VALUES (${account.id}, ${g.appId}, ${g.name}, ${g.description}, ${g.avatar}, ${g.ownerId}, ${g.nowMs})`,
+		...joinStatements(g.appId, account.id, g.members, g.nowMs),
+	]);
+	return account.id;
+}
+
+/**
+ * New members join at the newest message: their read position and clear point
+ * start there (history from the join), the group enters their list at once.
+ * Current members are left as they are; a removed member rejoins afresh.
+ */
+function joinStatements(appId: number, groupId: number, userIds: number[], nowMs: number) {
+	const key = groupKeyOf(groupId);
+	const newest = newestMessage(appId, groupId);
+	const live = sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${groupId} AND app_id = ${appId} AND destroyed = 1)`;
+	return [
+		sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, clear_point, unread_count, last_msg_id, last_timestamp, deleted, left_at)
+			SELECT ${appId}, value, ${key}, 2, ${groupId}, ${newest}, ${newest}, 0, ${newest}, ${nowMs}, 0, NULL FROM json_each(${JSON.stringify(userIds)})
+			WHERE value NOT IN (SELECT user_id FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId}) AND ${live}
+			ON CONFLICT DO UPDATE SET read_position = excluded.read_position, clear_point = excluded.clear_point, unread_count = 0,
+				last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0, left_at = NULL`,
+		sql`INSERT INTO group_members (app_id, group_id, user_id, joined_at)
+			SELECT ${appId}, ${groupId}, value, ${nowMs} FROM json_each(${JSON.stringify(userIds)}) WHERE ${live}
+			ON CONFLICT DO NOTHING`,
+	];
+}
+
+export async function joinGroup(db: Database, appId: number, groupId: number, userIds: number[], nowMs: number): Promise<void> {
+	await batchSql(db, joinStatements(appId, groupId, userIds, nowMs));
+}
+
+/** Removed members keep their side, bounded at the newest message: they see history up to here, and nothing after. */
+export async function removeFromGroup(db: Database, appId: number, groupId: number, userIds: number[]): Promise<void> {
+	await batchSql(db, [
+		sql`UPDATE conversation_members SET left_at = ${newestMessage(appId, groupId)}
+			WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)} AND user_id IN ${ids(userIds)} AND left_at IS NULL`,
+		sql`DELETE FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id IN ${ids(userIds)}`,
+	]);
+}
+
+/** A destroyed group takes no new messages; every member becomes a former member who keeps the history. */
+export async function destroyGroup(db: Database, appId: number, groupId: number): Promise<void> {
+	await batchSql(db, [
+		sql`UPDATE groups SET destroyed = 1 WHERE id = ${groupId} AND app_id = ${appId}`,
+		sql`UPDATE conversation_members SET left_at = ${newestMessage(appId, groupId)}
+			WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)} AND left_at IS NULL`,
+		sql`DELETE FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId}`,
+	]);
+}
+
+/** Which of `userIds` are members now. */
+export async function currentMembers(db: Database, appId: number, groupId: number, userIds: number[]): Promise<Set<number>> {
+	const rows = await db.all<{ user_id: number }>(sql`
+		SELECT user_id FROM json_each(${JSON.stringify(userIds)}) AS wanted
+		CROSS JOIN group_members ON group_members.app_id = ${appId} AND group_members.group_id = ${groupId} AND group_members.user_id = wanted.value`);
+	return new Set(rows.map((r) => r.user_id));
+}
+
+/** Members in user-id order, after `afterUserId`. */
+export async function memberPage(db: Database, appId: number, groupId: number, afterUserId: number, limit: number) {
+	return db.all<{ user_id: number; joined_at: number }>(sql`
+		SELECT user_id, joined_at FROM group_members
+		WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id > ${afterUserId}
+		ORDER BY user_id LIMIT ${limit}`);
+}
+
+export async function groupsOf(db: Database, appId: number, userId: number): Promise<number[]> {
+	const rows = await db.all<{ group_id: number }>(sql`
+		SELECT group_id FROM group_members WHERE app_id = ${appId} AND user_id = ${userId} ORDER BY group_id`);
+	return rows.map((r) => r.group_id);
+}
+
+/**
+ * A message into a group, in one batch: the message, the transaction's dedupe
+ * row, the sender's side (if a member) and one statement for every other
+ * current member's side (unread + 1) — constant in the group's size.
+ */
+export async function appendGroupMessage(
+	db: Database,
+	message: NewMessage & { toUid: number },
+	transaction: Transaction | null,
+): Promise<number> {
+	const { appId, conversationKey, timestamp, fromUid } = message;
+	const newId = sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey})`;
+	const [inserted] = await batchSql(db, [
+		sql`INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp, recalled, is_system)
+			VALUES (${appId}, ${conversationKey}, 2, ${message.contentType}, ${message.content}, ${message.attachment}, ${message.config}, ${message.ext},
+				${fromUid}, ${message.fromDeviceSn}, ${message.toUid}, ${timestamp}, 0, ${message.isSystem ? 1 : 0}) RETURNING id`,
+		...(transaction
+			? [
+					sql`INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at)
+						VALUES (${appId}, ${transaction.senderId}, ${transaction.transactionId}, ${transaction.targetId}, ${newId}, ${transaction.bodyHash}, ${timestamp})`,
+				]
+			: []),
+		sql`UPDATE conversation_members SET read_position = ${newId}, read_device_sn = ${message.fromDeviceSn}, unread_count = 0,
+				last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
+			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND user_id = ${fromUid} AND left_at IS NULL`,
+		sql`UPDATE conversation_members SET unread_count = unread_count + 1, last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
+			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND left_at IS NULL AND user_id != ${fromUid}`,
+	]);
+	const id = (inserted?.results[0] as { id?: number } | undefined)?.id;
+	if (!id) throw new Error("message insert returned no id");
+	return id;
+}
+
+/** What a group send must know first: does the group take messages, and is the sender a member. */
+export async function groupSendCheck(db: Database, appId: number, groupId: number, senderId: number) {
+	const [row] = await db.all<{ destroyed: number; member: number }>(sql`
+		SELECT destroyed, EXISTS (SELECT 1 FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id = ${senderId}) AS member
+		FROM groups WHERE id = ${groupId} AND app_id = ${appId}`);
+	return row
+		? { exists: true, destroyed: row.destroyed === 1, member: row.member === 1 }
+		: { exists: false, destroyed: false, member: false };
+}
+
+/** For a send into `groupIds`: which exist, which are destroyed, and whether the sender is a member of each. */
+export async function groupsForSend(db: Database, appId: number, groupIds: number[], senderId: number) {
+	const rows = await db.all<{ id: number; destroyed: number; member: number }>(sql`
+		SELECT groups.id AS id, groups.destroyed AS destroyed,
+			EXISTS (SELECT 1 FROM group_members WHERE app_id = ${appId} AND group_id = groups.id AND user_id = ${senderId}) AS member
+		FROM json_each(${JSON.stringify(groupIds)}) AS wanted CROSS JOIN groups ON groups.id = wanted.value
+		WHERE groups.app_id = ${appId}`);
+	return new Map(rows.map((r) => [r.id, { destroyed: r.destroyed === 1, member: r.member === 1 }]));
+}

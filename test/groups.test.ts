@@ -1,0 +1,272 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+	ack,
+	allMessages,
+	call,
+	createApp,
+	deleteConversation,
+	entryFor,
+	history,
+	recall,
+	registerUser,
+	send,
+	type TestApp,
+	userToken,
+} from "./support";
+
+let app: TestApp;
+
+beforeAll(async () => {
+	app = await createApp();
+});
+
+type Crew = { owner: number; ann: number; ben: number; tokens: Record<number, string> };
+
+async function crew(): Promise<Crew> {
+	const [owner, ann, ben] = [await registerUser(app), await registerUser(app), await registerUser(app)];
+	return {
+		owner,
+		ann,
+		ben,
+		tokens: { [owner]: await userToken(app, owner), [ann]: await userToken(app, ann), [ben]: await userToken(app, ben) },
+	};
+}
+
+async function createGroup(token: string, body: Record<string, unknown>) {
+	const reply = await call("/group/create", { app, token, body });
+	expect(reply.status).toBe(200);
+	return reply.body.data.group_id as number;
+}
+
+const groupSend = (token: string | undefined, groupId: number, content: string, extra: Record<string, unknown> = {}) =>
+	send(app, token, { type: 2, targets: [groupId], content, ...extra });
+
+describe("§4 group registry", () => {
+	it("§4 create: the caller owns it; group info has group_id, owner_id, count, created_at", async () => {
+		const c = await crew();
+		const reply = await call("/group/create", {
+			app,
+			token: c.tokens[c.owner],
+			body: { name: "crew", description: "d", user_list: [c.ann] },
+		});
+		expect(reply.status).toBe(200);
+		expect(reply.body.data).toEqual({
+			group_id: expect.any(Number),
+			name: "crew",
+			description: "d",
+			avatar: "",
+			owner_id: c.owner,
+			count: 2,
+			created_at: expect.any(Number),
+		});
+	});
+
+	it("§4 group ids and user ids share one id space", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, {});
+		const later = await registerUser(app);
+		expect(new Set([c.owner, c.ann, c.ben, groupId, later]).size).toBe(5);
+		expect(later).toBeGreaterThan(groupId);
+	});
+
+	it("§4 invite: the owner or an admin adds members at once, with a result row per user", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
+		const reply = await call("/group/invite", {
+			app,
+			token: c.tokens[c.owner],
+			body: { group_id: groupId, user_list: [c.ben, c.ann, 999999] },
+		});
+		expect(reply.status).toBe(200);
+		expect(reply.body.data).toEqual([
+			{ user_id: c.ben, result: true, reason: "" },
+			{ user_id: c.ann, result: false, reason: "already a member" },
+			{ user_id: 999999, result: false, reason: "user does not exist" },
+		]);
+		expect((await call("/group/user_joined", { app, token: c.tokens[c.ben] })).body.data).toEqual([groupId]);
+		const byMember = await call("/group/invite", {
+			app,
+			token: c.tokens[c.ann],
+			body: { group_id: groupId, user_list: [await registerUser(app)] },
+		});
+		expect(byMember.status).toBe(403);
+		const byAdmin = await call("/group/invite", { app, body: { group_id: groupId, user_list: [await registerUser(app)] } });
+		expect(byAdmin.status).toBe(200);
+	});
+
+	it("§4 kick (owner/admin) and leave (a member; not the owner unless an admin acts)", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
+		const kicked = await call("/group/kick", {
+			app,
+			method: "DELETE",
+			token: c.tokens[c.owner],
+			body: { group_id: groupId, user_list: [c.ann, c.owner] },
+		});
+		expect(kicked.body.data).toEqual([
+			{ user_id: c.ann, result: true, reason: "" },
+			{ user_id: c.owner, result: false, reason: "the owner cannot be kicked" },
+		]);
+		expect((await call("/group/leave", { app, method: "POST", token: c.tokens[c.ben], query: { group_id: groupId } })).status).toBe(200);
+		expect((await call("/group/leave", { app, method: "POST", token: c.tokens[c.ben], query: { group_id: groupId } })).status).toBe(404);
+		expect((await call("/group/leave", { app, method: "DELETE", token: c.tokens[c.owner], query: { group_id: groupId } })).status).toBe(
+			403,
+		);
+		const asOwner = await call("/group/leave", {
+			app,
+			method: "DELETE",
+			headers: { user_id: String(c.owner) },
+			query: { group_id: groupId },
+		});
+		expect(asOwner.status).toBe(200);
+	});
+
+	it("§4 member_list pages with a cursor; user_joined lists the caller's groups", async () => {
+		const c = await crew();
+		const extra = [await registerUser(app), await registerUser(app), await registerUser(app)];
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben, ...extra] });
+		const seen: number[] = [];
+		let cursor = "";
+		for (let i = 0; i < 10; i++) {
+			const page = await call("/group/member_list", {
+				app,
+				token: c.tokens[c.ann],
+				query: cursor ? { group_id: groupId, limit: 2, cursor } : { group_id: groupId, limit: 2 },
+			});
+			expect(page.status).toBe(200);
+			seen.push(...page.body.data.map((m: any) => m.user_id));
+			cursor = page.body.cursor;
+			if (!cursor) break;
+		}
+		expect(seen).toEqual([c.owner, c.ann, c.ben, ...extra].sort((a, b) => a - b));
+		const outsider = await registerUser(app);
+		expect((await call("/group/member_list", { app, token: await userToken(app, outsider), query: { group_id: groupId } })).status).toBe(
+			403,
+		);
+	});
+
+	it("§4 destroy: owner or admin; afterwards the group is gone from lists and takes no messages", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
+		expect((await call("/group/destroy", { app, method: "DELETE", token: c.tokens[c.ann], query: { group_id: groupId } })).status).toBe(
+			403,
+		);
+		expect((await call("/group/destroy", { app, method: "POST", token: c.tokens[c.owner], query: { group_id: groupId } })).status).toBe(
+			200,
+		);
+		expect((await call("/group/user_joined", { app, token: c.tokens[c.ann] })).body.data).toEqual([]);
+		expect((await groupSend(c.tokens[c.owner], groupId, "anyone?")).status).toBe(403);
+		expect((await call("/group/destroy", { app, method: "POST", query: { group_id: groupId } })).status).toBe(404);
+	});
+});
+
+describe("§5 group conversations", () => {
+	it("§5.1 a member sends; every other member's unread +1; the sender's read position moves", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
+		expect(await entryFor(app, c.tokens[c.ann] as string, groupId)).toMatchObject({ num: 0, type: 2 });
+		const reply = await groupSend(c.tokens[c.ann], groupId, "hello group");
+		expect(reply.status).toBe(200);
+		const [msgId] = reply.body.msg_ids;
+		expect(await entryFor(app, c.tokens[c.owner] as string, groupId)).toMatchObject({
+			num: 1,
+			last_msg_id: msgId,
+			type: 2,
+			conversation_id: { uid: groupId },
+		});
+		expect(await entryFor(app, c.tokens[c.ben] as string, groupId)).toMatchObject({ num: 1 });
+		expect(await entryFor(app, c.tokens[c.ann] as string, groupId)).toMatchObject({ num: 0, last_msg_id: msgId });
+		const [message] = await allMessages(app, c.tokens[c.ben] as string, groupId);
+		expect(message).toMatchObject({
+			msg_id: msgId,
+			type: "GROUPCHAT",
+			to_xid: { uid: groupId },
+			from_xid: { uid: c.ann },
+			status: "DELIVERED",
+		});
+		const [mine] = await allMessages(app, c.tokens[c.ann] as string, groupId);
+		expect(mine.status).toBe("DELIVERED");
+	});
+
+	it("§5.1 a non-member cannot send (403) unless an admin sends with from_user_id; unknown group 404", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
+		expect((await groupSend(c.tokens[c.ben], groupId, "let me in")).status).toBe(403);
+		const byAdmin = await call("/message/send", {
+			app,
+			body: { type: 2, from_user_id: c.ben, targets: [groupId], content_type: 0, content: "admin rights" },
+		});
+		expect(byAdmin.status).toBe(200);
+		const asBen = await call("/message/send", {
+			app,
+			headers: { user_id: String(c.ben) },
+			body: { type: 2, targets: [groupId], content_type: 0, content: "acting" },
+		});
+		expect(asBen.status).toBe(403);
+		expect((await groupSend(c.tokens[c.ann], 999999, "nowhere")).status).toBe(404);
+		expect((await groupSend(c.tokens[c.ann], c.ben, "a user is not a group")).status).toBe(404);
+	});
+
+	it("§5.3 a member sees history from when they joined; a non-member gets 403", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
+		await groupSend(c.tokens[c.owner], groupId, "before ben");
+		await call("/group/invite", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ben] } });
+		await groupSend(c.tokens[c.owner], groupId, "after ben");
+		expect((await allMessages(app, c.tokens[c.ben] as string, groupId)).map((m) => m.content)).toEqual(["after ben"]);
+		expect((await allMessages(app, c.tokens[c.ann] as string, groupId)).map((m) => m.content)).toEqual(["after ben", "before ben"]);
+		expect((await entryFor(app, c.tokens[c.ben] as string, groupId)).num).toBe(1);
+		const outsider = await userToken(app, await registerUser(app));
+		expect((await history(app, outsider, { opposite_id: groupId })).status).toBe(403);
+	});
+
+	it("§5.3 a removed member keeps what they saw, gets nothing new, cannot send; a destroyed group's history stays readable", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
+		await groupSend(c.tokens[c.owner], groupId, "one");
+		await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann] } });
+		await groupSend(c.tokens[c.owner], groupId, "two");
+		expect((await allMessages(app, c.tokens[c.ann] as string, groupId)).map((m) => m.content)).toEqual(["one"]);
+		expect(await entryFor(app, c.tokens[c.ann] as string, groupId)).toMatchObject({ num: 1 });
+		expect((await groupSend(c.tokens[c.ann], groupId, "still here?")).status).toBe(403);
+		await call("/group/destroy", { app, token: c.tokens[c.owner], method: "POST", query: { group_id: groupId } });
+		expect((await allMessages(app, c.tokens[c.ben] as string, groupId)).map((m) => m.content)).toEqual(["two", "one"]);
+	});
+
+	it("§5.5 §5.6 ack and delete in a group", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
+		const ids = [];
+		for (let i = 0; i < 3; i++) ids.push((await groupSend(c.tokens[c.owner], groupId, `g${i}`)).body.msg_ids[0]);
+		expect((await ack(app, c.tokens[c.ann] as string, groupId, ids[1])).status).toBe(200);
+		expect((await entryFor(app, c.tokens[c.ann] as string, groupId)).num).toBe(1);
+		expect((await deleteConversation(app, c.tokens[c.ann] as string, groupId)).status).toBe(200);
+		expect(await entryFor(app, c.tokens[c.ann] as string, groupId)).toBeUndefined();
+		await groupSend(c.tokens[c.owner], groupId, "back");
+		expect((await allMessages(app, c.tokens[c.ann] as string, groupId)).map((m) => m.content)).toEqual(["back"]);
+	});
+
+	it("§5.7 recall in a group: the sender, the app admin, the group's admin (group_id header); unread drops for those who had not read", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
+		const [m1] = (await groupSend(c.tokens[c.ann], groupId, "by ann")).body.msg_ids;
+		const [m2] = (await groupSend(c.tokens[c.ann], groupId, "by ann too")).body.msg_ids;
+		const [m3] = (await groupSend(c.tokens[c.ann], groupId, "and again")).body.msg_ids;
+		expect((await recall(app, c.tokens[c.ben], groupId, m1)).status).toBe(403);
+		expect((await recall(app, c.tokens[c.ann], groupId, m1)).status).toBe(200);
+		expect((await recall(app, undefined, groupId, m2)).status).toBe(200);
+		expect((await recall(app, undefined, groupId, m3, { group_id: String(groupId) })).status).toBe(200);
+		expect((await entryFor(app, c.tokens[c.ben] as string, groupId)).num).toBe(0);
+		expect((await allMessages(app, c.tokens[c.owner] as string, groupId)).every((m) => m.recalled)).toBe(true);
+	});
+
+	it("§5.2 notify into a group", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
+		const reply = await call("/message/notify", { app, body: { type: 2, targets: [groupId], content_type: 0, content: "system says hi" } });
+		expect(reply.status).toBe(200);
+		expect(await entryFor(app, c.tokens[c.owner] as string, groupId)).toMatchObject({ num: 1 });
+		const [message] = await allMessages(app, c.tokens[c.ann] as string, groupId);
+		expect(message).toMatchObject({ is_system: true, from_xid: { uid: 0 } });
+	});
+});
