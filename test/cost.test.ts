@@ -112,4 +112,25 @@ describe("§7 cost per request", () => {
 		const remove = () => deleteConversation(app, bobToken, alice);
 		expect(await costOf("DELETE /message/conversation", remove, bringBack)).toEqual({ d1: 1, durableObject: 1, kv: 0 });
 	});
+
+	it("§7 a send into a group of 1,000 members costs the same D1 round trips and DO calls as into a group of 3", async () => {
+		const list = Array.from({ length: 1000 }, (_, i) => ({ username: `member-${i}`, password: "secret-pw" }));
+		const members: number[] = [];
+		for (let i = 0; i < list.length; i += 100) {
+			const reply = await call("/user/register/batch", { app, body: { list: list.slice(i, i + 100) } });
+			members.push(...reply.body.data.map((r: any) => r.user_id));
+		}
+		const big = (await call("/group/create", { app, token: aliceToken, body: { user_list: members.slice(0, 999) } })).body.data;
+		const small = (await call("/group/create", { app, token: aliceToken, body: { user_list: [bob, members[999]] } })).body.data;
+		expect([big.count, small.count]).toEqual([1000, 3]);
+		const toGroup = (groupId: number) => () => send(app, aliceToken, { type: 2, targets: [groupId], content: "to everyone" });
+		const costBig = await costOf("send into a group of 1,000", toGroup(big.group_id));
+		const costSmall = await costOf("send into a group of 3", toGroup(small.group_id));
+		expect(costBig).toEqual(costSmall);
+		// Validation of every target before any write (one read), the exact membership check
+		// inside the group's object (one read: it cannot pass a concurrent kick), one write batch.
+		expect(costSmall).toEqual({ d1: 3, durableObject: 1, kv: 0 });
+		const [entry] = (await unreadList(app, await userToken(app, members[500] as number))).body.data;
+		expect(entry).toMatchObject({ conversation_id: { uid: big.group_id }, num: 2 });
+	});
 });

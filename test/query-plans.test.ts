@@ -14,7 +14,7 @@ import {
 	userToken,
 } from "./support";
 
-const TABLES = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe"];
+const TABLES = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe", "groups", "group_members"];
 const seen = new Set<string>();
 
 /** Runs every endpoint once while recording each SQL text the service prepares. */
@@ -51,6 +51,19 @@ beforeAll(async () => {
 	const first = await unreadList(app, bobToken, { limit: 1 });
 	await unreadList(app, bobToken, { limit: 1, cursor: first.body.cursor });
 	await deleteConversation(app, bobToken, alice);
+	const group = (await call("/group/create", { app, token, body: { name: "plans", user_list: [bob] } })).body.data.group_id;
+	const carol = await registerUser(app);
+	await call("/group/invite", { app, token, body: { group_id: group, user_list: [carol] } });
+	const [gm] = (await send(app, token, { type: 2, targets: [group], content: "group" })).body.msg_ids;
+	await history(app, bobToken, { opposite_id: group });
+	await ack(app, bobToken, group, gm);
+	await recall(app, undefined, group, gm, { group_id: String(group) });
+	await call("/group/member_list", { app, token, query: { group_id: group, limit: 1 } });
+	await call("/group/member_list", { app, token, query: { group_id: group, limit: 1, cursor: alice } });
+	await call("/group/user_joined", { app, token: bobToken });
+	await call("/group/kick", { app, token, body: { group_id: group, user_list: [carol] } });
+	await call("/group/leave", { app, method: "POST", token: bobToken, query: { group_id: group } });
+	await call("/group/destroy", { app, method: "POST", token, query: { group_id: group } });
 	spy.mockRestore();
 });
 
