@@ -1,7 +1,8 @@
 // A model-based property test (fast-check): random sequences of send, notify,
-// ack, recall, delete and history calls by three users, checked after every
-// step against a small reference model of SPEC §5. On failure fast-check
-// prints the seed and path that reproduce it.
+// ack, recall, delete and history calls by three users, and of sends, joins
+// and removals in a group, checked after every step against a small reference
+// model of SPEC §5. On failure fast-check prints the seed and path that
+// reproduce it.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -20,23 +21,47 @@ import {
 
 const USERS = 3;
 const SYSTEM = 3; // index of the system account among the peers
+const GROUP = 4; // index of the group among the peers; user 0 owns it
 
 type Message = { id: number; from: number; to: number; recalled: boolean; system: boolean; content: string };
-type Side = { read: number; clear: number; deleted: boolean; last: number };
+/** A user's side of a conversation; `left` bounds what a removed group member sees. */
+type Side = { read: number; clear: number; deleted: boolean; last: number; left: number | null };
 
 /** The reference model: plain arrays and the definitions of SPEC §5.3–§5.7. */
 class Model {
 	messages: Message[] = [];
 	sides = new Map<string, Side>();
+	members = new Set<number>();
 
 	conversation(a: number, b: number) {
+		if (b === GROUP) return this.messages.filter((m) => m.to === GROUP);
 		return this.messages.filter((m) => (m.from === a && m.to === b) || (m.from === b && m.to === a));
+	}
+	newestInGroup() {
+		return Math.max(0, ...this.conversation(0, GROUP).map((m) => m.id));
+	}
+	join(user: number) {
+		const newest = this.newestInGroup();
+		this.members.add(user);
+		this.sides.set(`${user}/${GROUP}`, { read: newest, clear: newest, deleted: false, last: newest, left: null });
+	}
+	remove(user: number) {
+		this.members.delete(user);
+		const side = this.side(user, GROUP);
+		if (side) side.left = this.newestInGroup();
+	}
+	groupSend(from: number, id: number, content: string) {
+		this.messages.push({ id, from, to: GROUP, recalled: false, system: false, content });
+		for (const member of this.members) {
+			const side = this.side(member, GROUP) as Side;
+			Object.assign(side, { last: id, deleted: false }, member === from ? { read: id } : {});
+		}
 	}
 	side(user: number, peer: number) {
 		return this.sides.get(`${user}/${peer}`);
 	}
 	touch(user: number, peer: number, id: number, read: boolean) {
-		const side = this.side(user, peer) ?? { read: 0, clear: 0, deleted: false, last: 0 };
+		const side = this.side(user, peer) ?? { read: 0, clear: 0, deleted: false, last: 0, left: null };
 		this.sides.set(`${user}/${peer}`, { ...side, deleted: false, last: id, read: read ? id : side.read });
 	}
 	send(from: number, to: number, id: number, system: boolean, content: string) {
@@ -48,7 +73,8 @@ class Model {
 		const side = this.side(user, peer);
 		if (!side || side.deleted) return 0;
 		const after = Math.max(side.read, side.clear);
-		return this.conversation(user, peer).filter((m) => m.id > after && m.from !== user && !m.recalled).length;
+		const upTo = side.left ?? Number.POSITIVE_INFINITY;
+		return this.conversation(user, peer).filter((m) => m.id > after && m.id <= upTo && m.from !== user && !m.recalled).length;
 	}
 	list(user: number) {
 		return [...this.sides.entries()]
@@ -57,9 +83,11 @@ class Model {
 			.sort((a, b) => b.last - a.last);
 	}
 	history(user: number, peer: number) {
-		const clear = this.side(user, peer)?.clear ?? 0;
+		const side = this.side(user, peer);
+		const clear = side?.clear ?? 0;
+		const upTo = side?.left ?? Number.POSITIVE_INFINITY;
 		return this.conversation(user, peer)
-			.filter((m) => m.id > clear)
+			.filter((m) => m.id > clear && m.id <= upTo)
 			.sort((a, b) => b.id - a.id);
 	}
 }
@@ -70,18 +98,21 @@ type Command =
 	| { kind: "ack"; user: number; peer: number; pick: number }
 	| { kind: "recall"; actor: number; peer: number; pick: number }
 	| { kind: "delete"; user: number; peer: number }
-	| { kind: "history"; user: number; peer: number };
+	| { kind: "history"; user: number; peer: number }
+	| { kind: "groupSend"; from: number }
+	| { kind: "invite"; user: number }
+	| { kind: "kick"; user: number };
 
 const user = fc.integer({ min: 0, max: USERS - 1 });
 const otherThan = (u: number, k: number) => (u + 1 + (k % (USERS - 1))) % USERS;
+/** A peer of user u: another user, the system account, or the group. */
+const peerOf = (u: number, k: number) => (k % 4 === 2 ? SYSTEM : k % 4 === 3 ? GROUP : otherThan(u, k));
 const command: fc.Arbitrary<Command> = fc.oneof(
 	{ weight: 4, arbitrary: fc.tuple(user, fc.nat()).map(([from, k]): Command => ({ kind: "send", from, to: otherThan(from, k) })) },
 	{ weight: 1, arbitrary: user.map((to): Command => ({ kind: "notify", to })) },
 	{
 		weight: 2,
-		arbitrary: fc
-			.tuple(user, fc.nat(), fc.nat())
-			.map(([u, k, pick]): Command => ({ kind: "ack", user: u, peer: k % 3 === 2 ? SYSTEM : otherThan(u, k), pick })),
+		arbitrary: fc.tuple(user, fc.nat(), fc.nat()).map(([u, k, pick]): Command => ({ kind: "ack", user: u, peer: peerOf(u, k), pick })),
 	},
 	// actor USERS means the app admin
 	{
@@ -92,28 +123,33 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 	},
 	{
 		weight: 1,
-		arbitrary: fc
-			.tuple(user, fc.nat())
-			.map(([u, k]): Command => ({ kind: "delete", user: u, peer: k % 3 === 2 ? SYSTEM : otherThan(u, k) })),
+		arbitrary: fc.tuple(user, fc.nat()).map(([u, k]): Command => ({ kind: "delete", user: u, peer: peerOf(u, k) })),
 	},
 	{
 		weight: 1,
-		arbitrary: fc
-			.tuple(user, fc.nat())
-			.map(([u, k]): Command => ({ kind: "history", user: u, peer: k % 3 === 2 ? SYSTEM : otherThan(u, k) })),
+		arbitrary: fc.tuple(user, fc.nat()).map(([u, k]): Command => ({ kind: "history", user: u, peer: peerOf(u, k) })),
 	},
+	{ weight: 3, arbitrary: user.map((from): Command => ({ kind: "groupSend", from })) },
+	{ weight: 1, arbitrary: fc.integer({ min: 1, max: USERS - 1 }).map((u): Command => ({ kind: "invite", user: u })) },
+	{ weight: 1, arbitrary: fc.integer({ min: 1, max: USERS - 1 }).map((u): Command => ({ kind: "kick", user: u })) },
 );
 
-type World = { app: TestApp; ids: number[]; tokens: string[] };
+type World = { app: TestApp; ids: number[]; tokens: string[]; groupId: number };
 
-async function newWorld(): Promise<World> {
+/** Three users; user 0 owns a group that user 1 is in. */
+async function newWorld(model: Model): Promise<World> {
 	const app = await createApp();
 	const ids = [await registerUser(app), await registerUser(app), await registerUser(app)];
-	return { app, ids, tokens: await Promise.all(ids.map((id) => userToken(app, id))) };
+	const tokens = await Promise.all(ids.map((id) => userToken(app, id)));
+	const created = await call("/group/create", { app, token: tokens[0], body: { user_list: [ids[1]] } });
+	expect(created.status).toBe(200);
+	model.join(0);
+	model.join(1);
+	return { app, ids, tokens, groupId: created.body.data.group_id };
 }
 
-/** Model indices → server ids: users 0..2, and SYSTEM → account 0. */
-const serverId = (w: World, i: number) => (i === SYSTEM ? 0 : (w.ids[i] as number));
+/** Model indices → server ids: users 0..2, SYSTEM → account 0, GROUP → the group. */
+const serverId = (w: World, i: number) => (i === SYSTEM ? 0 : i === GROUP ? w.groupId : (w.ids[i] as number));
 
 async function apply(w: World, model: Model, c: Command, step: number) {
 	switch (c.kind) {
@@ -149,16 +185,16 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 			if (!message) return;
 			const admin = c.actor === USERS;
 			// The admin names either party; a user names their peer (if they are a party at all).
-			const parties = [message.from, message.to];
+			const parties = message.to === GROUP ? [GROUP] : [message.from, message.to];
 			let reply: Awaited<ReturnType<typeof recall>>;
 			let inConversation: boolean;
 			if (admin) {
-				const named = parties[c.peer % 2] as number;
+				const named = parties[c.peer % parties.length] as number;
 				reply = await recall(w.app, undefined, serverId(w, named), message.id);
 				inConversation = true;
 			} else {
 				const peer = parties.find((p) => p !== c.actor) ?? otherThan(c.actor, c.peer);
-				inConversation = parties.includes(c.actor);
+				inConversation = parties.includes(c.actor) || message.to === GROUP;
 				reply = await recall(w.app, w.tokens[c.actor], serverId(w, peer), message.id);
 			}
 			if (!inConversation) return expect(reply.status).toBe(404);
@@ -179,10 +215,43 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 		}
 		case "history":
 			return checkHistory(w, model, c.user, c.peer);
+		case "groupSend": {
+			const content = `g${step}`;
+			const reply = await send(w.app, w.tokens[c.from], { type: 2, targets: [w.groupId], content });
+			if (!model.members.has(c.from)) return expect(reply.status).toBe(403);
+			expect(reply.status).toBe(200);
+			model.groupSend(c.from, reply.body.msg_ids[0], content);
+			return;
+		}
+		case "invite": {
+			const reply = await call("/group/invite", {
+				app: w.app,
+				token: w.tokens[0],
+				body: { group_id: w.groupId, user_list: [w.ids[c.user]] },
+			});
+			expect(reply.status).toBe(200);
+			expect(reply.body.data[0].result).toBe(!model.members.has(c.user));
+			if (!model.members.has(c.user)) model.join(c.user);
+			return;
+		}
+		case "kick": {
+			const reply = await call("/group/kick", {
+				app: w.app,
+				token: w.tokens[0],
+				body: { group_id: w.groupId, user_list: [w.ids[c.user]] },
+			});
+			expect(reply.status).toBe(200);
+			expect(reply.body.data[0].result).toBe(model.members.has(c.user));
+			if (model.members.has(c.user)) model.remove(c.user);
+			return;
+		}
 	}
 }
 
 async function checkHistory(w: World, model: Model, u: number, peer: number) {
+	if (peer === GROUP && !model.side(u, GROUP)) {
+		return expect((await history(w.app, w.tokens[u] as string, { opposite_id: w.groupId })).status).toBe(403);
+	}
 	const expected = model.history(u, peer);
 	const seen: any[] = [];
 	let start = 0;
@@ -209,7 +278,7 @@ async function checkAll(w: World, model: Model) {
 		expect(list.body.data.map((e: any) => [e.conversation_id.uid, e.num, e.last_msg_id])).toEqual(
 			model.list(u).map((e) => [serverId(w, e.peer), e.num, e.last]),
 		);
-		for (const peer of [otherThan(u, 0), otherThan(u, 1), SYSTEM]) await checkHistory(w, model, u, peer);
+		for (const peer of [otherThan(u, 0), otherThan(u, 1), SYSTEM, GROUP]) await checkHistory(w, model, u, peer);
 	}
 }
 
@@ -217,8 +286,8 @@ describe("§5 model-based: random sequences by three users", () => {
 	it("§5.4 unread lists and every history page equal the reference model after every step", async () => {
 		await fc.assert(
 			fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 8 }), async (commands) => {
-				const w = await newWorld();
 				const model = new Model();
+				const w = await newWorld(model);
 				for (const [step, c] of commands.entries()) {
 					await apply(w, model, c, step);
 					await checkAll(w, model);
