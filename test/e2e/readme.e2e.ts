@@ -17,5 +17,7 @@ describe("e2e: README walk-through", () => {
 		expect(output).toMatch(/"num":1,"type":1/);
 		expect(output).toContain("READ");
 		expect(output).toContain("recalled: true");
+		// The group: Bob's newest conversation is the group, with one unread.
+		expect(output).toMatch(/num: 1,\s+type: 2/);
 	});
 });
