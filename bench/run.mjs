@@ -20,6 +20,7 @@ const concurrencies = String(option(argv, "concurrency") ?? "1,10,50")
 	.split(",")
 	.map(Number);
 const PAIRS = 100; // senders spread over conversations, as real traffic is
+const GROUP_SIZES = [10, 100, 1000];
 const HISTORY_SIZE = 10_000;
 
 const server = await startDevServer({ adminToken: "bench-admin-token" });
@@ -46,7 +47,7 @@ let results;
 try {
 	// ---- seed through the API --------------------------------------------------
 	const users = [];
-	for (let i = 0; i < Math.ceil((2 * PAIRS + 3) / 100); i++) {
+	for (let i = 0; i < Math.ceil(Math.max(2 * PAIRS + 3, Math.max(...GROUP_SIZES)) / 100); i++) {
 		const list = Array.from({ length: 100 }, (_, j) => ({ username: `bench-${i}-${j}`, password: "bench-password" }));
 		users.push(...(await api("POST", "/user/register/batch", { list })).map((row) => row.user_id));
 	}
@@ -91,6 +92,20 @@ try {
 	}
 	const newest = recallable[0];
 
+	// Groups of 10, 100 and 1,000 members, owned by the writer (who sends into them).
+	const groupIds = {};
+	for (const size of GROUP_SIZES) {
+		const members = users.filter((u) => u !== writer).slice(0, size - 1);
+		const created = await api(
+			"POST",
+			"/group/create",
+			{ name: `bench ${size}`, user_list: members },
+			{ ...admin, user_id: String(writer) },
+		);
+		if (created.count !== size) throw new Error(`group of ${size} has ${created.count} members`);
+		groupIds[size] = created.group_id;
+	}
+
 	// ---- the cells -------------------------------------------------------------
 	let next = 0;
 	let transaction = 0;
@@ -119,6 +134,19 @@ try {
 				headers: { app_id: APP, "access-token": readerToken },
 			},
 		],
+		...Object.fromEntries(
+			GROUP_SIZES.map((size) => [
+				`send into a group of ${size}`,
+				[
+					{
+						method: "POST",
+						path: "/message/send",
+						headers: { app_id: APP, "access-token": writerToken, "content-type": "application/json" },
+						body: JSON.stringify({ type: 2, targets: [groupIds[size]], content_type: 0, content: "to the group" }),
+					},
+				],
+			]),
+		),
 		"unread list, 200 conversations": [
 			{ method: "GET", path: "/message/unread?limit=200", headers: { app_id: APP, "access-token": inboxToken } },
 		],
@@ -195,7 +223,7 @@ const meta = {
 	date: new Date().toISOString(),
 	command: `npm run bench -- --duration ${duration} --rounds ${rounds} --concurrency ${concurrencies.join(",")}`,
 	machine: { cores: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30) },
-	settings: { duration_s: duration, rounds, pairs: PAIRS, history_size: HISTORY_SIZE },
+	settings: { duration_s: duration, rounds, pairs: PAIRS, history_size: HISTORY_SIZE, group_sizes: GROUP_SIZES },
 	versions: {
 		node: process.version,
 		wrangler: version(wranglerDir),

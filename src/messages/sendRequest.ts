@@ -6,7 +6,7 @@ import { authenticate, type Caller } from "../auth/identity";
 import { clock } from "../clock";
 import { USED_FOR_OTHER } from "../conversation/transactions";
 import { groupsForSend } from "../db/groups";
-import { existingUsers } from "../db/memo";
+import { accountKind, existingUsers } from "../db/memo";
 import { database } from "../db/queries";
 import { readJsonObject } from "../http/body";
 import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from "../http/envelope";
@@ -67,6 +67,10 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 		const registered = await existingUsers(db, app.id, input.targets);
 		const missing = input.targets.find((t) => !registered.has(t));
 		if (missing !== undefined) throw notFound(`Target user ${missing} does not exist.`);
+	} else if (input.targets.length === 1) {
+		// One group: its object checks it (exists, not destroyed, sender a member) before writing anything.
+		const [groupId] = input.targets as [number];
+		if ((await accountKind(db, app.id, groupId)) !== "group") throw notFound(`Target group ${groupId} does not exist.`);
 	} else {
 		const found = await groupsForSend(db, app.id, input.targets, sender.id);
 		for (const groupId of input.targets) {
