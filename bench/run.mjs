@@ -95,7 +95,7 @@ try {
 	// Groups of 10, 100 and 1,000 members, owned by the writer (who sends into them).
 	const groupIds = {};
 	for (const size of GROUP_SIZES) {
-		const members = users.filter((u) => u !== writer).slice(0, size - 1);
+		const members = users.filter((u) => u !== writer && u !== inbox).slice(0, size - 1);
 		const created = await api(
 			"POST",
 			"/group/create",
