@@ -47,7 +47,7 @@ let results;
 try {
 	// ---- seed through the API --------------------------------------------------
 	const users = [];
-	for (let i = 0; i < Math.ceil(Math.max(2 * PAIRS + 3, Math.max(...GROUP_SIZES)) / 100); i++) {
+	for (let i = 0; i < Math.ceil(Math.max(2 * PAIRS + 3, Math.max(...GROUP_SIZES) + 2) / 100); i++) {
 		const list = Array.from({ length: 100 }, (_, j) => ({ username: `bench-${i}-${j}`, password: "bench-password" }));
 		users.push(...(await api("POST", "/user/register/batch", { list })).map((row) => row.user_id));
 	}
