@@ -17,8 +17,8 @@ import { dirname, join } from "node:path";
 import { createApp, startDevServer } from "../scripts/devServer.mjs";
 
 const SIZES = [10, 100, 1000];
-const BACKLOG = 200; // unread messages waiting in each group for the reader
-const REPEAT = 20;
+const BACKLOG = 1000; // unread messages waiting in each group for the reader
+const REPEAT = 100;
 const wranglerBin = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
 
 const server = await startDevServer({ adminToken: "bookkeeping-admin-token" });
