@@ -226,34 +226,26 @@ export async function appendMessage(
 	return id;
 }
 
+/** The dedupe row's primary key: (app, sender, transaction_id, target). */
+const transactionIs = (t: Omit<Transaction, "bodyHash">, appId: number) =>
+	and(
+		eq(sendDedupe.appId, appId),
+		eq(sendDedupe.senderId, t.senderId),
+		eq(sendDedupe.transactionId, t.transactionId),
+		eq(sendDedupe.targetId, t.targetId),
+	);
+
 export async function findTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number) {
 	return db
 		.select({ msgId: sendDedupe.msgId, bodyHash: sendDedupe.bodyHash, createdAt: sendDedupe.createdAt })
 		.from(sendDedupe)
-		.where(
-			and(
-				eq(sendDedupe.appId, appId),
-				eq(sendDedupe.senderId, t.senderId),
-				eq(sendDedupe.transactionId, t.transactionId),
-				eq(sendDedupe.targetId, t.targetId),
-			),
-		)
+		.where(transactionIs(t, appId))
 		.get();
 }
 
 /** Forgets a transaction whose dedupe window has passed, so its id can be used again. */
 export async function forgetTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number, olderThanMs: number) {
-	await db
-		.delete(sendDedupe)
-		.where(
-			and(
-				eq(sendDedupe.appId, appId),
-				eq(sendDedupe.senderId, t.senderId),
-				eq(sendDedupe.transactionId, t.transactionId),
-				eq(sendDedupe.targetId, t.targetId),
-				sql`${sendDedupe.createdAt} < ${olderThanMs}`,
-			),
-		);
+	await db.delete(sendDedupe).where(and(transactionIs(t, appId), sql`${sendDedupe.createdAt} < ${olderThanMs}`));
 }
 
 // ---- messages: the read side ------------------------------------------------
