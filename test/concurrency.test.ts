@@ -111,4 +111,19 @@ describe("Conversation ordering under concurrency", () => {
 		expect(await entryFor(app, aliceToken, bob)).toMatchObject({ num: 0, last_msg_id: seen[0].msg_id });
 		for (const m of await allMessages(app, aliceToken, bob)) if (m.msg_id <= bobRead) expect(m.status).toBe("READ");
 	});
+
+	it("§7 sends that queue up in one conversation reach D1 together (group commit), each with its own id", async () => {
+		const [alice, bob] = [await registerUser(app), await registerUser(app)];
+		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
+		slowD1();
+		const batches = vi.spyOn(Object.getPrototypeOf(env.DB) as D1Database, "batch");
+		const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => send(app, aliceToken, { targets: [bob], content: `q${i}` })));
+		const writes = batches.mock.calls.length;
+		vi.restoreAllMocks();
+		expect(replies.every((r) => r.status === 200)).toBe(true);
+		expect(writes).toBeLessThan(50);
+		const seen = await allMessages(app, bobToken, alice);
+		expect(new Set(seen.map((m) => m.msg_id))).toEqual(new Set(replies.map((r) => r.body.msg_ids[0])));
+		expect((await side(bob, alice))?.unread_count).toBe(50);
+	});
 });

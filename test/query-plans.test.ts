@@ -74,7 +74,7 @@ describe("Query plans", () => {
 		expect(seen.size).toBeGreaterThanOrEqual(8);
 		for (const table of ["apps", "users", "messages", "conversation_members", "send_dedupe"]) {
 			expect(
-				[...seen].some((q) => q.includes(`"${table}"`)),
+				[...seen].some((q) => new RegExp(`\\b${table}\\b`).test(q)),
 				table,
 			).toBe(true);
 		}

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
 import { type Database, database } from "../db/queries";
 import { type Failure, storeUnavailable } from "./results";
-import { type SendInput, type SendResult, sendToConversation } from "./send";
+import { type SendInput, type SendResult, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";
 import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, type RecallInput, recall } from "./state";
 
@@ -13,11 +13,36 @@ import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, 
  * It keeps nothing in memory that D1 does not also hold, so eviction loses
  * nothing (the queue is empty whenever the object is idle).
  */
+/** At most this many queued sends per D1 batch (each is 3-4 statements). */
+const MAX_GROUP_COMMIT = 25;
+
 export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
 
+	/** Sends waiting here go to D1 together when the queue reaches them (group commit). */
+	readonly #waiting: { input: SendInput; done: (result: SendResult) => void }[] = [];
+
 	send(input: SendInput): Promise<SendResult> {
-		return this.#serially("send", input.requestId, (db) => sendToConversation(db, input));
+		return new Promise((done) => {
+			this.#waiting.push({ input, done });
+			if (this.#waiting.length === 1) void this.#writes.run(() => this.#sendWaiting());
+		});
+	}
+
+	async #sendWaiting(): Promise<void> {
+		const taken = this.#waiting.splice(0, MAX_GROUP_COMMIT);
+		if (this.#waiting.length > 0) void this.#writes.run(() => this.#sendWaiting());
+		const requestId = taken[0]?.input.requestId ?? "";
+		let results: SendResult[];
+		try {
+			results = await sendQueued(
+				database(this.env.DB),
+				taken.map((t) => t.input),
+			);
+		} catch (error) {
+			results = taken.map(() => storeUnavailable(requestId, "Conversation.send", error));
+		}
+		for (const [i, t] of taken.entries()) t.done(results[i] as SendResult);
 	}
 
 	edit(input: EditInput & { requestId: string }) {

@@ -1,8 +1,17 @@
-// Appending one message to one conversation. Runs inside the conversation's
-// Durable Object, one call at a time (see SerialQueue), so D1 is the system of
-// record and the object is the FIFO in front of it.
-import { appendGroupMessage, groupSendCheck } from "../db/groups";
-import { appendMessage, type ConversationSide, type Database, type NewMessage, type Transaction } from "../db/queries";
+// Appending messages to one conversation. Runs inside the conversation's
+// Durable Object, one write at a time (see SerialQueue), so D1 is the system
+// of record and the object is the FIFO in front of it. Sends that queued up
+// behind a running write go to D1 together in one batch (group commit).
+import { groupMessageStatements, groupSendCheck } from "../db/groups";
+import {
+	appendMessages,
+	type ConversationSide,
+	type Database,
+	isUniqueViolation,
+	messageStatements,
+	type NewMessage,
+	type Transaction,
+} from "../db/queries";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
@@ -19,18 +28,63 @@ export type SendInput = {
 
 export type SendResult = { ok: true; msgId: number; replayed: boolean } | Failure;
 
-export async function sendToConversation(db: Database, input: SendInput): Promise<SendResult> {
-	const { message, transaction, group } = input;
+const statementsOf = (input: SendInput) =>
+	input.group
+		? groupMessageStatements(input.message, input.transaction)
+		: messageStatements(input.message, input.sender, input.receivers, input.transaction);
+
+/**
+ * Sends queued messages of one conversation: a group's rules are checked once
+ * for all of them (here, in the object that also runs joins and removals, so a
+ * send cannot pass a concurrent kick), then ONE batch writes them all. A
+ * repeated transaction_id among them fails that batch; they are then sent one
+ * by one, so each repeat is answered by the message it first created.
+ */
+export async function sendQueued(db: Database, inputs: SendInput[]): Promise<SendResult[]> {
+	const results: SendResult[] = inputs.map(() => failure(503, "not sent"));
+	let ready = inputs.map((_, i) => i);
+	const group = inputs[0]?.group;
 	if (group) {
-		// Checked here, in the object that also runs joins and removals, so a send cannot pass a concurrent kick.
-		const check = await groupSendCheck(db, message.appId, group.groupId, message.fromUid);
-		if (!check.exists) return failure(404, `Group ${group.groupId} does not exist.`);
-		if (check.destroyed) return failure(403, `Group ${group.groupId} was destroyed; it takes no new messages.`);
-		if (group.senderMustBeMember && !check.member)
-			return failure(403, `User ${message.fromUid} is not a member of group ${group.groupId}.`);
+		const check = await groupSendCheck(db, inputs[0]?.message.appId ?? 0, group.groupId, [
+			...new Set(inputs.map((i) => i.message.fromUid)),
+		]);
+		ready = ready.filter((i) => {
+			const input = inputs[i] as SendInput;
+			const refused = !check.exists
+				? failure(404, `Group ${group.groupId} does not exist.`)
+				: check.destroyed
+					? failure(403, `Group ${group.groupId} was destroyed; it takes no new messages.`)
+					: input.group?.senderMustBeMember && !check.members.has(input.message.fromUid)
+						? failure(403, `User ${input.message.fromUid} is not a member of group ${group.groupId}.`)
+						: null;
+			if (refused) results[i] = refused;
+			return !refused;
+		});
 	}
-	const outcome = await once(db, { transaction, appId: message.appId, nowMs: message.timestamp, windowMs: input.dedupeWindowMs }, () =>
-		group ? appendGroupMessage(db, message, transaction) : appendMessage(db, message, input.sender, input.receivers, transaction),
+	if (ready.length === 0) return results;
+	try {
+		const ids = await appendMessages(
+			db,
+			ready.map((i) => statementsOf(inputs[i] as SendInput)),
+		);
+		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: ids[k] as number, replayed: false };
+	} catch (error) {
+		if (!isUniqueViolation(error, "send_dedupe")) throw error;
+		for (const i of ready) results[i] = await sendOne(db, inputs[i] as SendInput);
+	}
+	return results;
+}
+
+/** One message, answering a repeated transaction_id with the message it first created. */
+async function sendOne(db: Database, input: SendInput): Promise<SendResult> {
+	const { message, transaction } = input;
+	const outcome = await once(
+		db,
+		{ transaction, appId: message.appId, nowMs: message.timestamp, windowMs: input.dedupeWindowMs },
+		async () => {
+			const [id] = await appendMessages(db, [statementsOf(input)]);
+			return id as number;
+		},
 	);
 	if (outcome.kind === "conflict") return failure(409, USED_FOR_OTHER);
 	return outcome.kind === "done" ? { ok: true, msgId: outcome.value, replayed: false } : { ok: true, msgId: outcome.msgId, replayed: true };

@@ -2,8 +2,8 @@
 // group messages run inside the group conversation's Durable Object; each
 // statement touches all members at once, so the number of D1 round trips
 // does not grow with the group.
-import { sql } from "drizzle-orm";
-import { batchSql, type Database, type NewMessage, type Transaction } from "./queries";
+import { type SQL, sql } from "drizzle-orm";
+import { batchSql, type Database, insertDedupe, insertMessage, type NewMessage, newestMessageId, type Transaction } from "./queries";
 
 export type GroupInfo = {
 	group_id: number;
@@ -114,46 +114,37 @@ export async function groupsOf(db: Database, appId: number, userId: number): Pro
 }
 
 /**
- * A message into a group, in one batch: the message, the transaction's dedupe
- * row, the sender's side (if a member) and one statement for every other
- * current member's side (unread + 1) — constant in the group's size.
+ * The statements that append a group message: the message, the transaction's
+ * dedupe row, the sender's side (if a member) and ONE statement for every
+ * other current member's side (unread + 1) — constant in the group's size.
  */
-export async function appendGroupMessage(
-	db: Database,
-	message: NewMessage & { toUid: number },
-	transaction: Transaction | null,
-): Promise<number> {
+export function groupMessageStatements(message: NewMessage, transaction: Transaction | null): SQL[] {
 	const { appId, conversationKey, timestamp, fromUid } = message;
-	const newId = sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey})`;
-	const [inserted] = await batchSql(db, [
-		sql`INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp, recalled, is_system)
-			VALUES (${appId}, ${conversationKey}, 2, ${message.contentType}, ${message.content}, ${message.attachment}, ${message.config}, ${message.ext},
-				${fromUid}, ${message.fromDeviceSn}, ${message.toUid}, ${timestamp}, 0, ${message.isSystem ? 1 : 0}) RETURNING id`,
-		...(transaction
-			? [
-					sql`INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at)
-						VALUES (${appId}, ${transaction.senderId}, ${transaction.transactionId}, ${transaction.targetId}, ${newId}, ${transaction.bodyHash}, ${timestamp})`,
-				]
-			: []),
+	const newId = newestMessageId(appId, conversationKey);
+	return [
+		insertMessage(message),
+		...(transaction ? [insertDedupe(message, transaction)] : []),
 		sql`UPDATE conversation_members SET read_position = ${newId}, read_device_sn = ${message.fromDeviceSn}, unread_count = 0,
 				last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND user_id = ${fromUid} AND left_at IS NULL`,
 		sql`UPDATE conversation_members SET unread_count = unread_count + 1, last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND left_at IS NULL AND user_id != ${fromUid}`,
-	]);
-	const id = (inserted?.results[0] as { id?: number } | undefined)?.id;
-	if (!id) throw new Error("message insert returned no id");
-	return id;
+	];
 }
 
-/** What a group send must know first: does the group take messages, and is the sender a member. */
-export async function groupSendCheck(db: Database, appId: number, groupId: number, senderId: number) {
-	const [row] = await db.all<{ destroyed: number; member: number }>(sql`
-		SELECT destroyed, EXISTS (SELECT 1 FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id = ${senderId}) AS member
-		FROM groups WHERE id = ${groupId} AND app_id = ${appId}`);
-	return row
-		? { exists: true, destroyed: row.destroyed === 1, member: row.member === 1 }
-		: { exists: false, destroyed: false, member: false };
+/** What group sends must know first: does the group take messages, and which senders are members. */
+export async function groupSendCheck(db: Database, appId: number, groupId: number, senderIds: number[]) {
+	const rows = await db.all<{ destroyed: number; member: number | null }>(sql`
+		SELECT groups.destroyed AS destroyed, group_members.user_id AS member
+		FROM groups LEFT JOIN group_members ON group_members.app_id = ${appId} AND group_members.group_id = groups.id
+			AND group_members.user_id IN (SELECT value FROM json_each(${JSON.stringify(senderIds)}))
+		WHERE groups.id = ${groupId} AND groups.app_id = ${appId}`);
+	const [first] = rows;
+	return {
+		exists: first !== undefined,
+		destroyed: first?.destroyed === 1,
+		members: new Set(rows.flatMap((r) => (r.member === null ? [] : [r.member]))),
+	};
 }
 
 /** For a send into `groupIds`: which exist, which are destroyed, and whether the sender is a member of each. */

@@ -5,7 +5,7 @@ import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
 import * as schema from "./schema";
-import { accounts, apps, conversationMembers, messages, sendDedupe, users } from "./schema";
+import { accounts, apps, type messages, sendDedupe, users } from "./schema";
 
 export type Database = DrizzleD1Database<typeof schema> & { $client: D1Database };
 const databases = new WeakMap<D1Database, Database>();
@@ -153,77 +153,66 @@ export type ConversationSide = { userId: number; peerId: number };
 
 export type Transaction = { senderId: number; transactionId: number; targetId: number; bodyHash: string };
 
+/** The id of the message just inserted: within a batch, statements run in order in one transaction. */
+export const newestMessageId = (appId: number, conversationKey: string) =>
+	sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey})`;
+
+/** The message insert; its RETURNING id is the statement's first row. */
+export const insertMessage = (m: NewMessage) =>
+	sql`INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp, recalled, is_system)
+		VALUES (${m.appId}, ${m.conversationKey}, ${m.type}, ${m.contentType}, ${m.content}, ${m.attachment}, ${m.config}, ${m.ext},
+			${m.fromUid}, ${m.fromDeviceSn}, ${m.toUid}, ${m.timestamp}, 0, ${m.isSystem ? 1 : 0}) RETURNING id`;
+
+/** The transaction's dedupe row, naming the message just inserted. */
+export const insertDedupe = (m: NewMessage, t: Transaction) =>
+	sql`INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at)
+		VALUES (${m.appId}, ${t.senderId}, ${t.transactionId}, ${t.targetId}, ${newestMessageId(m.appId, m.conversationKey)}, ${t.bodyHash}, ${m.timestamp})`;
+
 /**
- * Appends a message in ONE atomic D1 batch: the message, the transaction's
- * dedupe row, the sender's side (read position moves to the message) and every
- * other member's side (unread + 1, conversation shown again).
- * Returns the new message id.
+ * The statements that append a one-to-one message: the message, the
+ * transaction's dedupe row, the sender's side (read position moves to the
+ * message) and the receiver's side (unread + 1, conversation shown again).
  */
-export async function appendMessage(
-	db: Database,
+export function messageStatements(
 	message: NewMessage,
 	sender: ConversationSide | null,
 	receivers: ConversationSide[],
 	transaction: Transaction | null,
-): Promise<number> {
-	const { appId, conversationKey, timestamp } = message;
-	// The id just inserted. Safe inside the batch: it is one transaction and the
-	// Durable Object runs one write of this conversation at a time.
-	const newId = sql`(SELECT max(${messages.id}) FROM ${messages} WHERE ${messages.appId} = ${appId} AND ${messages.conversationKey} = ${conversationKey})`;
-	const memberKey = [conversationMembers.appId, conversationMembers.userId, conversationMembers.conversationKey];
+): SQL[] {
+	const { appId, conversationKey, timestamp, type } = message;
+	const newId = newestMessageId(appId, conversationKey);
+	const side = (s: ConversationSide, read: boolean) =>
+		read
+			? sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_device_sn, last_msg_id, last_timestamp)
+				VALUES (${appId}, ${s.userId}, ${conversationKey}, ${type}, ${s.peerId}, ${newId}, ${message.fromDeviceSn}, ${newId}, ${timestamp})
+				ON CONFLICT DO UPDATE SET read_position = excluded.read_position, read_device_sn = excluded.read_device_sn, unread_count = 0,
+					last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`
+			: sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, unread_count, last_msg_id, last_timestamp)
+				VALUES (${appId}, ${s.userId}, ${conversationKey}, ${type}, ${s.peerId}, 1, ${newId}, ${timestamp})
+				ON CONFLICT DO UPDATE SET unread_count = unread_count + 1,
+					last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`;
+	return [
+		insertMessage(message),
+		...(transaction ? [insertDedupe(message, transaction)] : []),
+		...(sender ? [side(sender, true)] : []),
+		...receivers.map((r) => side(r, false)),
+	];
+}
 
-	const insert = db.insert(messages).values(message).returning({ id: messages.id });
-	const rest = [];
-	if (transaction) {
-		rest.push(db.insert(sendDedupe).values({ appId, ...transaction, msgId: newId, createdAt: timestamp }));
-	}
-	if (sender) {
-		rest.push(
-			db
-				.insert(conversationMembers)
-				.values({
-					appId,
-					conversationKey,
-					type: message.type,
-					...sender,
-					readPosition: newId,
-					readDeviceSn: message.fromDeviceSn,
-					lastMsgId: newId,
-					lastTimestamp: timestamp,
-				})
-				.onConflictDoUpdate({
-					target: memberKey,
-					set: {
-						readPosition: newId,
-						readDeviceSn: message.fromDeviceSn,
-						unreadCount: 0,
-						lastMsgId: newId,
-						lastTimestamp: timestamp,
-						deleted: false,
-					},
-				}),
-		);
-	}
-	for (const receiver of receivers) {
-		rest.push(
-			db
-				.insert(conversationMembers)
-				.values({ appId, conversationKey, type: message.type, ...receiver, unreadCount: 1, lastMsgId: newId, lastTimestamp: timestamp })
-				.onConflictDoUpdate({
-					target: memberKey,
-					set: {
-						unreadCount: sql`${conversationMembers.unreadCount} + 1`,
-						lastMsgId: newId,
-						lastTimestamp: timestamp,
-						deleted: false,
-					},
-				}),
-		);
-	}
-	const [inserted] = await db.batch([insert, ...rest]);
-	const id = inserted[0]?.id;
-	if (!id) throw new Error("message insert returned no id");
-	return id;
+/**
+ * Runs several messages' statements as ONE atomic D1 batch (group commit:
+ * the conversation's object sends what queued up together). Returns each
+ * message's id; a duplicate transaction fails the whole batch.
+ */
+export async function appendMessages(db: Database, perMessage: SQL[][]): Promise<number[]> {
+	const results = await batchSql(db, perMessage.flat());
+	let at = 0;
+	return perMessage.map((statements) => {
+		const id = (results[at]?.results[0] as { id?: number } | undefined)?.id;
+		at += statements.length;
+		if (!id) throw new Error("message insert returned no id");
+		return id;
+	});
 }
 
 /** The dedupe row's primary key: (app, sender, transaction_id, target). */
