@@ -1,4 +1,5 @@
-// Every D1 query the service runs lives here. Each one is backed by an index
+// D1 queries for apps, users and messages (conversationState.ts and groups.ts
+// hold the rest; SQL lives nowhere else). Each one is backed by an index
 // (test/query-plans.test.ts checks them with EXPLAIN QUERY PLAN).
 import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
