@@ -4,17 +4,18 @@
 //   old admin token, take effect in every isolate within that time; a new
 //   admin token works at once (a token that does not match is checked again
 //   against D1).
-// - Users: only that a user id exists in an app. Users are never deleted, so
-//   a positive answer never goes stale; unknown ids are always asked of D1.
-// - Account kinds: whether an id names a user or a group (ids are never reused).
+// - Accounts: whether an id names a user or a group of the app. Ids are never
+//   reused and users are never deleted, so a known kind never goes stale;
+//   unknown ids are always asked of D1. (Whether a group still takes messages
+//   is not remembered: its conversation object checks that.)
 import { clock } from "../clock";
-import { type AppRecord, type Database, findAccountKind, findApp, registeredUserIds } from "./queries";
+import { type AccountKind, type AppRecord, accountKindsOf, type Database, findApp } from "./queries";
 
 export const APP_TTL_MS = 60_000;
-const MAX_USERS = 100_000;
+const MAX_ACCOUNTS = 100_000;
 
 const apps = new Map<number, { record: AppRecord; expires: number }>();
-const users = new Set<string>();
+const kinds = new Map<string, AccountKind>();
 
 /** The app, from memory if seen in the last APP_TTL_MS (unless `fresh`), else from D1. */
 export async function appById(db: Database, appId: number, { fresh = false } = {}): Promise<AppRecord | undefined> {
@@ -27,28 +28,29 @@ export async function appById(db: Database, appId: number, { fresh = false } = {
 	return record;
 }
 
-/** Which of `ids` are registered users of the app; asks D1 only about ids not seen before. */
-export async function existingUsers(db: Database, appId: number, ids: number[]): Promise<Set<number>> {
-	const unknown = ids.filter((id) => !users.has(`${appId}/${id}`));
+/** What each of `ids` names in the app (absent: nothing); one D1 query for the ids not seen before. */
+export async function accountKinds(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
+	const unknown = ids.filter((id) => !kinds.has(`${appId}/${id}`));
 	if (unknown.length > 0) {
-		const found = await registeredUserIds(db, appId, unknown);
-		if (users.size + found.size > MAX_USERS) users.clear();
-		for (const id of found) users.add(`${appId}/${id}`);
+		const found = await accountKindsOf(db, appId, unknown);
+		if (kinds.size + found.size > MAX_ACCOUNTS) kinds.clear();
+		for (const [id, kind] of found) kinds.set(`${appId}/${id}`, kind);
 	}
-	return new Set(ids.filter((id) => users.has(`${appId}/${id}`)));
+	const out = new Map<number, AccountKind>();
+	for (const id of ids) {
+		const kind = kinds.get(`${appId}/${id}`);
+		if (kind) out.set(id, kind);
+	}
+	return out;
 }
 
-const kinds = new Map<string, "user" | "group">();
+/** Which of `ids` are registered users of the app. */
+export async function existingUsers(db: Database, appId: number, ids: number[]): Promise<Set<number>> {
+	const found = await accountKinds(db, appId, ids);
+	return new Set(ids.filter((id) => found.get(id) === "user"));
+}
 
 /** Whether `id` names a user or a group of the app (null: neither). */
-export async function accountKind(db: Database, appId: number, id: number): Promise<"user" | "group" | null> {
-	const key = `${appId}/${id}`;
-	const known = kinds.get(key);
-	if (known) return known;
-	const kind = await findAccountKind(db, appId, id);
-	if (kind) {
-		if (kinds.size >= MAX_USERS) kinds.clear();
-		kinds.set(key, kind);
-	}
-	return kind;
+export async function accountKind(db: Database, appId: number, id: number): Promise<AccountKind | null> {
+	return (await accountKinds(db, appId, [id])).get(id) ?? null;
 }

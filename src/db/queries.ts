@@ -56,13 +56,18 @@ export async function findApp(db: Database, appId: number): Promise<AppRecord | 
 
 // ---- users and groups share the accounts id space ---------------------------
 
-export async function findAccountKind(db: Database, appId: number, id: number): Promise<"user" | "group" | null> {
-	const row = await db
-		.select({ kind: accounts.kind })
-		.from(accounts)
-		.where(and(eq(accounts.id, id), eq(accounts.appId, appId)))
-		.get();
-	return row?.kind ?? null;
+export type AccountKind = "user" | "group";
+
+/**
+ * What each of `ids` names in the app (one query, one bound list). CROSS JOIN
+ * keeps the id list as the outer loop: one primary-key lookup per id, never a
+ * walk over all of the app's accounts.
+ */
+export async function accountKindsOf(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
+	const rows = await db.all<{ id: number; kind: AccountKind }>(
+		sql`SELECT ${accounts.id} AS id, ${accounts.kind} AS kind FROM json_each(${JSON.stringify(ids)}) AS wanted CROSS JOIN ${accounts} ON ${accounts.id} = wanted.value WHERE ${accounts.appId} = ${appId}`,
+	);
+	return new Map(rows.map((r) => [r.id, r.kind]));
 }
 
 export async function findUserByName(db: Database, appId: number, username: string) {
@@ -79,16 +84,6 @@ export async function findUserById(db: Database, appId: number, userId: number) 
 		.from(users)
 		.where(and(eq(users.id, userId), eq(users.appId, appId)))
 		.get();
-}
-
-/** Which of `ids` are registered users of the app (one query, one bound list). */
-export async function registeredUserIds(db: Database, appId: number, ids: number[]): Promise<Set<number>> {
-	// CROSS JOIN keeps the id list as the outer loop: one primary-key lookup per
-	// id, never a walk over all of the app's users.
-	const rows = await db.all<{ id: number }>(
-		sql`SELECT ${users.id} AS id FROM json_each(${JSON.stringify(ids)}) AS wanted CROSS JOIN ${users} ON ${users.id} = wanted.value WHERE ${users.appId} = ${appId}`,
-	);
-	return new Set(rows.map((r) => r.id));
 }
 
 /** Which of `usernames` are taken in the app. */

@@ -6,7 +6,7 @@ import { authenticate, type Caller } from "../auth/identity";
 import { clock } from "../clock";
 import { USED_FOR_OTHER } from "../conversation/transactions";
 import { groupsForSend } from "../db/groups";
-import { accountKind, existingUsers } from "../db/memo";
+import { accountKinds } from "../db/memo";
 import { database } from "../db/queries";
 import { readJsonObject } from "../http/body";
 import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from "../http/envelope";
@@ -59,19 +59,18 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 		const problem = contentProblem(input);
 		if (problem) throw badRequest(`Field "${problem[0]}" ${problem[1]}.`);
 	}
-	// Validate every target before anything is written.
-	if (sender.id !== 0 && !(await existingUsers(db, app.id, [sender.id])).has(sender.id))
-		throw notFound(`Sender ${sender.id} does not exist.`);
-	if (input.type === 1) {
-		if (input.targets.includes(sender.id)) throw badRequest('Field "targets" must not name the sender: sending to oneself is not allowed.');
-		const registered = await existingUsers(db, app.id, input.targets);
-		const missing = input.targets.find((t) => !registered.has(t));
-		if (missing !== undefined) throw notFound(`Target user ${missing} does not exist.`);
-	} else if (input.targets.length === 1) {
-		// One group: its object checks it (exists, not destroyed, sender a member) before writing anything.
-		const [groupId] = input.targets as [number];
-		if ((await accountKind(db, app.id, groupId)) !== "group") throw notFound(`Target group ${groupId} does not exist.`);
-	} else {
+	// Validate every target before anything is written: the sender and every target in one lookup.
+	if (input.type === 1 && input.targets.includes(sender.id)) {
+		throw badRequest('Field "targets" must not name the sender: sending to oneself is not allowed.');
+	}
+	const kinds = await accountKinds(db, app.id, sender.id === 0 ? input.targets : [sender.id, ...input.targets]);
+	if (sender.id !== 0 && kinds.get(sender.id) !== "user") throw notFound(`Sender ${sender.id} does not exist.`);
+	const wanted = input.type === 1 ? "user" : "group";
+	const missing = input.targets.find((t) => kinds.get(t) !== wanted);
+	if (missing !== undefined) throw notFound(`Target ${wanted} ${missing} does not exist.`);
+	// One group is checked by its object (not destroyed, sender a member) before it writes anything;
+	// several are checked here first, so that one refusal sends nothing.
+	if (input.type === 2 && input.targets.length > 1) {
 		const found = await groupsForSend(db, app.id, input.targets, sender.id);
 		for (const groupId of input.targets) {
 			const group = found.get(groupId);
