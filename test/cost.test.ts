@@ -132,4 +132,15 @@ describe("§7 cost per request", () => {
 		const [entry] = (await unreadList(app, await userToken(app, members[500] as number))).body.data;
 		expect(entry).toMatchObject({ conversation_id: { uid: big.group_id }, num: 2 });
 	});
+
+	it("§7 the group reads (member_list, user_joined) are one D1 round trip each", async () => {
+		const group = (await call("/group/create", { app, token: aliceToken, body: { user_list: [bob] } })).body.data.group_id;
+		const list = () => call("/group/member_list", { app, token: bobToken, query: { group_id: group, limit: 1 } });
+		expect(await costOf("GET /group/member_list", list)).toEqual({ d1: 1, durableObject: 0, kv: 0 });
+		expect(await costOf("GET /group/user_joined", () => call("/group/user_joined", { app, token: bobToken }))).toEqual({
+			d1: 1,
+			durableObject: 0,
+			kv: 0,
+		});
+	});
 });

@@ -99,12 +99,29 @@ export async function currentMembers(db: Database, appId: number, groupId: numbe
 	return new Set(rows.map((r) => r.user_id));
 }
 
-/** Members in user-id order, after `afterUserId`. */
-export async function memberPage(db: Database, appId: number, groupId: number, afterUserId: number, limit: number) {
-	return db.all<{ user_id: number; joined_at: number }>(sql`
-		SELECT user_id, joined_at FROM group_members
-		WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id > ${afterUserId}
-		ORDER BY user_id LIMIT ${limit}`);
+/**
+ * One page of members in user-id order, after `afterUserId`, with whether the
+ * group is live and whether `viewerId` is a member: ONE statement (the context
+ * row is left-joined to the page, so it comes back even when the page is empty).
+ */
+export async function memberPage(db: Database, appId: number, groupId: number, viewerId: number, afterUserId: number, limit: number) {
+	const rows = await db.all<{ live: number; viewer_is_member: number; user_id: number | null; joined_at: number | null }>(sql`
+		SELECT
+			EXISTS (SELECT 1 FROM groups WHERE id = ${groupId} AND app_id = ${appId} AND destroyed = 0) AS live,
+			EXISTS (SELECT 1 FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id = ${viewerId}) AS viewer_is_member,
+			page.user_id, page.joined_at
+		FROM (SELECT 1) AS context
+		LEFT JOIN (
+			SELECT user_id, joined_at FROM group_members
+			WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id > ${afterUserId}
+			ORDER BY user_id LIMIT ${limit}
+		) AS page
+		ORDER BY page.user_id`);
+	return {
+		live: rows[0]?.live === 1,
+		viewerIsMember: rows[0]?.viewer_is_member === 1,
+		members: rows.flatMap((r) => (r.user_id === null ? [] : [{ user_id: r.user_id, joined_at: r.joined_at ?? 0 }])),
+	};
 }
 
 export async function groupsOf(db: Database, appId: number, userId: number): Promise<number[]> {
