@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { clock } from "../src/clock";
-import { replayKey } from "../src/dedupe/replayCache";
+import { replayKey } from "../src/dedupe/replay";
 import { allMessages, createApp, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;

@@ -5,8 +5,8 @@ import { clock } from "../clock";
 import { conversationObject, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { AppRecord } from "../db/queries";
+import type { Idempotency } from "../dedupe/replay";
 import { codePointLength } from "../http/validate";
-import type { Idempotency } from "./replay";
 import type { SendBody, Sender } from "./sendRequest";
 
 export const READ_ACK = 9;

@@ -8,6 +8,7 @@ import { USED_FOR_OTHER } from "../conversation/transactions";
 import { groupsForSend } from "../db/groups";
 import { accountKinds } from "../db/memo";
 import { database } from "../db/queries";
+import { idempotency, replayFromCache, sentResponse } from "../dedupe/replay";
 import { readJsonObject } from "../http/body";
 import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from "../http/envelope";
 import { id, integerIn, peerId } from "../http/ids";
@@ -17,7 +18,6 @@ import { dedupeWindowS } from "../settings";
 import { contentProblem, MAX_CONTENT, MAX_FIELD } from "./contentTypes";
 import { sendToTargets } from "./fanOut";
 import { OPERATIONS, runOperation } from "./operations";
-import { idempotency, replayFromCache, sentResponse } from "./replay";
 
 const MAX_TARGETS = 100;
 
