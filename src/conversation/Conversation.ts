@@ -62,22 +62,21 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	join(input: { appId: number; groupId: number; userIds: number[]; nowMs: number; requestId: string }) {
-		return this.#serially("join", input.requestId, async (db) => {
-			await joinGroup(db, input.appId, input.groupId, input.userIds, input.nowMs);
-			return { ok: true as const };
-		});
+		return this.#membership("join", input.requestId, (db) => joinGroup(db, input.appId, input.groupId, input.userIds, input.nowMs));
 	}
 
 	remove(input: { appId: number; groupId: number; userIds: number[]; requestId: string }) {
-		return this.#serially("remove", input.requestId, async (db) => {
-			await removeFromGroup(db, input.appId, input.groupId, input.userIds);
-			return { ok: true as const };
-		});
+		return this.#membership("remove", input.requestId, (db) => removeFromGroup(db, input.appId, input.groupId, input.userIds));
 	}
 
 	destroy(input: { appId: number; groupId: number; requestId: string }) {
-		return this.#serially("destroy", input.requestId, async (db) => {
-			await destroyGroup(db, input.appId, input.groupId);
+		return this.#membership("destroy", input.requestId, (db) => destroyGroup(db, input.appId, input.groupId));
+	}
+
+	/** Membership changes run in the queue too, so a send cannot pass a concurrent kick. */
+	#membership(at: string, requestId: string, write: (db: Database) => Promise<void>) {
+		return this.#serially(at, requestId, async (db) => {
+			await write(db);
 			return { ok: true as const };
 		});
 	}

@@ -1,23 +1,15 @@
 import { z } from "zod";
-import { authenticate, requireUser } from "../auth/identity";
-import { conversationObject } from "../conversation/key";
-import { conversationWith } from "../conversation/peer";
-import { database } from "../db/queries";
 import { ApiError, ok } from "../http/envelope";
 import { id, peerId } from "../http/ids";
-import { type Handler, queryOf } from "../http/request";
-import { parse } from "../http/validate";
+import type { Handler } from "../http/request";
+import { myConversation } from "./myConversation";
 
 const query = z.object({ conversation_id: peerId, msg_id: id, device_sn: peerId.optional() });
 
 /** GET /message/ack — marks the caller's conversation read up to msg_id (inclusive); forward only. */
 export const messageAck: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	const me = requireUser(caller);
-	const input = parse(query, queryOf(request), "query");
-	const { key: conversationKey } = await conversationWith(db, app.id, me.userId, input.conversation_id, "conversation_id");
-	const result = await conversationObject(env, app.id, conversationKey).ack({
+	const { app, me, input, conversationKey, conversation } = await myConversation(request, env, query);
+	const result = await conversation.ack({
 		appId: app.id,
 		conversationKey,
 		userId: me.userId,
