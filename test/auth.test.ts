@@ -150,6 +150,13 @@ describe("§3 acting identity", () => {
 		expect(page.body.data.messages[0]).toMatchObject({ content: "as bob", from_xid: { uid: bob } });
 	});
 
+	it("§3 impersonation is logged: who acted for whom, with the request id", async () => {
+		const logged = vi.spyOn(console, "log").mockImplementation(() => {});
+		const reply = await call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+		const line = logged.mock.calls.map(([l]) => String(l)).find((l) => l.includes(reply.headers.get("x-request-id") as string));
+		expect(JSON.parse(line as string)).toMatchObject({ appId: app.appId, adminActingAs: bob });
+	});
+
 	it("§3 admin + user_id of a user who does not exist is 404", async () => {
 		const reply = await call("/message/conversation", { app, headers: { user_id: "999999" }, query: { opposite_id: alice } });
 		expect(reply.status).toBe(404);

@@ -98,4 +98,10 @@ describe("POST /message/send with transaction_id", () => {
 		expect(again.body.msg_ids[0]).toBeGreaterThan(first.body.msg_ids[0]);
 		expect(await countContent(bobToken, alice, "window")).toBe(2);
 	});
+
+	it("§1 §5.1 KV remembers a transaction only with a TTL: the dedupe window", async () => {
+		const put = vi.spyOn(env.DEDUPE, "put");
+		await send(app, aliceToken, { transaction_id: 8, targets: [bob], content: "ttl" });
+		expect(put).toHaveBeenCalledWith(replayKey(app.appId, alice, 8), expect.any(String), { expirationTtl: 24 * 3600 });
+	});
 });

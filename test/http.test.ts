@@ -100,6 +100,35 @@ describe("§2 conventions", () => {
 		expect(internal.status).toBe(500);
 		expect(internal.body).toEqual({ code: 500, message: "Internal error; quote the x-request-id header when reporting it.", data: null });
 	});
+
+	it("§2 the server logs an error with the request id it answered", async () => {
+		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+		vi.spyOn(crypto.subtle, "digest").mockRejectedValueOnce(new TypeError("boom"));
+		const reply = await call("/user/register/v2", { app, body: { username: "y", password: "secret-pw" } });
+		const requestId = reply.headers.get("x-request-id") as string;
+		expect(reply.status).toBe(500);
+		expect(logged.mock.calls.some(([line]) => String(line).includes(requestId) && String(line).includes("boom"))).toBe(true);
+	});
+
+	it("§2 an unknown field in a body is ignored", async () => {
+		const [a, b] = [await registerUser(app), await registerUser(app)];
+		const reply = await call("/message/send", {
+			app,
+			body: { type: 1, from_user_id: a, targets: [b], content_type: 0, content: "x", no_such_field: { deep: [1] } },
+		});
+		expect(reply.status).toBe(200);
+	});
+
+	it("§2 timestamps are milliseconds since the Unix epoch", async () => {
+		const [a, b] = [await registerUser(app), await registerUser(app)];
+		const before = Date.now();
+		await call("/message/send", { app, body: { type: 1, from_user_id: a, targets: [b], content_type: 0, content: "when?" } });
+		const after = Date.now();
+		const page = await call("/message/conversation", { app, headers: { user_id: String(b) }, query: { opposite_id: a } });
+		const [message] = page.body.data.messages;
+		expect(message.timestamp).toBeGreaterThanOrEqual(before);
+		expect(message.timestamp).toBeLessThanOrEqual(after);
+	});
 });
 
 describe("§2 id parsing", () => {

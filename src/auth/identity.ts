@@ -66,6 +66,7 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 	}
 	if (acting.group_id !== undefined) {
 		if ((await accountKind(db, app.id, acting.group_id)) !== "group") throw notFound(`Group ${acting.group_id} does not exist.`);
+		console.log(JSON.stringify({ requestId: request.requestId, appId: app.id, adminActingForGroup: acting.group_id }));
 		return { app, caller: { kind: "groupAdmin", groupId: acting.group_id } };
 	}
 	return { app, caller: { kind: "admin" } };
