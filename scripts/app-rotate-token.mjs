@@ -1,13 +1,13 @@
-// npm run app:rotate-token -- --app N [--remote] [--persist-to DIR]
-// Replaces an app's admin token and prints one JSON line {"app_id": N, "admin_token": "..."}.
+// npm run app:rotate-token -- --app KEY [--remote] [--persist-to DIR]
+// Replaces an app's admin token and prints one JSON line {"app_id": "KEY", "admin_token": "..."}.
 // The old token stops working at once for new isolates, and within 60 s
 // everywhere (isolates remember an app that long; see README "Memos").
 import { createHash, randomBytes } from "node:crypto";
-import { localStateArgs, option, sqlString, wrangler } from "./wrangler.mjs";
+import { APP_KEY, localStateArgs, option, sqlString, wrangler } from "./wrangler.mjs";
 
 const argv = process.argv.slice(2);
-const appId = Number(option(argv, "app"));
-if (!Number.isSafeInteger(appId) || appId < 1) {
+const key = option(argv, "app");
+if (typeof key !== "string" || !APP_KEY.test(key)) {
 	console.error("usage: npm run app:rotate-token -- --app APP_ID [--remote]");
 	process.exit(2);
 }
@@ -16,10 +16,10 @@ const target = remote ? ["--remote"] : ["--local", ...localStateArgs(argv)];
 
 const adminToken = `adm_${randomBytes(32).toString("hex")}`;
 const hash = createHash("sha256").update(adminToken).digest("hex");
-const update = `UPDATE apps SET admin_token_hash = ${sqlString(hash)} WHERE id = ${appId} RETURNING id`;
+const update = `UPDATE apps SET admin_token_hash = ${sqlString(hash)} WHERE key = ${sqlString(key)} RETURNING key`;
 const output = wrangler(["d1", "execute", "DB", ...target, "--json", "--command", update], { quiet: true });
-if (JSON.parse(output)[0]?.results?.[0]?.id !== appId) {
-	console.error(`no app ${appId} in that database`);
+if (JSON.parse(output)[0]?.results?.[0]?.key !== key) {
+	console.error(`no app ${key} in that database`);
 	process.exit(1);
 }
-console.log(JSON.stringify({ app_id: appId, admin_token: adminToken }));
+console.log(JSON.stringify({ app_id: key, admin_token: adminToken }));

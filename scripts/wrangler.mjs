@@ -53,3 +53,6 @@ export function localStateArgs(argv) {
 
 /** A SQL string literal for `wrangler d1 execute --command` (which takes no bound parameters). */
 export const sqlString = (text) => `'${String(text).replaceAll("'", "''")}'`;
+
+/** An app key (SPEC §3), as src/limits.ts says. */
+export const APP_KEY = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,11 +1,11 @@
 // Deployment settings read from wrangler.toml [vars], with their bounds.
-import { MAX_ITERATIONS } from "./auth/passwords";
+import { MAX_PASSWORD_ITERATIONS } from "./limits";
 
 const DAY_S = 24 * 3600;
 
 export function passwordIterations(env: Env): number {
 	const n = Number(env.PASSWORD_HASH_ITERATIONS);
-	return Number.isFinite(n) && n >= 1 ? Math.min(n, MAX_ITERATIONS) : MAX_ITERATIONS;
+	return Number.isFinite(n) && n >= 1 ? Math.min(n, MAX_PASSWORD_ITERATIONS) : MAX_PASSWORD_ITERATIONS;
 }
 
 /** How long a transaction_id is remembered (SPEC §5.1: default 24 h, at least 60 s). */

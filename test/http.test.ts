@@ -1,7 +1,8 @@
 import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { MAX_ID, parseId } from "../src/http/ids";
+import { parseId } from "../src/http/ids";
+import { MAX_ID } from "../src/limits";
 import { call, createApp, registerUser, type TestApp, userToken } from "./support";
 
 let app: TestApp;
@@ -70,7 +71,7 @@ describe("§2 conventions", () => {
 		});
 		const response = await SELF.fetch("https://im.test/message/send", {
 			method: "POST",
-			headers: { app_id: String(app.appId), "access-token": app.adminToken },
+			headers: { app_id: app.key, "access-token": app.adminToken },
 			body: stream,
 		});
 		expect(response.status).toBe(413);

@@ -4,24 +4,30 @@ import { env } from "cloudflare:workers";
 import { hashAdminToken } from "../src/auth/adminTokens";
 import worker from "../src/index";
 
-export type TestApp = { appId: number; adminToken: string };
+/** `key` is what clients send as app_id; `appId` is the internal number that rows and KV keys carry. */
+export type TestApp = { appId: number; key: string; adminToken: string };
 export type Reply = { status: number; headers: Headers; body: { code: number; message: string; data: any; [k: string]: any } };
 
-/** Creates an app the way the operator CLI does: a random token, stored as a hash. */
-export async function createApp(settings: { openRegistration?: boolean; recallWindowS?: number } = {}): Promise<TestApp> {
+/**
+ * Creates an app the way the operator CLI does: a random token, stored as a
+ * hash. Its key is a string, as the source service's AppIDs are.
+ */
+export async function createApp(settings: { key?: string; openRegistration?: boolean; recallWindowS?: number } = {}): Promise<TestApp> {
 	const adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
+	const key = settings.key ?? `app-${crypto.randomUUID().slice(0, 8)}`;
 	const row = await env.DB.prepare(
-		"INSERT INTO apps (name, admin_token_hash, open_registration, recall_window_s, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+		"INSERT INTO apps (key, name, admin_token_hash, open_registration, recall_window_s, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
 	)
-		.bind("test", await hashAdminToken(adminToken), settings.openRegistration ? 1 : 0, settings.recallWindowS ?? 120, Date.now())
+		.bind(key, "test", await hashAdminToken(adminToken), settings.openRegistration ? 1 : 0, settings.recallWindowS ?? 120, Date.now())
 		.first<{ id: number }>();
 	if (!row) throw new Error("app insert failed");
-	return { appId: row.id, adminToken };
+	return { appId: row.id, key, adminToken };
 }
 
 export type CallOptions = {
 	method?: string;
-	app?: TestApp | number;
+	/** The app, or the raw app_id header to send. */
+	app?: TestApp | string;
 	token?: string | null;
 	headers?: Record<string, string>;
 	body?: unknown;
@@ -39,7 +45,7 @@ export type CallOptions = {
 export async function call(path: string, options: CallOptions = {}): Promise<Reply> {
 	const headers: Record<string, string> = { ...options.headers };
 	const app = options.app;
-	if (app !== undefined) headers.app_id = String(typeof app === "number" ? app : app.appId);
+	if (app !== undefined) headers.app_id = typeof app === "string" ? app : app.key;
 	const token = options.token === undefined && typeof app === "object" ? app.adminToken : options.token;
 	if (token) headers["access-token"] = token;
 	let body = options.rawBody;

@@ -1,12 +1,14 @@
 // Who is calling (SPEC §3): the tenant from `app_id`, the credential from
 // `access-token`, and the acting identity from `user_id` / `group_id`.
 import { z } from "zod";
-import { accountKind, appById, existingUsers } from "../db/memo";
-import type { AppRecord, Database } from "../db/queries";
+import type { AppRecord } from "../db/apps";
+import type { Database } from "../db/client";
+import { accountKind, appByKey, existingUsers } from "../db/memo";
 import { badRequest, forbidden, notFound, unauthorized } from "../http/envelope";
 import { id } from "../http/ids";
 import type { ApiRequest } from "../http/request";
 import { parse } from "../http/validate";
+import { APP_KEY_PATTERN } from "../limits";
 import { adminTokenMatches } from "./adminTokens";
 import { looksLikeUserToken, verifyUserToken } from "./userTokens";
 
@@ -20,13 +22,26 @@ export type Caller =
 
 export type Authenticated = { app: AppRecord; caller: Caller };
 
-const appHeader = z.object({ app_id: id });
-const actingHeaders = z.object({ user_id: id.optional(), group_id: id.optional() });
+/** The app key (SPEC §3): the source service's AppIDs are strings such as "welovemaxim". */
+export const appKey = z
+	.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
+	.regex(APP_KEY_PATTERN, { error: "must be 1-64 characters from A-Z, a-z, 0-9, _ and -" })
+	.meta({ description: "The app's key (AppID): 1-64 characters from A-Z, a-z, 0-9, _ and -.", example: "welovemaxim" });
+
+/** The headers of SPEC §3, as /openapi.json describes them. */
+export const appHeaders = z.object({ app_id: appKey });
+export const tokenHeaders = z.object({
+	app_id: appKey,
+	"access-token": z.string().min(1).meta({ description: "An app admin token, or a user token from /token/*." }),
+	user_id: id.optional().meta({ description: "Admin token only: act exactly as this user." }),
+	group_id: id.optional().meta({ description: "Admin token only: act as administrator of this group." }),
+});
+const actingHeaders = tokenHeaders.pick({ user_id: true, group_id: true });
 
 /** Parses `app_id` and loads the app: 400 if missing or malformed, 401 if unknown. */
 export async function resolveApp(request: ApiRequest, db: Database): Promise<AppRecord> {
-	const { app_id } = parse(appHeader, { app_id: request.headers.get("app_id") ?? undefined }, "header");
-	const app = await appById(db, app_id);
+	const { app_id } = parse(appHeaders, { app_id: request.headers.get("app_id") ?? undefined }, "header");
+	const app = await appByKey(db, app_id);
 	if (!app) throw unauthorized(`Unknown app_id ${app_id}.`);
 	return app;
 }
@@ -43,7 +58,7 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 
 	if (looksLikeUserToken(token)) {
 		const claims = await verifyUserToken(env.TOKEN_SIGNING_KEY, token);
-		if (!claims || claims.appId !== app.id) throw unauthorized("The access-token is invalid or expired.");
+		if (!claims || claims.appKey !== app.key) throw unauthorized("The access-token is invalid or expired.");
 		if (acting.user_id !== undefined && acting.user_id !== claims.userId) {
 			throw forbidden('A user token cannot act as another user (header "user_id").');
 		}
@@ -53,7 +68,7 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 
 	if (!(await adminTokenMatches(token, app.adminTokenHash))) {
 		// Perhaps a token rotated since this isolate last read the app.
-		const fresh = await appById(db, app.id, { fresh: true });
+		const fresh = await appByKey(db, app.key, { fresh: true });
 		if (!fresh || !(await adminTokenMatches(token, fresh.adminTokenHash))) throw unauthorized("The access-token is invalid or expired.");
 	}
 	if (acting.user_id !== undefined && acting.group_id !== undefined) {
@@ -61,12 +76,12 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 	}
 	if (acting.user_id !== undefined) {
 		if (!(await existingUsers(db, app.id, [acting.user_id])).has(acting.user_id)) throw notFound(`User ${acting.user_id} does not exist.`);
-		console.log(JSON.stringify({ requestId: request.requestId, appId: app.id, adminActingAs: acting.user_id }));
+		console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingAs: acting.user_id }));
 		return { app, caller: { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true } };
 	}
 	if (acting.group_id !== undefined) {
 		if ((await accountKind(db, app.id, acting.group_id)) !== "group") throw notFound(`Group ${acting.group_id} does not exist.`);
-		console.log(JSON.stringify({ requestId: request.requestId, appId: app.id, adminActingForGroup: acting.group_id }));
+		console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingForGroup: acting.group_id }));
 		return { app, caller: { kind: "groupAdmin", groupId: acting.group_id } };
 	}
 	return { app, caller: { kind: "admin" } };

@@ -2,9 +2,9 @@
 // Stored as "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>" so the cost can be
 // raised later without invalidating existing hashes.
 
+import { MAX_PASSWORD_ITERATIONS as MAX_ITERATIONS } from "../limits";
+
 const KEY_BITS = 256;
-/** The Workers runtime refuses PBKDF2 with more than 100,000 iterations. */
-export const MAX_ITERATIONS = 100_000;
 
 export async function hashPassword(password: string, iterations: number): Promise<string> {
 	const rounds = Math.min(Math.max(1, Math.floor(iterations)), MAX_ITERATIONS);

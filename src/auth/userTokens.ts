@@ -3,10 +3,8 @@
 // verification, and the app claim must match the app_id header.
 import { jwtVerify, SignJWT } from "jose";
 
-export const DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600;
-export const MAX_TOKEN_TTL_S = 30 * 24 * 3600;
-
-export type UserTokenClaims = { appId: number; userId: number; deviceSn: number };
+/** `appKey` is the app's key (SPEC §3: tokens carry the key as given). */
+export type UserTokenClaims = { appKey: string; userId: number; deviceSn: number };
 
 export async function issueUserToken(
 	signingKey: string,
@@ -16,7 +14,7 @@ export async function issueUserToken(
 ): Promise<{ token: string; expire: number }> {
 	const expSeconds = Math.floor(nowMs / 1000) + ttlS;
 	const expire = expSeconds * 1000;
-	const token = await new SignJWT({ app: claims.appId, dsn: claims.deviceSn })
+	const token = await new SignJWT({ app: claims.appKey, dsn: claims.deviceSn })
 		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
 		.setSubject(String(claims.userId))
 		.setIssuedAt(Math.floor(nowMs / 1000))
@@ -31,8 +29,9 @@ export async function verifyUserToken(signingKey: string, token: string): Promis
 		const { payload } = await jwtVerify(token, await keyFor(signingKey), { algorithms: ["HS256"] });
 		const userId = Number(payload.sub);
 		const { app, dsn } = payload;
-		if (!Number.isSafeInteger(userId) || typeof app !== "number" || typeof dsn !== "number") return null;
-		return { appId: app, userId, deviceSn: dsn };
+		// Tokens made before app keys carry the app's number, which is its key since the migration.
+		if (!Number.isSafeInteger(userId) || (typeof app !== "string" && typeof app !== "number") || typeof dsn !== "number") return null;
+		return { appKey: String(app), userId, deviceSn: dsn };
 	} catch {
 		return null;
 	}

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
+import { type Database, database } from "../db/client";
 import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
-import { type Database, database } from "../db/queries";
 import { type Failure, storeUnavailable } from "./results";
 import { type SendInput, type SendResult, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";

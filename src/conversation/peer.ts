@@ -1,7 +1,8 @@
 // Resolving the conversation a caller names by the other side (SPEC §5): a
 // user (or 0, the system account) for one-to-one, or a group.
+
+import type { Database } from "../db/client";
 import { accountKind } from "../db/memo";
-import type { Database } from "../db/queries";
 import { badRequest, notFound } from "../http/envelope";
 import { groupKey, pairKey } from "./key";
 

@@ -2,16 +2,11 @@
 // Durable Object, one write at a time (see SerialQueue), so D1 is the system
 // of record and the object is the FIFO in front of it. Sends that queued up
 // behind a running write go to D1 together in one batch (group commit).
+
+import { type Database, isUniqueViolation } from "../db/client";
+import type { Transaction } from "../db/dedupe";
 import { groupMessageStatements, groupSendCheck } from "../db/groups";
-import {
-	appendMessages,
-	type ConversationSide,
-	type Database,
-	isUniqueViolation,
-	messageStatements,
-	type NewMessage,
-	type Transaction,
-} from "../db/queries";
+import { appendMessages, type ConversationSide, messageStatements, type NewMessage } from "../db/messages";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 

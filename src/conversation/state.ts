@@ -1,6 +1,8 @@
 // Ack, recall, delete and edits of one conversation (SPEC §5.1b, §5.5–§5.7).
 // They run inside the conversation's Durable Object, one at a time, each in one
 // D1 round trip; the rules that decide an error message live here.
+
+import type { Database } from "../db/client";
 import {
 	ackConversation,
 	deleteConversationFor,
@@ -10,8 +12,7 @@ import {
 	type Permission,
 	recallMessage,
 } from "../db/conversationState";
-import type { Database } from "../db/queries";
-import { MAX_CONTENT } from "../messages/contentTypes";
+import { MAX_CONTENT } from "../limits";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 

@@ -2,7 +2,8 @@
 // authority (PLATFORM-NOTES §12). A write whose batch hits that key was
 // already executed — perhaps by a request whose answer was lost after D1
 // committed — so the earlier execution answers instead.
-import { type Database, findTransaction, forgetTransaction, isUniqueViolation, type Transaction } from "../db/queries";
+import { type Database, isUniqueViolation } from "../db/client";
+import { findTransaction, forgetTransaction, type Transaction } from "../db/dedupe";
 
 export type Once<T> = { kind: "done"; value: T } | { kind: "replay"; msgId: number } | { kind: "conflict" };
 

@@ -3,8 +3,9 @@
 // functions run only inside the conversation's Durable Object; each is ONE D1
 // round trip (a single statement or one atomic batch).
 import { sql } from "drizzle-orm";
-import { MAX_CONTENT } from "../messages/contentTypes";
-import { batchSql, type Database, type Transaction } from "./queries";
+import { MAX_CONTENT } from "../limits";
+import { batchSql, type Database } from "./client";
+import type { Transaction } from "./dedupe";
 
 /**
  * The unread count of `userId`'s side, by its definition (SPEC §5.4): messages

@@ -3,7 +3,9 @@
 // statement touches all members at once, so the number of D1 round trips
 // does not grow with the group.
 import { type SQL, sql } from "drizzle-orm";
-import { batchSql, type Database, insertDedupe, insertMessage, type NewMessage, newestMessageId, type Transaction } from "./queries";
+import { batchSql, type Database } from "./client";
+import { insertDedupe, type Transaction } from "./dedupe";
+import { insertMessage, type NewMessage, newestMessageId } from "./messages";
 
 export type GroupInfo = {
 	group_id: number;
@@ -140,7 +142,7 @@ export function groupMessageStatements(message: NewMessage, transaction: Transac
 	const newId = newestMessageId(appId, conversationKey);
 	return [
 		insertMessage(message),
-		...(transaction ? [insertDedupe(message, transaction)] : []),
+		...(transaction ? [insertDedupe(appId, transaction, newId, timestamp)] : []),
 		sql`UPDATE conversation_members SET read_position = ${newId}, read_device_sn = ${message.fromDeviceSn}, unread_count = 0,
 				last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND user_id = ${fromUid} AND left_at IS NULL`,

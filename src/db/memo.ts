@@ -9,22 +9,24 @@
 //   unknown ids are always asked of D1. (Whether a group still takes messages
 //   is not remembered: its conversation object checks that.)
 import { clock } from "../clock";
-import { type AccountKind, type AppRecord, accountKindsOf, type Database, findApp } from "./queries";
+import { type AppRecord, findApp } from "./apps";
+import type { Database } from "./client";
+import { type AccountKind, accountKindsOf } from "./users";
 
 export const APP_TTL_MS = 60_000;
 const MAX_ACCOUNTS = 100_000;
 
-const apps = new Map<number, { record: AppRecord; expires: number }>();
+const apps = new Map<string, { record: AppRecord; expires: number }>();
 const kinds = new Map<string, AccountKind>();
 
-/** The app, from memory if seen in the last APP_TTL_MS (unless `fresh`), else from D1. */
-export async function appById(db: Database, appId: number, { fresh = false } = {}): Promise<AppRecord | undefined> {
+/** The app with this key, from memory if seen in the last APP_TTL_MS (unless `fresh`), else from D1. */
+export async function appByKey(db: Database, key: string, { fresh = false } = {}): Promise<AppRecord | undefined> {
 	const now = clock.now();
-	const hit = apps.get(appId);
+	const hit = apps.get(key);
 	if (hit && hit.expires > now && !fresh) return hit.record;
-	const record = await findApp(db, appId);
-	if (record) apps.set(appId, { record, expires: now + APP_TTL_MS });
-	else apps.delete(appId);
+	const record = await findApp(db, key);
+	if (record) apps.set(key, { record, expires: now + APP_TTL_MS });
+	else apps.delete(key);
 	return record;
 }
 

@@ -3,15 +3,25 @@
 // the layout wrangler and the test pool read).
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
-/** A tenant. The admin token is stored only as a SHA-256 hash (it is a 256-bit random secret). */
-export const apps = sqliteTable("apps", {
-	id: integer("id").primaryKey({ autoIncrement: true }),
-	name: text("name").notNull(),
-	adminTokenHash: text("admin_token_hash").notNull(),
-	openRegistration: integer("open_registration", { mode: "boolean" }).notNull().default(false),
-	recallWindowS: integer("recall_window_s").notNull().default(120),
-	createdAt: integer("created_at").notNull(),
-});
+/**
+ * A tenant. `key` is how clients name it (header app_id, tokens, the CLI):
+ * a string of 1-64 characters from [A-Za-z0-9_-], chosen at creation or a
+ * decimal number. `id` is internal: rows, object names and KV keys use it.
+ * The admin token is stored only as a SHA-256 hash (it is a 256-bit random secret).
+ */
+export const apps = sqliteTable(
+	"apps",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		key: text("key").notNull(),
+		name: text("name").notNull(),
+		adminTokenHash: text("admin_token_hash").notNull(),
+		openRegistration: integer("open_registration", { mode: "boolean" }).notNull().default(false),
+		recallWindowS: integer("recall_window_s").notNull().default(120),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [uniqueIndex("apps_key").on(t.key)],
+);
 
 /**
  * The per-app id space shared by users and groups (SPEC §4): a conversation id

@@ -9,7 +9,7 @@
 // TTL:   the dedupe window (DEDUPE_WINDOW_S, at least 60 s)
 
 import { USED_FOR_OTHER } from "../conversation/transactions";
-import { conflict, ok } from "../http/envelope";
+import { conflict } from "../http/envelope";
 import { sha256Hex } from "../sha256";
 
 export type ReplayEntry = { hash: string; msg_ids: number[] };
@@ -53,16 +53,20 @@ export async function idempotency(
 	};
 }
 
-/** The first response again, if KV remembers this transaction; 409 if it was another request. */
-export async function replayFromCache(kv: KVNamespace, t: Idempotency | null): Promise<Response | null> {
+/** What a send answers: one id per target, and whether it repeated an earlier request. */
+export type Sent = { msgIds: number[]; replayed: boolean };
+
+/** The first answer again, if KV remembers this transaction; 409 if it was another request. */
+export async function replayFromCache(kv: KVNamespace, t: Idempotency | null): Promise<Sent | null> {
 	if (!t) return null;
 	const cached = await cachedReplay(kv, t.key, t.requestId);
 	if (!cached) return null;
 	if (cached.hash !== t.hash) throw conflict(USED_FOR_OTHER);
-	return ok(true, { msg_ids: cached.msg_ids }, { "idempotent-replayed": "true" });
+	return { msgIds: cached.msg_ids, replayed: true };
 }
 
-export function sentResponse(kv: KVNamespace, ctx: ExecutionContext, t: Idempotency | null, msgIds: number[], replayed: boolean): Response {
-	if (t) ctx.waitUntil(rememberReplay(kv, t.key, { hash: t.hash, msg_ids: msgIds }, t.windowS, t.requestId));
-	return ok(true, { msg_ids: msgIds }, replayed ? { "idempotent-replayed": "true" } : {});
+/** Remembers a complete success in KV (after the answer, through waitUntil). */
+export function rememberSent(kv: KVNamespace, ctx: ExecutionContext, t: Idempotency | null, sent: Sent): Sent {
+	if (t) ctx.waitUntil(rememberReplay(kv, t.key, { hash: t.hash, msg_ids: sent.msgIds }, t.windowS, t.requestId));
+	return sent;
 }

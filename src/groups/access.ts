@@ -1,8 +1,8 @@
 // Who may manage a group (SPEC §4): its owner, the app admin, or the app admin
 // acting for that group (header group_id).
 import type { Caller } from "../auth/identity";
+import type { Database } from "../db/client";
 import { findGroup, type GroupInfo } from "../db/groups";
-import type { Database } from "../db/queries";
 import { forbidden, notFound } from "../http/envelope";
 
 /** The group, if it exists and is not destroyed. */

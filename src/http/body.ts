@@ -1,6 +1,5 @@
+import { MAX_BODY_BYTES } from "../limits";
 import { ApiError, badRequest } from "./envelope";
-
-export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * Reads a JSON object body, refusing more than 64 KiB before parsing (SPEC §2):

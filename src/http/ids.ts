@@ -1,53 +1,56 @@
+// Schemas of the integers a request carries (SPEC §2): ids and bounded
+// integers, each accepted as a JSON number or a decimal string (query strings
+// are strings) and described as exactly that in /openapi.json.
 import { z } from "zod";
+import { MAX_ID } from "../limits";
 
-/** Ids are positive integers up to 2^53-1 (SPEC §2). */
-export const MAX_ID = Number.MAX_SAFE_INTEGER;
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
+const POSITIVE = /^[1-9][0-9]{0,15}$/;
+const NON_NEGATIVE = /^(0|[1-9][0-9]{0,15})$/;
 
-/**
- * Accepts a JSON number or a decimal string; rejects negatives, fractions,
- * exponents, empty strings and anything above 2^53-1.
- */
+/** Parses an id given as a JSON number or a decimal string; null for anything else (negative, fraction, > 2^53-1). */
 export function parseId(value: unknown, { allowZero = false } = {}): number | null {
-	let n: number;
-	if (typeof value === "number") n = value;
-	else if (typeof value === "string" && DECIMAL.test(value) && value.length <= 16) n = Number(value);
-	else return null;
-	if (!Number.isSafeInteger(n) || n < (allowZero ? 0 : 1)) return null;
-	return n;
+	const parsed = (allowZero ? peerId : id).safeParse(value);
+	return parsed.success ? parsed.data : null;
 }
 
-function idOf(allowZero: boolean) {
-	const what = allowZero ? "a non-negative integer id" : "a positive integer id";
-	return z.unknown().transform((value, ctx) => {
-		const id = value === undefined ? null : parseId(value, { allowZero });
-		if (id === null) {
-			ctx.addIssue({ code: "custom", message: value === undefined ? "is required" : `must be ${what} (at most 2^53-1)` });
-			return z.NEVER;
-		}
-		return id;
-	});
+function idOf(allowZero: boolean, description: string) {
+	const what = `must be ${allowZero ? "a non-negative" : "a positive"} integer id (at most 2^53-1)`;
+	const error = (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : what);
+	return z
+		.union(
+			[
+				z
+					.int({ error })
+					.min(allowZero ? 0 : 1, { error })
+					.max(MAX_ID, { error }),
+				z.string({ error }).regex(allowZero ? NON_NEGATIVE : POSITIVE, { error }),
+			],
+			{ error },
+		)
+		.transform(Number)
+		.refine((n) => n <= MAX_ID, { error: what })
+		.meta({ description });
 }
 
-/** A user, group, message or app id. */
-export const id = idOf(false);
+/** A user, group or message id. */
+export const id = idOf(false, "An id: a positive integer up to 2^53-1, as a JSON number or a decimal string.");
 /** A peer: a user or group id, or 0 for the system account. */
-export const peerId = idOf(true);
+export const peerId = idOf(true, "A user or group id, or 0 for the system account; a JSON number or a decimal string.");
+/** A device serial number. */
+export const deviceSn = idOf(true, "A device serial number: a non-negative integer, as a JSON number or a decimal string.");
 
-/** An integer in [min, max], given as a JSON number or decimal string (query strings are strings). */
-export function integerIn(min: number, max: number) {
-	return z.unknown().transform((value, ctx) => {
-		let n: number | null = null;
-		if (typeof value === "number" && Number.isSafeInteger(value)) n = value;
-		else if (typeof value === "string" && /^-?(0|[1-9][0-9]{0,15})$/.test(value)) n = Number(value);
-		if (value === undefined) {
-			ctx.addIssue({ code: "custom", message: "is required" });
-			return z.NEVER;
-		}
-		if (n === null || n < min || n > max) {
-			ctx.addIssue({ code: "custom", message: `must be an integer from ${min} to ${max}` });
-			return z.NEVER;
-		}
-		return n;
-	});
+/** An integer in [min, max], given as a JSON number or decimal string. */
+export function integerIn(min: number, max: number, description: string) {
+	const what = `must be an integer from ${min} to ${max}`;
+	const error = (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : what);
+	return z
+		.union([z.int({ error }).min(min, { error }).max(max, { error }), z.string({ error }).regex(/^-?(0|[1-9][0-9]{0,15})$/, { error })], {
+			error,
+		})
+		.transform(Number)
+		.refine((n) => n >= min && n <= max, { error: what })
+		.meta({ description });
 }
+
+/** An id as a response carries it: always a JSON number. */
+export const idOut = z.int().min(0).max(MAX_ID);

@@ -4,7 +4,7 @@
 import { conversationObject, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { SendInput, SendResult } from "../conversation/send";
-import type { NewMessage } from "../db/queries";
+import type { NewMessage } from "../db/messages";
 
 export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid">;
 

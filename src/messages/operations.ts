@@ -4,10 +4,9 @@
 import { clock } from "../clock";
 import { conversationObject, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
-import type { AppRecord } from "../db/queries";
+import type { AppRecord } from "../db/apps";
 import type { Idempotency } from "../dedupe/replay";
 import { codePointLength } from "../http/validate";
-import type { SendBody, Sender } from "./sendRequest";
 
 export const READ_ACK = 9;
 export const RECALL = 10;
@@ -15,16 +14,28 @@ export const APPEND = 11;
 export const REPLACE = 12;
 export const OPERATIONS = new Set([READ_ACK, RECALL, APPEND, REPLACE]);
 
+/** The fields of a send request that an operation reads. */
+export type Operation = {
+	type: 1 | 2;
+	targets: number[];
+	content_type: number;
+	related_mid?: number;
+	content: string;
+	ext: string;
+	config: string;
+	attachment: string;
+};
+
 export type OperationRequest = {
 	app: AppRecord;
-	sender: Sender;
-	input: SendBody;
+	sender: { id: number; deviceSn: number; adminRights: boolean };
+	operation: Operation;
 	transaction: Idempotency | null;
 	requestId: string;
 };
 
 export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok: true; msgId: number; replayed: boolean } | Failure> {
-	const { app, sender, input, requestId } = r;
+	const { app, sender, operation: input, requestId } = r;
 	const [target] = input.targets;
 	if (input.targets.length !== 1 || target === undefined)
 		return failure(400, 'Field "targets" must name exactly one target for an operation (content_type 9-12).');

@@ -1,57 +1,45 @@
 // POST /message/send and POST /message/notify share one body and one flow
 // (SPEC §5.1, §5.1b, §5.2): who sends, what is validated before anything is
-// written, and transaction_id.
-import { z } from "zod";
-import { authenticate, type Caller } from "../auth/identity";
+// written, and transaction_id. The body's schema lives with the send
+// endpoint's contract (routes/messageSend.ts); this flow takes its output.
+import type { Caller } from "../auth/identity";
 import { clock } from "../clock";
 import { USED_FOR_OTHER } from "../conversation/transactions";
+import type { AppRecord } from "../db/apps";
+import type { Database } from "../db/client";
 import { groupsForSend } from "../db/groups";
 import { accountKinds } from "../db/memo";
-import { database } from "../db/queries";
-import { idempotency, replayFromCache, sentResponse } from "../dedupe/replay";
-import { readJsonObject } from "../http/body";
+import { idempotency, rememberSent, replayFromCache, type Sent } from "../dedupe/replay";
 import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from "../http/envelope";
-import { id, integerIn, peerId } from "../http/ids";
-import type { ApiRequest } from "../http/request";
-import { codePointLength, parse } from "../http/validate";
 import { dedupeWindowS } from "../settings";
-import { contentProblem, MAX_CONTENT, MAX_FIELD } from "./contentTypes";
+import { contentProblem } from "./contentTypes";
 import { sendToTargets } from "./fanOut";
 import { OPERATIONS, runOperation } from "./operations";
 
-const MAX_TARGETS = 100;
+/** A send or notify request, validated. */
+export type SendFields = {
+	transaction_id?: number;
+	type: 1 | 2;
+	from_user_id?: number;
+	targets: number[];
+	content_type: number;
+	content: string;
+	ext: string;
+	config: string;
+	attachment: string;
+	related_mid?: number;
+	online_only?: boolean;
+};
 
-const text = (max: number) =>
-	z
-		.string({ error: "must be a string" })
-		.refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` })
-		.default("");
-
-const body = z.object({
-	transaction_id: id.optional(),
-	type: integerIn(1, 2).transform((t) => t as 1 | 2),
-	from_user_id: id.optional(),
-	targets: z
-		.array(id, { error: "must be an array of ids" })
-		.min(1, { message: "must name at least one target" })
-		.max(MAX_TARGETS, { message: `must name at most ${MAX_TARGETS} targets` })
-		.refine((t) => new Set(t).size === t.length, { message: "must not name a target twice" }),
-	content_type: integerIn(0, 12).refine((c) => c !== 8, { message: "must be 0-7 (a message) or 9-12 (an operation)" }),
-	content: text(MAX_CONTENT),
-	ext: text(MAX_FIELD),
-	config: text(MAX_FIELD),
-	attachment: text(MAX_FIELD),
-	related_mid: peerId.optional(),
-	online_only: z.boolean({ error: "must be true or false" }).optional(),
-});
-
-export type SendBody = z.output<typeof body>;
 export type Sender = { id: number; deviceSn: number; adminRights: boolean };
 
-export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionContext, kind: "send" | "notify"): Promise<Response> {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	const input = parse(body, await readJsonObject(request), "body");
+export type SendContext = { env: Env; ctx: ExecutionContext; db: Database; app: AppRecord; caller: Caller; requestId: string };
+
+export async function handleSend(
+	{ env, ctx, db, app, caller, requestId }: SendContext,
+	input: SendFields,
+	kind: "send" | "notify",
+): Promise<Sent> {
 	const sender = kind === "notify" ? notifier(caller, input.from_user_id) : senderOf(caller, input.from_user_id);
 	const isOperation = OPERATIONS.has(input.content_type);
 	if (isOperation && kind === "notify") throw badRequest('Field "content_type" 9-12 (operations) go through /message/send.');
@@ -81,25 +69,18 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 	}
 
 	// Relayed to connected devices only: nothing is stored (no live delivery yet).
-	if (input.online_only)
-		return sentResponse(
-			env.DEDUPE,
-			ctx,
-			null,
-			input.targets.map(() => 0),
-			false,
-		);
+	if (input.online_only) return { msgIds: input.targets.map(() => 0), replayed: false };
 
 	const { transaction_id, online_only: _, ...sameRequest } = input;
 	const windowS = dedupeWindowS(env);
-	const t = await idempotency(app.id, sender.id, transaction_id, [kind, sender.id, sameRequest], windowS, request.requestId);
+	const t = await idempotency(app.id, sender.id, transaction_id, [kind, sender.id, sameRequest], windowS, requestId);
 	const replay = await replayFromCache(env.DEDUPE, t);
 	if (replay) return replay;
 
 	if (isOperation) {
-		const outcome = await runOperation(env, { app, sender, input, transaction: t, requestId: request.requestId });
+		const outcome = await runOperation(env, { app, sender, operation: input, transaction: t, requestId });
 		if (!outcome.ok) throw ApiError.from(outcome);
-		return sentResponse(env.DEDUPE, ctx, t, [outcome.msgId], outcome.replayed);
+		return rememberSent(env.DEDUPE, ctx, t, { msgIds: [outcome.msgId], replayed: outcome.replayed });
 	}
 
 	const outcome = await sendToTargets(env, {
@@ -120,7 +101,7 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 		targets: input.targets,
 		transaction: t && { id: t.transactionId, bodyHash: t.hash },
 		dedupeWindowMs: windowS * 1000,
-		requestId: request.requestId,
+		requestId,
 	});
 	switch (outcome.kind) {
 		case "conflict":
@@ -134,7 +115,7 @@ export async function handleSend(request: ApiRequest, env: Env, ctx: ExecutionCo
 				{ msg_ids: outcome.msgIds },
 			);
 		case "sent":
-			return sentResponse(env.DEDUPE, ctx, t, outcome.msgIds, outcome.replayed);
+			return rememberSent(env.DEDUPE, ctx, t, { msgIds: outcome.msgIds, replayed: outcome.replayed });
 	}
 }
 

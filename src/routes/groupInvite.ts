@@ -1,44 +1,49 @@
 import { z } from "zod";
-import { authenticate } from "../auth/identity";
 import { clock } from "../clock";
 import { conversationObject, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { existingUsers } from "../db/memo";
-import { database } from "../db/queries";
 import { managedGroup } from "../groups/access";
-import { userList } from "../groups/schemas";
-import { readJsonObject } from "../http/body";
-import { ApiError, ok } from "../http/envelope";
+import { memberChange, userList } from "../groups/schemas";
+import { ApiError } from "../http/envelope";
 import { id } from "../http/ids";
-import type { Handler } from "../http/request";
-import { parse } from "../http/validate";
+import { endpoint } from "./contract";
 
-const body = z.object({ group_id: id, user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }) });
-
-/** POST /group/invite — the owner or an admin adds members at once; one result row per user. */
-export const groupInvite: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	const input = parse(body, await readJsonObject(request), "body");
-	await managedGroup(db, app.id, caller, input.group_id);
-	const [registered, members] = await Promise.all([
-		existingUsers(db, app.id, input.user_list),
-		currentMembers(db, app.id, input.group_id, input.user_list),
-	]);
-	const rows = input.user_list.map((userId) => {
-		const reason = !registered.has(userId) ? "user does not exist" : members.has(userId) ? "already a member" : "";
-		return { user_id: userId, result: reason === "", reason };
-	});
-	const joining = rows.filter((r) => r.result).map((r) => r.user_id);
-	if (joining.length > 0) {
-		const result = await conversationObject(env, app.id, groupKey(input.group_id)).join({
-			appId: app.id,
-			groupId: input.group_id,
-			userIds: joining,
-			nowMs: clock.now(),
-			requestId: request.requestId,
+export const groupInvite = endpoint({
+	methods: ["POST"],
+	path: "/group/invite",
+	tag: "Groups",
+	summary: "Add members to a group",
+	description:
+		"The owner or an admin; members join at once. One row per user: `result` false with a `reason` for a user who does not exist or is already a member.",
+	access: "token",
+	body: z.object({
+		group_id: id,
+		user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }).meta({ minItems: 1 }),
+	}),
+	data: memberChange,
+	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
+	handle: async ({ request, env, db, app, caller, body }) => {
+		await managedGroup(db, app.id, caller, body.group_id);
+		const [registered, members] = await Promise.all([
+			existingUsers(db, app.id, body.user_list),
+			currentMembers(db, app.id, body.group_id, body.user_list),
+		]);
+		const rows = body.user_list.map((userId) => {
+			const reason = !registered.has(userId) ? "user does not exist" : members.has(userId) ? "already a member" : "";
+			return { user_id: userId, result: reason === "", reason };
 		});
-		if (!result.ok) throw ApiError.from(result);
-	}
-	return ok(rows);
-};
+		const joining = rows.filter((r) => r.result).map((r) => r.user_id);
+		if (joining.length > 0) {
+			const result = await conversationObject(env, app.id, groupKey(body.group_id)).join({
+				appId: app.id,
+				groupId: body.group_id,
+				userIds: joining,
+				nowMs: clock.now(),
+				requestId: request.requestId,
+			});
+			if (!result.ok) throw ApiError.from(result);
+		}
+		return { data: rows };
+	},
+});

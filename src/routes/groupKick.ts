@@ -1,38 +1,43 @@
 import { z } from "zod";
-import { authenticate } from "../auth/identity";
 import { conversationObject, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
-import { database } from "../db/queries";
 import { managedGroup } from "../groups/access";
-import { userList } from "../groups/schemas";
-import { readJsonObject } from "../http/body";
-import { ApiError, ok } from "../http/envelope";
+import { memberChange, userList } from "../groups/schemas";
+import { ApiError } from "../http/envelope";
 import { id } from "../http/ids";
-import type { Handler } from "../http/request";
-import { parse } from "../http/validate";
+import { endpoint } from "./contract";
 
-const body = z.object({ group_id: id, user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }) });
-
-/** DELETE|POST /group/kick — the owner or an admin removes members; one result row per user. */
-export const groupKick: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	const input = parse(body, await readJsonObject(request), "body");
-	const group = await managedGroup(db, app.id, caller, input.group_id);
-	const members = await currentMembers(db, app.id, input.group_id, input.user_list);
-	const rows = input.user_list.map((userId) => {
-		const reason = userId === group.owner_id ? "the owner cannot be kicked" : members.has(userId) ? "" : "not a member";
-		return { user_id: userId, result: reason === "", reason };
-	});
-	const leaving = rows.filter((r) => r.result).map((r) => r.user_id);
-	if (leaving.length > 0) {
-		const result = await conversationObject(env, app.id, groupKey(input.group_id)).remove({
-			appId: app.id,
-			groupId: input.group_id,
-			userIds: leaving,
-			requestId: request.requestId,
+export const groupKick = endpoint({
+	methods: ["DELETE", "POST"],
+	path: "/group/kick",
+	tag: "Groups",
+	summary: "Remove members from a group",
+	description:
+		"The owner or an admin. A removed member keeps the history up to now and the conversation in their list until they delete it. One row per user: `result` false for a non-member or the owner.",
+	access: "token",
+	body: z.object({
+		group_id: id,
+		user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }).meta({ minItems: 1 }),
+	}),
+	data: memberChange,
+	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
+	handle: async ({ request, env, db, app, caller, body }) => {
+		const group = await managedGroup(db, app.id, caller, body.group_id);
+		const members = await currentMembers(db, app.id, body.group_id, body.user_list);
+		const rows = body.user_list.map((userId) => {
+			const reason = userId === group.owner_id ? "the owner cannot be kicked" : members.has(userId) ? "" : "not a member";
+			return { user_id: userId, result: reason === "", reason };
 		});
-		if (!result.ok) throw ApiError.from(result);
-	}
-	return ok(rows);
-};
+		const leaving = rows.filter((r) => r.result).map((r) => r.user_id);
+		if (leaving.length > 0) {
+			const result = await conversationObject(env, app.id, groupKey(body.group_id)).remove({
+				appId: app.id,
+				groupId: body.group_id,
+				userIds: leaving,
+				requestId: request.requestId,
+			});
+			if (!result.ok) throw ApiError.from(result);
+		}
+		return { data: rows };
+	},
+});

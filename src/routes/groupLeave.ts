@@ -1,34 +1,37 @@
 import { z } from "zod";
-import { authenticate, requireUser } from "../auth/identity";
+import { requireUser } from "../auth/identity";
 import { conversationObject, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
-import { database } from "../db/queries";
 import { liveGroup } from "../groups/access";
-import { ApiError, forbidden, notFound, ok } from "../http/envelope";
+import { ApiError, forbidden, notFound } from "../http/envelope";
 import { id } from "../http/ids";
-import { type Handler, queryOf } from "../http/request";
-import { parse } from "../http/validate";
+import { endpoint } from "./contract";
 
-const query = z.object({ group_id: id });
-
-/** DELETE|POST /group/leave?group_id= — a member leaves; the owner only through an admin acting for them. */
-export const groupLeave: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	const me = requireUser(caller);
-	const { group_id } = parse(query, queryOf(request), "query");
-	const group = await liveGroup(db, app.id, group_id);
-	if (!(await currentMembers(db, app.id, group_id, [me.userId])).has(me.userId))
-		throw notFound(`User ${me.userId} is not a member of group ${group_id}.`);
-	if (group.owner_id === me.userId && !(caller.kind === "user" && caller.viaAdmin)) {
-		throw forbidden(`The owner cannot leave group ${group_id}: destroy it, or an admin acts for the owner.`);
-	}
-	const result = await conversationObject(env, app.id, groupKey(group_id)).remove({
-		appId: app.id,
-		groupId: group_id,
-		userIds: [me.userId],
-		requestId: request.requestId,
-	});
-	if (!result.ok) throw ApiError.from(result);
-	return ok(true);
-};
+export const groupLeave = endpoint({
+	methods: ["DELETE", "POST"],
+	path: "/group/leave",
+	tag: "Groups",
+	summary: "Leave a group",
+	description: "A member leaves (keeping the history up to now); the owner only through an admin acting for them (header `user_id`).",
+	access: "token",
+	query: z.object({ group_id: id }),
+	data: z.literal(true),
+	errors: { 403: "The owner cannot leave.", 404: "No live group, or not a member.", 503: "A dependency failed; retry." },
+	handle: async ({ request, env, db, app, caller, query }) => {
+		const me = requireUser(caller);
+		const group = await liveGroup(db, app.id, query.group_id);
+		if (!(await currentMembers(db, app.id, query.group_id, [me.userId])).has(me.userId))
+			throw notFound(`User ${me.userId} is not a member of group ${query.group_id}.`);
+		if (group.owner_id === me.userId && !(caller.kind === "user" && caller.viaAdmin)) {
+			throw forbidden(`The owner cannot leave group ${query.group_id}: destroy it, or an admin acts for the owner.`);
+		}
+		const result = await conversationObject(env, app.id, groupKey(query.group_id)).remove({
+			appId: app.id,
+			groupId: query.group_id,
+			userIds: [me.userId],
+			requestId: request.requestId,
+		});
+		if (!result.ok) throw ApiError.from(result);
+		return { data: true as const };
+	},
+});

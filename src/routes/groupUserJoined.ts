@@ -1,12 +1,16 @@
-import { authenticate, requireUser } from "../auth/identity";
+import { z } from "zod";
+import { requireUser } from "../auth/identity";
 import { groupsOf } from "../db/groups";
-import { database } from "../db/queries";
-import { ok } from "../http/envelope";
-import type { Handler } from "../http/request";
+import { idOut } from "../http/ids";
+import { endpoint } from "./contract";
 
-/** GET /group/user_joined — the ids of the groups the caller is a member of. */
-export const groupUserJoined: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	return ok(await groupsOf(db, app.id, requireUser(caller).userId));
-};
+export const groupUserJoined = endpoint({
+	methods: ["GET"],
+	path: "/group/user_joined",
+	tag: "Groups",
+	summary: "The caller's groups",
+	description: "The ids of the groups the caller is a member of, ascending.",
+	access: "token",
+	data: z.array(idOut),
+	handle: async ({ db, app, caller }) => ({ data: await groupsOf(db, app.id, requireUser(caller).userId) }),
+});

@@ -1,22 +1,35 @@
 import { z } from "zod";
-import { ApiError, ok } from "../http/envelope";
-import { id, peerId } from "../http/ids";
-import type { Handler } from "../http/request";
+import { ApiError } from "../http/envelope";
+import { deviceSn, id, peerId } from "../http/ids";
+import { endpoint } from "./contract";
 import { myConversation } from "./myConversation";
 
-const query = z.object({ conversation_id: peerId, msg_id: id, device_sn: peerId.optional() });
-
-/** GET /message/ack — marks the caller's conversation read up to msg_id (inclusive); forward only. */
-export const messageAck: Handler = async (request, env) => {
-	const { app, me, input, conversationKey, conversation } = await myConversation(request, env, query);
-	const result = await conversation.ack({
-		appId: app.id,
-		conversationKey,
-		userId: me.userId,
-		msgId: input.msg_id,
-		deviceSn: input.device_sn ?? me.deviceSn,
-		requestId: request.requestId,
-	});
-	if (!result.ok) throw ApiError.from(result);
-	return ok(true);
-};
+export const messageAck = endpoint({
+	methods: ["GET"],
+	path: "/message/ack",
+	tag: "Messages",
+	summary: "Mark a conversation read",
+	description:
+		"Marks the caller's conversation read up to `msg_id` (inclusive). The read position only moves forward: an older `msg_id` is accepted and changes nothing. Records the device that read. An admin names the user with header `user_id`.",
+	access: "token",
+	query: z.object({
+		conversation_id: peerId.meta({ description: "The peer user, the group, or 0 for notifications." }),
+		msg_id: id,
+		device_sn: deviceSn.optional().meta({ description: "The device that read; default the token's." }),
+	}),
+	data: z.literal(true),
+	errors: { 404: "The peer, or msg_id in that conversation, does not exist.", 503: "A dependency failed; retry." },
+	handle: async (input) => {
+		const { me, conversationKey, conversation } = await myConversation(input, input.query.conversation_id);
+		const result = await conversation.ack({
+			appId: input.app.id,
+			conversationKey,
+			userId: me.userId,
+			msgId: input.query.msg_id,
+			deviceSn: input.query.device_sn ?? me.deviceSn,
+			requestId: input.request.requestId,
+		});
+		if (!result.ok) throw ApiError.from(result);
+		return { data: true as const };
+	},
+});

@@ -1,5 +1,15 @@
-import type { Handler } from "../http/request";
-import { handleSend } from "../messages/sendRequest";
+import { endpoint } from "./contract";
+import { answerSend, sendBody, sendErrors, sendRules, sentData } from "./messageSend";
 
-/** POST|PUT /message/notify — admin only; from the system account 0 unless from_user_id is given. */
-export const messageNotify: Handler = (request, env, ctx) => handleSend(request, env, ctx, "notify");
+export const messageNotify = endpoint({
+	methods: ["POST", "PUT"],
+	path: "/message/notify",
+	tag: "Messages",
+	summary: "Send a system notification (admin)",
+	description: `Admin only (a user_id header is 403). From the system account 0 unless \`from_user_id\` names a user; messages are flagged \`is_system\`, count as unread, and only an admin may recall them. Same body and rules as /message/send, without operations.${sendRules}`,
+	access: "token",
+	body: sendBody,
+	...sentData,
+	errors: { ...sendErrors, 403: "Not the app admin token." },
+	handle: (input) => answerSend(input, "notify"),
+});

@@ -1,11 +1,9 @@
 import { z } from "zod";
-import { authenticate, requireUser } from "../auth/identity";
+import { requireUser } from "../auth/identity";
 import { unreadList } from "../db/conversationState";
-import { database } from "../db/queries";
-import { ok } from "../http/envelope";
-import { integerIn, MAX_ID } from "../http/ids";
-import { type Handler, queryOf } from "../http/request";
-import { parse } from "../http/validate";
+import { idOut, integerIn } from "../http/ids";
+import { MAX_ID } from "../limits";
+import { endpoint } from "./contract";
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 500;
@@ -19,28 +17,49 @@ const cursor = z
 		return { lastMsgId: Number(lastMsgId), conversationKey };
 	});
 
-const query = z.object({ limit: integerIn(1, MAX_ID).optional(), cursor: z.union([z.literal(""), cursor]).optional() });
-
-/** GET /message/unread — the caller's conversations, most recent activity first, with unread counts. */
-export const messageUnread: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	const me = requireUser(caller);
-	const input = parse(query, queryOf(request), "query");
-	const limit = Math.min(input.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
-	const after = input.cursor || null;
-	// One extra entry tells whether there is a next page.
-	const entries = await unreadList(db, app.id, me.userId, after, limit + 1);
-	const page = entries.slice(0, limit);
-	const last = page[page.length - 1];
-	return ok(
-		page.map((e) => ({
-			conversation_id: { uid: e.peerId, device_sn: 0 },
-			num: e.unreadCount,
-			type: e.type,
-			last_msg_id: e.lastMsgId,
-			last_timestamp: e.lastTimestamp,
-		})),
-		{ cursor: entries.length > limit && last ? `${last.lastMsgId}/${last.conversationKey}` : "" },
-	);
-};
+export const messageUnread = endpoint({
+	methods: ["GET"],
+	path: "/message/unread",
+	tag: "Messages",
+	summary: "The caller's conversation list with unread counts",
+	description:
+		"Most recent activity first. Conversations with 0 unread are listed; deleted ones are not. `num` counts the messages newer than the caller's read position and clear point, not sent by the caller, not recalled (groups: sent while a member).",
+	access: "token",
+	query: z.object({
+		limit: integerIn(1, MAX_ID, `Entries per page: default ${DEFAULT_LIMIT}; larger than ${MAX_LIMIT} is clamped.`).optional(),
+		cursor: z
+			.union([z.literal(""), cursor])
+			.optional()
+			.meta({ description: 'The `cursor` of the previous page; "" or absent: the first page.' }),
+	}),
+	data: z.array(
+		z.object({
+			conversation_id: z
+				.object({ uid: idOut, device_sn: idOut })
+				.meta({ description: "uid: the peer user or the group (0: notifications)." }),
+			num: z.int().min(0).meta({ description: "Unread messages." }),
+			type: z.union([z.literal(1), z.literal(2)]).meta({ description: "1: one-to-one; 2: a group." }),
+			last_msg_id: idOut,
+			last_timestamp: z.int(),
+		}),
+	),
+	extra: { cursor: z.string().meta({ description: 'Pass it to get the next page; "" on the last page.' }) },
+	handle: async ({ db, app, caller, query }) => {
+		const me = requireUser(caller);
+		const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
+		// One extra entry tells whether there is a next page.
+		const entries = await unreadList(db, app.id, me.userId, query.cursor || null, limit + 1);
+		const page = entries.slice(0, limit);
+		const last = page[page.length - 1];
+		return {
+			data: page.map((e) => ({
+				conversation_id: { uid: e.peerId, device_sn: 0 },
+				num: e.unreadCount,
+				type: e.type as 1 | 2,
+				last_msg_id: e.lastMsgId,
+				last_timestamp: e.lastTimestamp,
+			})),
+			extra: { cursor: entries.length > limit && last ? `${last.lastMsgId}/${last.conversationKey}` : "" },
+		};
+	},
+});

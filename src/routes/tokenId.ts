@@ -1,24 +1,21 @@
 import { z } from "zod";
-import { resolveApp } from "../auth/identity";
 import { login } from "../auth/login";
-import { database, findUserById } from "../db/queries";
-import { readJsonObject } from "../http/body";
-import { ok } from "../http/envelope";
-import { id, peerId } from "../http/ids";
-import type { Handler } from "../http/request";
-import { parse } from "../http/validate";
+import { findUserById } from "../db/users";
+import { deviceSn, id } from "../http/ids";
+import { endpoint } from "./contract";
+import { tokenData } from "./tokens";
 
-const body = z.object({
-	user_id: id,
-	password: z.string({ error: "must be a string" }),
-	device_sn: peerId.optional(),
+export const tokenId = endpoint({
+	methods: ["POST"],
+	path: "/token/id",
+	tag: "Tokens",
+	summary: "Log in with user id and password",
+	description: "No access-token needed. A wrong password and an unknown user get the same 401. The token is valid 7 days.",
+	access: "app",
+	body: z.object({ user_id: id, password: z.string({ error: "must be a string" }), device_sn: deviceSn.optional() }),
+	data: tokenData,
+	handle: async ({ env, db, app, body }) => {
+		const user = await findUserById(db, app.id, body.user_id);
+		return { data: await login(env, app.key, user, body.password, body.device_sn ?? 0) };
+	},
 });
-
-/** POST /token/id — user id + password; no access-token needed. */
-export const tokenId: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const app = await resolveApp(request, db);
-	const input = parse(body, await readJsonObject(request), "body");
-	const user = await findUserById(db, app.id, input.user_id);
-	return ok(await login(env, app.id, user, input.password, input.device_sn ?? 0));
-};

@@ -1,33 +1,37 @@
 import { z } from "zod";
-import { authenticate, requireAdmin } from "../auth/identity";
-import { DEFAULT_TOKEN_TTL_S, issueUserToken, MAX_TOKEN_TTL_S } from "../auth/userTokens";
+import { requireAdmin } from "../auth/identity";
+import { issueUserToken } from "../auth/userTokens";
 import { clock } from "../clock";
 import { existingUsers } from "../db/memo";
-import { database } from "../db/queries";
-import { readJsonObject } from "../http/body";
-import { notFound, ok } from "../http/envelope";
-import { id, integerIn, peerId } from "../http/ids";
-import type { Handler } from "../http/request";
-import { parse } from "../http/validate";
+import { notFound } from "../http/envelope";
+import { deviceSn, id, integerIn } from "../http/ids";
+import { DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S } from "../limits";
+import { endpoint } from "./contract";
+import { tokenData } from "./tokens";
 
-const body = z.object({
-	user_id: id,
-	device_sn: peerId.optional(),
-	ttl_s: integerIn(1, MAX_TOKEN_TTL_S).optional(),
+export const tokenIssue = endpoint({
+	methods: ["POST"],
+	path: "/token/issue",
+	tag: "Tokens",
+	summary: "Mint a user token (admin)",
+	description: "Admin only: a token for a user without their password (bots, server-side clients).",
+	access: "token",
+	body: z.object({
+		user_id: id,
+		device_sn: deviceSn.optional(),
+		ttl_s: integerIn(1, MAX_TOKEN_TTL_S, `Seconds the token is valid: 1 to ${MAX_TOKEN_TTL_S} (30 days); default 7 days.`).optional(),
+	}),
+	data: tokenData,
+	errors: { 404: "The user does not exist." },
+	handle: async ({ env, db, app, caller, body }) => {
+		requireAdmin(caller);
+		if (!(await existingUsers(db, app.id, [body.user_id])).has(body.user_id)) throw notFound(`User ${body.user_id} does not exist.`);
+		const { token, expire } = await issueUserToken(
+			env.TOKEN_SIGNING_KEY,
+			{ appKey: app.key, userId: body.user_id, deviceSn: body.device_sn ?? 0 },
+			body.ttl_s ?? DEFAULT_TOKEN_TTL_S,
+			clock.now(),
+		);
+		return { data: { token, user_id: body.user_id, expire } };
+	},
 });
-
-/** POST /token/issue — the admin mints a token for a user (bots, server-side clients). */
-export const tokenIssue: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const { app, caller } = await authenticate(request, env, db);
-	requireAdmin(caller);
-	const input = parse(body, await readJsonObject(request), "body");
-	if (!(await existingUsers(db, app.id, [input.user_id])).has(input.user_id)) throw notFound(`User ${input.user_id} does not exist.`);
-	const { token, expire } = await issueUserToken(
-		env.TOKEN_SIGNING_KEY,
-		{ appId: app.id, userId: input.user_id, deviceSn: input.device_sn ?? 0 },
-		input.ttl_s ?? DEFAULT_TOKEN_TTL_S,
-		clock.now(),
-	);
-	return ok({ token, user_id: input.user_id, expire });
-};

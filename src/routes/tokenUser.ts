@@ -1,24 +1,25 @@
 import { z } from "zod";
-import { resolveApp } from "../auth/identity";
 import { login } from "../auth/login";
-import { database, findUserByName } from "../db/queries";
-import { readJsonObject } from "../http/body";
-import { ok } from "../http/envelope";
-import { peerId } from "../http/ids";
-import type { Handler } from "../http/request";
-import { parse } from "../http/validate";
+import { findUserByName } from "../db/users";
+import { deviceSn } from "../http/ids";
+import { endpoint } from "./contract";
+import { tokenData } from "./tokens";
 
-const body = z.object({
-	name: z.string({ error: "must be a string" }),
-	password: z.string({ error: "must be a string" }),
-	device_sn: peerId.optional(),
+export const tokenUser = endpoint({
+	methods: ["POST"],
+	path: "/token/user",
+	tag: "Tokens",
+	summary: "Log in with username and password",
+	description: "No access-token needed. A wrong password and an unknown user get the same 401. The token is valid 7 days.",
+	access: "app",
+	body: z.object({
+		name: z.string({ error: "must be a string" }),
+		password: z.string({ error: "must be a string" }),
+		device_sn: deviceSn.optional(),
+	}),
+	data: tokenData,
+	handle: async ({ env, db, app, body }) => {
+		const user = await findUserByName(db, app.id, body.name);
+		return { data: await login(env, app.key, user, body.password, body.device_sn ?? 0) };
+	},
 });
-
-/** POST /token/user — username + password; no access-token needed. */
-export const tokenUser: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const app = await resolveApp(request, db);
-	const input = parse(body, await readJsonObject(request), "body");
-	const user = await findUserByName(db, app.id, input.name);
-	return ok(await login(env, app.id, user, input.password, input.device_sn ?? 0));
-};

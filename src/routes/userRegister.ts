@@ -1,23 +1,28 @@
 import { z } from "zod";
-import { authenticate, requireAdmin, resolveApp } from "../auth/identity";
+import { authenticate, requireAdmin } from "../auth/identity";
 import { clock } from "../clock";
-import { database } from "../db/queries";
-import { readJsonObject } from "../http/body";
-import { conflict, ok } from "../http/envelope";
-import type { Handler } from "../http/request";
-import { parse } from "../http/validate";
+import { conflict } from "../http/envelope";
+import { idOut } from "../http/ids";
 import { passwordIterations } from "../settings";
 import { password, registerUsers, username } from "../users/register";
+import { endpoint } from "./contract";
 
-const body = z.object({ username, password });
-
-/** POST /user/register/v2 — admin only, unless the app allows open registration. */
-export const userRegister: Handler = async (request, env) => {
-	const db = database(env.DB);
-	const app = await resolveApp(request, db);
-	if (!app.openRegistration) requireAdmin((await authenticate(request, env, db)).caller);
-	const input = parse(body, await readJsonObject(request), "body");
-	const [result] = await registerUsers(db, app.id, [input], passwordIterations(env), clock.now());
-	if (!result?.success) throw conflict(`Username "${input.username}" is already taken.`);
-	return ok({ user_id: result.user_id, username: result.username });
-};
+export const userRegister = endpoint({
+	methods: ["POST"],
+	path: "/user/register/v2",
+	tag: "Users",
+	summary: "Register a user",
+	description:
+		"Needs the app admin token, unless the app allows open registration. The server allocates the user id; usernames are unique per app.",
+	access: "app",
+	optionalToken: true,
+	body: z.object({ username, password }),
+	data: z.object({ user_id: idOut, username: z.string() }),
+	errors: { 403: "Not the admin token (and the app does not allow open registration).", 409: "The username is taken." },
+	handle: async ({ request, env, db, app, body }) => {
+		if (!app.openRegistration) requireAdmin((await authenticate(request, env, db)).caller);
+		const [result] = await registerUsers(db, app.id, [body], passwordIterations(env), clock.now());
+		if (!result?.success) throw conflict(`Username "${body.username}" is already taken.`);
+		return { data: { user_id: result.user_id, username: result.username } };
+	},
+});

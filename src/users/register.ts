@@ -2,7 +2,8 @@
 // hashing, and one atomic insert for the whole list.
 import { z } from "zod";
 import { hashPassword } from "../auth/passwords";
-import { type Database, insertUsers, isUniqueViolation, takenUsernames } from "../db/queries";
+import { type Database, isUniqueViolation } from "../db/client";
+import { insertUsers, takenUsernames } from "../db/users";
 import { codePointLength } from "../http/validate";
 
 export const MAX_USERNAME = 64;

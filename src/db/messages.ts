@@ -1,133 +1,11 @@
-// D1 queries for apps, users and messages (conversationState.ts and groups.ts
-// hold the rest; SQL lives nowhere else). Each one is backed by an index
-// (test/query-plans.test.ts checks them with EXPLAIN QUERY PLAN).
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
-import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import { DrizzleQueryError } from "drizzle-orm/errors";
-import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import * as schema from "./schema";
-import { accounts, apps, type messages, sendDedupe, users } from "./schema";
+// SQL for messages: appending them (run only by the conversation's Durable
+// Object) and reading a page of history.
+import { type SQL, sql } from "drizzle-orm";
+import { batchSql, type Database } from "./client";
+import { insertDedupe, type Transaction } from "./dedupe";
+import type { messages } from "./schema";
 
-export type Database = DrizzleD1Database<typeof schema> & { $client: D1Database };
-const databases = new WeakMap<D1Database, Database>();
-const dialect = new SQLiteAsyncDialect();
-
-/**
- * Runs hand-written statements (drizzle `sql` templates, parameters bound) as
- * ONE atomic D1 batch. drizzle's own batch cannot take raw SQL with
- * parameters, and some statements here (conditional updates, a context row
- * joined to a page) are clearer as SQL than as builder calls.
- */
-export async function batchSql(db: Database, statements: SQL[]): Promise<D1Result<Record<string, unknown>>[]> {
-	return db.$client.batch(
-		statements.map((statement) => {
-			const query = dialect.sqlToQuery(statement);
-			return db.$client.prepare(query.sql).bind(...query.params);
-		}),
-	);
-}
-/** The drizzle handle for a D1 binding, built once per isolate (building it walks the whole schema). */
-export function database(d1: D1Database): Database {
-	let db = databases.get(d1);
-	if (!db) {
-		db = drizzle(d1, { schema });
-		databases.set(d1, db);
-	}
-	return db;
-}
-
-export type AppRecord = Pick<typeof apps.$inferSelect, "id" | "adminTokenHash" | "openRegistration" | "recallWindowS">;
 export type MessageRow = typeof messages.$inferSelect;
-
-// ---- apps -------------------------------------------------------------------
-
-export async function findApp(db: Database, appId: number): Promise<AppRecord | undefined> {
-	return db
-		.select({
-			id: apps.id,
-			adminTokenHash: apps.adminTokenHash,
-			openRegistration: apps.openRegistration,
-			recallWindowS: apps.recallWindowS,
-		})
-		.from(apps)
-		.where(eq(apps.id, appId))
-		.get();
-}
-
-// ---- users and groups share the accounts id space ---------------------------
-
-export type AccountKind = "user" | "group";
-
-/**
- * What each of `ids` names in the app (one query, one bound list). CROSS JOIN
- * keeps the id list as the outer loop: one primary-key lookup per id, never a
- * walk over all of the app's accounts.
- */
-export async function accountKindsOf(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
-	const rows = await db.all<{ id: number; kind: AccountKind }>(
-		sql`SELECT ${accounts.id} AS id, ${accounts.kind} AS kind FROM json_each(${JSON.stringify(ids)}) AS wanted CROSS JOIN ${accounts} ON ${accounts.id} = wanted.value WHERE ${accounts.appId} = ${appId}`,
-	);
-	return new Map(rows.map((r) => [r.id, r.kind]));
-}
-
-export async function findUserByName(db: Database, appId: number, username: string) {
-	return db
-		.select({ id: users.id, passwordHash: users.passwordHash })
-		.from(users)
-		.where(and(eq(users.appId, appId), eq(users.username, username)))
-		.get();
-}
-
-export async function findUserById(db: Database, appId: number, userId: number) {
-	return db
-		.select({ id: users.id, username: users.username, passwordHash: users.passwordHash })
-		.from(users)
-		.where(and(eq(users.id, userId), eq(users.appId, appId)))
-		.get();
-}
-
-/** Which of `usernames` are taken in the app. */
-export async function takenUsernames(db: Database, appId: number, usernames: string[]): Promise<Set<string>> {
-	const rows = await db
-		.select({ username: users.username })
-		.from(users)
-		.where(and(eq(users.appId, appId), inArray(users.username, sql`(SELECT value FROM json_each(${JSON.stringify(usernames)}))`)));
-	return new Set(rows.map((r) => r.username));
-}
-
-export type NewUser = { username: string; passwordHash: string };
-
-/**
- * Registers users in one atomic batch: each takes the next id of the app's
- * shared account id space. A taken username fails the whole batch (UNIQUE).
- */
-export async function insertUsers(db: Database, appId: number, list: NewUser[], nowMs: number): Promise<number[]> {
-	const statements = list.flatMap((user) => [
-		db.insert(accounts).values({ appId, kind: "user" }),
-		db
-			.insert(users)
-			.values({ id: sql`last_insert_rowid()`, appId, username: user.username, passwordHash: user.passwordHash, createdAt: nowMs })
-			.returning({ id: users.id }),
-	]);
-	const [first, ...rest] = statements;
-	if (!first) return [];
-	const results = await db.batch([first, ...rest]);
-	return results.filter((_, i) => i % 2 === 1).map((r) => (r as { id: number }[])[0]?.id ?? 0);
-}
-
-export const isUniqueViolation = (error: unknown, table: string): boolean =>
-	errorText(error).includes(`UNIQUE constraint failed: ${table}.`);
-
-/** A failed D1 call (drizzle wraps D1's errors): the client should retry. */
-export const isStorageFailure = (error: unknown): boolean => error instanceof DrizzleQueryError || errorText(error).includes("D1_");
-
-function errorText(error: unknown): string {
-	let text = "";
-	for (let e: unknown = error; e instanceof Error; e = e.cause) text += ` ${e.message}`;
-	return text;
-}
-
-// ---- messages: the write side (run only by the conversation's Durable Object) ----
 
 export type NewMessage = {
 	appId: number;
@@ -147,8 +25,6 @@ export type NewMessage = {
 
 export type ConversationSide = { userId: number; peerId: number };
 
-export type Transaction = { senderId: number; transactionId: number; targetId: number; bodyHash: string };
-
 /** The id of the message just inserted: within a batch, statements run in order in one transaction. */
 export const newestMessageId = (appId: number, conversationKey: string) =>
 	sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey})`;
@@ -158,11 +34,6 @@ export const insertMessage = (m: NewMessage) =>
 	sql`INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp, recalled, is_system)
 		VALUES (${m.appId}, ${m.conversationKey}, ${m.type}, ${m.contentType}, ${m.content}, ${m.attachment}, ${m.config}, ${m.ext},
 			${m.fromUid}, ${m.fromDeviceSn}, ${m.toUid}, ${m.timestamp}, 0, ${m.isSystem ? 1 : 0}) RETURNING id`;
-
-/** The transaction's dedupe row, naming the message just inserted. */
-export const insertDedupe = (m: NewMessage, t: Transaction) =>
-	sql`INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at)
-		VALUES (${m.appId}, ${t.senderId}, ${t.transactionId}, ${t.targetId}, ${newestMessageId(m.appId, m.conversationKey)}, ${t.bodyHash}, ${m.timestamp})`;
 
 /**
  * The statements that append a one-to-one message: the message, the
@@ -189,7 +60,7 @@ export function messageStatements(
 					last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`;
 	return [
 		insertMessage(message),
-		...(transaction ? [insertDedupe(message, transaction)] : []),
+		...(transaction ? [insertDedupe(appId, transaction, newId, timestamp)] : []),
 		...(sender ? [side(sender, true)] : []),
 		...receivers.map((r) => side(r, false)),
 	];
@@ -209,28 +80,6 @@ export async function appendMessages(db: Database, perMessage: SQL[][]): Promise
 		if (!id) throw new Error("message insert returned no id");
 		return id;
 	});
-}
-
-/** The dedupe row's primary key: (app, sender, transaction_id, target). */
-const transactionIs = (t: Omit<Transaction, "bodyHash">, appId: number) =>
-	and(
-		eq(sendDedupe.appId, appId),
-		eq(sendDedupe.senderId, t.senderId),
-		eq(sendDedupe.transactionId, t.transactionId),
-		eq(sendDedupe.targetId, t.targetId),
-	);
-
-export async function findTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number) {
-	return db
-		.select({ msgId: sendDedupe.msgId, bodyHash: sendDedupe.bodyHash, createdAt: sendDedupe.createdAt })
-		.from(sendDedupe)
-		.where(transactionIs(t, appId))
-		.get();
-}
-
-/** Forgets a transaction whose dedupe window has passed, so its id can be used again. */
-export async function forgetTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number, olderThanMs: number) {
-	await db.delete(sendDedupe).where(and(transactionIs(t, appId), sql`${sendDedupe.createdAt} < ${olderThanMs}`));
 }
 
 // ---- messages: the read side ------------------------------------------------

@@ -1,0 +1,33 @@
+// SQL for send_dedupe: the exactly-once authority for transaction_id.
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { Database } from "./client";
+import { sendDedupe } from "./schema";
+
+export type Transaction = { senderId: number; transactionId: number; targetId: number; bodyHash: string };
+
+/** The transaction's dedupe row, naming `msgId` (in a send batch: the message just inserted). */
+export const insertDedupe = (appId: number, t: Transaction, msgId: SQL, createdAt: number) =>
+	sql`INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at)
+		VALUES (${appId}, ${t.senderId}, ${t.transactionId}, ${t.targetId}, ${msgId}, ${t.bodyHash}, ${createdAt})`;
+
+/** The dedupe row's primary key: (app, sender, transaction_id, target). */
+const transactionIs = (t: Omit<Transaction, "bodyHash">, appId: number) =>
+	and(
+		eq(sendDedupe.appId, appId),
+		eq(sendDedupe.senderId, t.senderId),
+		eq(sendDedupe.transactionId, t.transactionId),
+		eq(sendDedupe.targetId, t.targetId),
+	);
+
+export async function findTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number) {
+	return db
+		.select({ msgId: sendDedupe.msgId, bodyHash: sendDedupe.bodyHash, createdAt: sendDedupe.createdAt })
+		.from(sendDedupe)
+		.where(transactionIs(t, appId))
+		.get();
+}
+
+/** Forgets a transaction whose dedupe window has passed, so its id can be used again. */
+export async function forgetTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number, olderThanMs: number) {
+	await db.delete(sendDedupe).where(and(transactionIs(t, appId), sql`${sendDedupe.createdAt} < ${olderThanMs}`));
+}

@@ -1,0 +1,63 @@
+// SQL for users and the accounts id space they share with groups (SPEC §4).
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { Database } from "./client";
+import { accounts, users } from "./schema";
+
+export type AccountKind = "user" | "group";
+
+/**
+ * What each of `ids` names in the app (one query, one bound list). CROSS JOIN
+ * keeps the id list as the outer loop: one primary-key lookup per id, never a
+ * walk over all of the app's accounts.
+ */
+export async function accountKindsOf(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
+	const rows = await db.all<{ id: number; kind: AccountKind }>(
+		sql`SELECT ${accounts.id} AS id, ${accounts.kind} AS kind FROM json_each(${JSON.stringify(ids)}) AS wanted CROSS JOIN ${accounts} ON ${accounts.id} = wanted.value WHERE ${accounts.appId} = ${appId}`,
+	);
+	return new Map(rows.map((r) => [r.id, r.kind]));
+}
+
+export async function findUserByName(db: Database, appId: number, username: string) {
+	return db
+		.select({ id: users.id, passwordHash: users.passwordHash })
+		.from(users)
+		.where(and(eq(users.appId, appId), eq(users.username, username)))
+		.get();
+}
+
+export async function findUserById(db: Database, appId: number, userId: number) {
+	return db
+		.select({ id: users.id, username: users.username, passwordHash: users.passwordHash })
+		.from(users)
+		.where(and(eq(users.id, userId), eq(users.appId, appId)))
+		.get();
+}
+
+/** Which of `usernames` are taken in the app. */
+export async function takenUsernames(db: Database, appId: number, usernames: string[]): Promise<Set<string>> {
+	const rows = await db
+		.select({ username: users.username })
+		.from(users)
+		.where(and(eq(users.appId, appId), inArray(users.username, sql`(SELECT value FROM json_each(${JSON.stringify(usernames)}))`)));
+	return new Set(rows.map((r) => r.username));
+}
+
+export type NewUser = { username: string; passwordHash: string };
+
+/**
+ * Registers users in one atomic batch: each takes the next id of the app's
+ * shared account id space. A taken username fails the whole batch (UNIQUE).
+ */
+export async function insertUsers(db: Database, appId: number, list: NewUser[], nowMs: number): Promise<number[]> {
+	const statements = list.flatMap((user) => [
+		db.insert(accounts).values({ appId, kind: "user" }),
+		db
+			.insert(users)
+			.values({ id: sql`last_insert_rowid()`, appId, username: user.username, passwordHash: user.passwordHash, createdAt: nowMs })
+			.returning({ id: users.id }),
+	]);
+	const [first, ...rest] = statements;
+	if (!first) return [];
+	const results = await db.batch([first, ...rest]);
+	return results.filter((_, i) => i % 2 === 1).map((r) => (r as { id: number }[])[0]?.id ?? 0);
+}

@@ -1,0 +1,101 @@
+// Every endpoint, and the router built from them: a route exists only as a
+// contract, and /openapi.json describes exactly this list.
+import { Router } from "itty-router";
+import { z } from "zod";
+import { isStorageFailure } from "../db/client";
+import { ApiError, errorResponse, unavailable } from "../http/envelope";
+import type { ApiRequest } from "../http/request";
+import { type Endpoint, rawEndpoint } from "./contract";
+import { docsPage } from "./docsPage";
+import { groupCreate } from "./groupCreate";
+import { groupDestroy } from "./groupDestroy";
+import { groupInvite } from "./groupInvite";
+import { groupKick } from "./groupKick";
+import { groupLeave } from "./groupLeave";
+import { groupMemberList } from "./groupMemberList";
+import { groupUserJoined } from "./groupUserJoined";
+import { healthz } from "./healthz";
+import { messageAck } from "./messageAck";
+import { messageConversation } from "./messageConversation";
+import { messageConversationDelete } from "./messageConversationDelete";
+import { messageNotify } from "./messageNotify";
+import { messageRecall } from "./messageRecall";
+import { messageSend } from "./messageSend";
+import { messageUnread } from "./messageUnread";
+import { openApiDocument } from "./openapi";
+import { tokenId } from "./tokenId";
+import { tokenIssue } from "./tokenIssue";
+import { tokenUser } from "./tokenUser";
+import { userRegister } from "./userRegister";
+import { userRegisterBatch } from "./userRegisterBatch";
+
+let document: ReturnType<typeof openApiDocument> | undefined;
+
+const openApiJson = rawEndpoint({
+	path: "/openapi.json",
+	summary: "This API as an OpenAPI 3.1 document",
+	description: "Generated from the schemas that validate requests; no credentials needed.",
+	contentType: "application/json",
+	data: z.record(z.string(), z.unknown()),
+	// Built once per isolate, on first use.
+	serve: () => Response.json((document ??= openApiDocument(endpoints))),
+});
+
+export const endpoints: Endpoint[] = [
+	healthz,
+	userRegister,
+	userRegisterBatch,
+	tokenUser,
+	tokenId,
+	tokenIssue,
+	messageSend,
+	messageNotify,
+	messageConversation,
+	messageConversationDelete,
+	messageUnread,
+	messageAck,
+	messageRecall,
+	groupCreate,
+	groupInvite,
+	groupKick,
+	groupLeave,
+	groupMemberList,
+	groupUserJoined,
+	groupDestroy,
+	openApiJson,
+	docsPage,
+];
+
+const knownPaths = new Set(endpoints.map((e) => e.path));
+
+export const router = Router<ApiRequest, [Env, ExecutionContext]>({
+	before: [
+		(request) => {
+			request.requestId = crypto.randomUUID();
+		},
+	],
+	catch: (error, request) => {
+		if (error instanceof ApiError) return errorResponse(error);
+		if (isStorageFailure(error)) {
+			console.error(JSON.stringify({ requestId: request.requestId, dependency: "D1", error: String(error) }));
+			return errorResponse(unavailable("The database is unavailable; retry the request."));
+		}
+		console.error(JSON.stringify({ requestId: request.requestId, error: String(error), stack: (error as Error)?.stack }));
+		return errorResponse(new ApiError(500, "Internal error; quote the x-request-id header when reporting it."));
+	},
+	finally: [
+		(response: Response, request) => {
+			response.headers.set("x-request-id", request.requestId);
+			return response;
+		},
+	],
+});
+
+for (const e of endpoints) {
+	for (const method of e.methods) router[method.toLowerCase()]?.(e.path, e.serve);
+}
+router.all("*", (request) => {
+	const { pathname } = new URL(request.url);
+	if (knownPaths.has(pathname)) throw new ApiError(405, `Method ${request.method} is not allowed on ${pathname}.`);
+	throw new ApiError(404, `No endpoint at ${pathname}.`);
+});
