@@ -25,6 +25,8 @@ export type Method = "GET" | "POST" | "PUT" | "DELETE";
 export type Access = "none" | "app" | "token";
 
 type Shape = z.ZodRawShape;
+/** No fields: the default query, body and extras. */
+type None = Record<never, z.ZodType>;
 
 export type Context<A extends Access> = { request: ApiRequest; env: Env; ctx: ExecutionContext } & (A extends "none"
 	? unknown
@@ -78,10 +80,10 @@ export type Endpoint = {
 
 export function endpoint<
 	A extends Access,
-	Q extends Shape = {},
-	B extends Shape = {},
+	Q extends Shape = None,
+	B extends Shape = None,
 	D extends z.ZodType = z.ZodType,
-	E extends Shape = {},
+	E extends Shape = None,
 >(spec: Spec<A, Q, B, D, E>): Endpoint {
 	const serve = async (request: ApiRequest, env: Env, ctx: ExecutionContext): Promise<Response> => {
 		let context: Record<string, unknown> = { request, env, ctx };

@@ -37,8 +37,10 @@ const openApiJson = rawEndpoint({
 	description: "Generated from the schemas that validate requests; no credentials needed.",
 	contentType: "application/json",
 	data: z.record(z.string(), z.unknown()),
-	// Built once per isolate, on first use.
-	serve: () => Response.json((document ??= openApiDocument(endpoints))),
+	serve: () => {
+		document ??= openApiDocument(endpoints); // built once per isolate, on first use
+		return Response.json(document);
+	},
 });
 
 export const endpoints: Endpoint[] = [

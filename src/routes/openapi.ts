@@ -38,7 +38,6 @@ const operationId = (method: string, path: string) =>
 
 export function openApiDocument(endpoints: Endpoint[]) {
 	const registry = new OpenAPIRegistry();
-	registry.register("Error", errorEnvelope);
 	for (const e of endpoints) {
 		const success = e.contentType
 			? { [e.contentType]: { schema: e.data } }

@@ -5,21 +5,25 @@ import { hashPassword } from "../auth/passwords";
 import { type Database, isUniqueViolation } from "../db/client";
 import { insertUsers, takenUsernames } from "../db/users";
 import { codePointLength } from "../http/validate";
-
-export const MAX_USERNAME = 64;
-export const MIN_PASSWORD = 6;
-export const MAX_PASSWORD = 128;
+import { MAX_PASSWORD, MAX_USERNAME, MIN_PASSWORD } from "../limits";
 
 export const username = z
 	.string({ error: "must be a string" })
 	.refine((s) => s.trim() === s && codePointLength(s) >= 1 && codePointLength(s) <= MAX_USERNAME, {
 		message: `must be 1 to ${MAX_USERNAME} characters without leading or trailing spaces`,
+	})
+	.meta({
+		minLength: 1,
+		maxLength: MAX_USERNAME,
+		pattern: "^\\S(?:[\\s\\S]*\\S)?$",
+		description: "Unique in the app; no leading or trailing spaces.",
 	});
 export const password = z
 	.string({ error: "must be a string" })
 	.refine((s) => codePointLength(s) >= MIN_PASSWORD && codePointLength(s) <= MAX_PASSWORD, {
 		message: `must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters`,
-	});
+	})
+	.meta({ minLength: MIN_PASSWORD, maxLength: MAX_PASSWORD });
 
 export type RegistrationResult =
 	| { success: true; user_id: number; username: string; reason: "" }
