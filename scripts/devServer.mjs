@@ -76,6 +76,14 @@ export const createApp = (server, name, extraArgs = []) => operatorCli(server, "
 export const rotateToken = (server, appId) => operatorCli(server, "scripts/app-rotate-token.mjs", ["--app", String(appId)]);
 
 async function operatorCli(server, script, args) {
+	const { code, out, err } = await runOperatorCli(server, script, args);
+	if (code !== 0) throw new Error(`${script} failed (${code}): ${err}`);
+	const lines = out.trim().split("\n");
+	return JSON.parse(lines[lines.length - 1]);
+}
+
+/** Runs an operator script against the server's state; returns its exit code and output. */
+export async function runOperatorCli(server, script, args) {
 	const child = spawn(process.execPath, [script, ...args, "--persist-to", server.stateDir], {
 		stdio: ["ignore", "pipe", "pipe"],
 	});
@@ -84,7 +92,5 @@ async function operatorCli(server, script, args) {
 	child.stdout.on("data", (d) => (out += d));
 	child.stderr.on("data", (d) => (err += d));
 	const code = await new Promise((resolve) => child.on("exit", resolve));
-	if (code !== 0) throw new Error(`${script} failed (${code}): ${err}`);
-	const lines = out.trim().split("\n");
-	return JSON.parse(lines[lines.length - 1]);
+	return { code, out, err };
 }

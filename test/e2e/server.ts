@@ -6,7 +6,7 @@ declare module "vitest" {
 	export interface ProvidedContext {
 		baseUrl: string;
 		devAdminToken: string;
-		secondApp: { app_id: number; admin_token: string };
+		secondApp: { app_id: string; admin_token: string };
 		stateDir: string;
 	}
 }
@@ -17,7 +17,8 @@ export default async function setup(project: TestProject) {
 	try {
 		project.provide("baseUrl", server.url);
 		project.provide("devAdminToken", server.adminToken);
-		project.provide("secondApp", await createApp(server, "e2e second app"));
+		// An app that moved from the source service keeps its string AppID.
+		project.provide("secondApp", await createApp(server, "e2e second app", ["--app-id", "welovemaxim"]));
 		project.provide("stateDir", server.stateDir);
 	} catch (error) {
 		await server.stop();

@@ -1,0 +1,65 @@
+// SPEC §6.5 over real HTTP against `npm run dev`: /openapi.json is a valid
+// OpenAPI 3.1 document (checked by @readme/openapi-parser), and /docs renders
+// in a real browser (Debian's Chromium, driven by playwright-core) with every
+// endpoint listed, its scripts served by the Worker itself.
+import { existsSync, mkdirSync } from "node:fs";
+import { validate } from "@readme/openapi-parser";
+import { chromium } from "playwright-core";
+import { describe, expect, inject, it } from "vitest";
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+describe("§6.5 /openapi.json and /docs over HTTP", () => {
+	it("§6.5 /openapi.json is a valid OpenAPI 3.1 document, served without credentials", async () => {
+		const response = await fetch(new URL("/openapi.json", inject("baseUrl")));
+		expect(response.status).toBe(200);
+		const document = await response.json();
+		const result = await validate(document);
+		expect(result.valid ? [] : result.errors).toEqual([]);
+		expect(result.specification).toBe("OpenAPI");
+		expect(document.openapi).toBe("3.1.0");
+	});
+
+	it("§6.5 /docs renders in a browser, lists every endpoint, and loads nothing from outside", async () => {
+		expect(existsSync(CHROMIUM), `a browser at ${CHROMIUM} (apt-get install chromium)`).toBe(true);
+		const base = inject("baseUrl");
+		const document = await (await fetch(new URL("/openapi.json", base))).json();
+		const operations = Object.entries(document.paths as Record<string, object>).flatMap(([path, methods]) =>
+			Object.keys(methods).map((method) => ({ path, method: method.toUpperCase() })),
+		);
+		const browser = await chromium.launch({
+			executablePath: CHROMIUM,
+			args: [
+				"--no-sandbox",
+				"--disable-gpu",
+				"--disable-quic",
+				"--no-first-run",
+				"--disable-background-networking",
+				"--disable-component-update",
+				"--disable-sync",
+			],
+		});
+		try {
+			const page = await browser.newPage({ viewport: { width: 1280, height: 2400 } });
+			const outside: string[] = [];
+			page.on("request", (r) => {
+				if (!r.url().startsWith(base) && !r.url().startsWith("data:")) outside.push(r.url());
+			});
+			await page.goto(new URL("/docs", base).toString());
+			await page.waitForSelector(".opblock", { timeout: 20_000 });
+			const shown = await page.$$eval(".opblock-summary", (blocks) =>
+				blocks.map(
+					(b) =>
+						`${b.querySelector(".opblock-summary-method")?.textContent?.trim()} ${b.querySelector(".opblock-summary-path")?.getAttribute("data-path")}`,
+				),
+			);
+			for (const { path, method } of operations) expect(shown, `${method} ${path}`).toContain(`${method} ${path}`);
+			expect(await page.textContent(".info .title")).toContain("edge-im");
+			expect(outside).toEqual([]);
+			mkdirSync("test-results", { recursive: true });
+			await page.screenshot({ path: "test-results/docs.png", fullPage: false });
+		} finally {
+			await browser.close();
+		}
+	});
+});
