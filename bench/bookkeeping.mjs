@@ -69,7 +69,8 @@ try {
 		const results = JSON.parse(output);
 		return results.reduce((total, r) => total + (r.meta?.duration ?? 0), 0) / results.length;
 	};
-	const appId = app.app_id;
+	// Rows carry the app's internal number; the CLI prints its key.
+	const appId = `(SELECT id FROM apps WHERE key = '${app.app_id}')`;
 	const readTimeList = `SELECT cm.peer_id, (SELECT count(*) FROM messages m WHERE m.app_id = cm.app_id AND m.conversation_key = cm.conversation_key
 		AND m.id > max(cm.read_position, cm.clear_point) AND m.id <= coalesce(cm.left_at, 9007199254740991)
 		AND m.from_uid != cm.user_id AND m.recalled = 0) AS num

@@ -21,7 +21,12 @@ export const groupInfo = z
 	})
 	.meta({ id: "Group" });
 
-/** One row per user of an invite or kick. */
-export const memberChange = z.array(
-	z.object({ user_id: idOut, result: z.boolean(), reason: z.string().meta({ description: '"" when result is true.' }) }),
-);
+/** The contract parts invite and kick share: the body, one result row per user, and their errors. */
+export const memberChange = {
+	body: z.object({
+		group_id: id,
+		user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }).meta({ minItems: 1 }),
+	}),
+	data: z.array(z.object({ user_id: idOut, result: z.boolean(), reason: z.string().meta({ description: '"" when result is true.' }) })),
+	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
+};

@@ -3,8 +3,6 @@ import type { IRequest } from "itty-router";
 /** A request as handlers see it: itty's parsed query plus our request id. */
 export type ApiRequest = IRequest & { requestId: string };
 
-export type Handler = (request: ApiRequest, env: Env, ctx: ExecutionContext) => Promise<Response> | Response;
-
 /** The query string as a plain object of single values (a repeated key keeps its first value). */
 export function queryOf(request: ApiRequest): Record<string, string> {
 	const out: Record<string, string> = {};

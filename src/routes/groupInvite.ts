@@ -1,12 +1,10 @@
-import { z } from "zod";
 import { clock } from "../clock";
 import { conversationObject, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { existingUsers } from "../db/memo";
 import { managedGroup } from "../groups/access";
-import { memberChange, userList } from "../groups/schemas";
+import { memberChange } from "../groups/schemas";
 import { ApiError } from "../http/envelope";
-import { id } from "../http/ids";
 import { endpoint } from "./contract";
 
 export const groupInvite = endpoint({
@@ -17,12 +15,7 @@ export const groupInvite = endpoint({
 	description:
 		"The owner or an admin; members join at once. One row per user: `result` false with a `reason` for a user who does not exist or is already a member.",
 	access: "token",
-	body: z.object({
-		group_id: id,
-		user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }).meta({ minItems: 1 }),
-	}),
-	data: memberChange,
-	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
+	...memberChange,
 	handle: async ({ request, env, db, app, caller, body }) => {
 		await managedGroup(db, app.id, caller, body.group_id);
 		const [registered, members] = await Promise.all([

@@ -1,10 +1,8 @@
-import { z } from "zod";
 import { conversationObject, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { managedGroup } from "../groups/access";
-import { memberChange, userList } from "../groups/schemas";
+import { memberChange } from "../groups/schemas";
 import { ApiError } from "../http/envelope";
-import { id } from "../http/ids";
 import { endpoint } from "./contract";
 
 export const groupKick = endpoint({
@@ -15,12 +13,7 @@ export const groupKick = endpoint({
 	description:
 		"The owner or an admin. A removed member keeps the history up to now and the conversation in their list until they delete it. One row per user: `result` false for a non-member or the owner.",
 	access: "token",
-	body: z.object({
-		group_id: id,
-		user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }).meta({ minItems: 1 }),
-	}),
-	data: memberChange,
-	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
+	...memberChange,
 	handle: async ({ request, env, db, app, caller, body }) => {
 		const group = await managedGroup(db, app.id, caller, body.group_id);
 		const members = await currentMembers(db, app.id, body.group_id, body.user_list);
