@@ -94,6 +94,26 @@ describe("§4 group registry", () => {
 		expect(byAdmin.status).toBe(200);
 	});
 
+	it("§4 invite and kick with an empty user_list answer []; a repeated id gets one row", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, {});
+		for (const path of ["/group/invite", "/group/kick"]) {
+			const empty = await call(path, { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [] } });
+			expect(empty.status, path).toBe(200);
+			expect(empty.body.data, path).toEqual([]);
+		}
+		const repeated = await call("/group/invite", {
+			app,
+			token: c.tokens[c.owner],
+			body: { group_id: groupId, user_list: [c.ann, c.ann, String(c.ann)] },
+		});
+		expect(repeated.body.data).toEqual([{ user_id: c.ann, result: true, reason: "" }]);
+		const kicked = await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann, c.ann] } });
+		expect(kicked.body.data).toEqual([{ user_id: c.ann, result: true, reason: "" }]);
+		// An empty list still needs the rights: a non-member's is 403.
+		expect((await call("/group/invite", { app, token: c.tokens[c.ben], body: { group_id: groupId, user_list: [] } })).status).toBe(403);
+	});
+
 	it("§4 kick (owner/admin) and leave (a member; not the owner unless an admin acts)", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });

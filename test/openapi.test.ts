@@ -54,7 +54,6 @@ const RULES_BEYOND_THE_SCHEMA: RegExp[] = [
 	/"attachment" must be a JSON object string/,
 	/must name exactly one target for an operation/,
 	/"related_mid" is required for an operation/,
-	/"content" is required for APPEND/,
 	/go through \/message\/send/,
 	/would make message \d+ longer/,
 ];

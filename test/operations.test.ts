@@ -44,6 +44,19 @@ describe("§5.1b operations through /message/send", () => {
 		expect((await entryFor(app, userTokenValue, bot)).num).toBe(unreadBefore + 1);
 	});
 
+	it('§5.1b an APPEND whose content is "" is accepted and changes nothing (a stream may send an empty chunk)', async () => {
+		const [mid] = (await op(botToken, { targets: [user], content: "chunk" })).body.msg_ids;
+		const empty = await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "" });
+		expect(empty.status).toBe(200);
+		expect(empty.body.msg_ids).toEqual([mid]);
+		const omitted = await op(botToken, { targets: [user], content_type: 11, related_mid: mid });
+		expect(omitted.status).toBe(200);
+		const [message] = (await history(app, userTokenValue, { opposite_id: bot, limit: 1 })).body.data.messages;
+		expect(message).toMatchObject({ msg_id: mid, content: "chunk" });
+		// The rights still come first: someone else's empty APPEND is 403.
+		expect((await op(userTokenValue, { targets: [bot], content_type: 11, related_mid: mid, content: "" })).status).toBe(403);
+	});
+
 	it('§5.1b REPLACE keeps fields sent as "" or left out', async () => {
 		const [mid] = (await op(botToken, { targets: [user], content: "v1", ext: "e1", config: "c1" })).body.msg_ids;
 		await op(botToken, { targets: [user], content_type: 12, related_mid: mid, content: "", config: "c2" });

@@ -25,7 +25,12 @@ export const groupInfo = z
 export const memberChange = {
 	body: z.object({
 		group_id: id,
-		user_list: userList.refine((l) => l.length > 0, { message: "must name at least one user" }).meta({ minItems: 1 }),
+		// The source service documents an empty list as valid (answered []) and a repeated id as one row.
+		user_list: z
+			.array(id, { error: "must be an array of user ids" })
+			.max(MAX_USER_LIST, { message: `must name at most ${MAX_USER_LIST} users` })
+			.transform((list) => [...new Set(list)])
+			.meta({ description: `User ids; a repeated id gets one row. At most ${MAX_USER_LIST}.` }),
 	}),
 	data: z.array(z.object({ user_id: idOut, result: z.boolean(), reason: z.string().meta({ description: '"" when result is true.' }) })),
 	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },

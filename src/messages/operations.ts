@@ -6,7 +6,6 @@ import { conversationObject, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { AppRecord } from "../db/apps";
 import type { Idempotency } from "../dedupe/replay";
-import { codePointLength } from "../http/validate";
 
 export const READ_ACK = 9;
 export const RECALL = 10;
@@ -41,7 +40,6 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 		return failure(400, 'Field "targets" must name exactly one target for an operation (content_type 9-12).');
 	const msgId = input.related_mid ?? 0;
 	if (msgId === 0) return failure(400, 'Field "related_mid" is required for an operation (content_type 9-12).');
-	if (input.content_type === APPEND && codePointLength(input.content) === 0) return failure(400, 'Field "content" is required for APPEND.');
 
 	const conversationKey = input.type === 2 ? groupKey(target) : pairKey(sender.id, target);
 	const conversation = conversationObject(env, app.id, conversationKey);
