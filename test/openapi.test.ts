@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { endpoints, router } from "../src/routes";
 import { arbitraryOf, type Components, type JsonSchema, violationsOf } from "./schemaArbitrary";
-import { type CallOptions, call, createApp, registerUser, type TestApp, userToken } from "./support";
+import { type CallOptions, call, createApp, registerUser, respond, type TestApp, userToken } from "./support";
 
 type Parameter = { name: string; in: "query" | "header"; required?: boolean; schema: JsonSchema };
 type Operation = {
@@ -99,10 +99,13 @@ describe("§6.5 the API description", () => {
 			.sort();
 		expect(documented).toEqual(served);
 		expect(served.length).toBeGreaterThanOrEqual(27);
-		for (const { path, method } of operations()) {
-			const reply = await call(path, { method, ...credentialsFor(path, method) }).catch(() => null);
-			// /docs answers HTML (checked below); everything else answers JSON.
-			if (reply) expect([404, 405], `${method} ${path}`).not.toContain(reply.status);
+		for (const { path, method, op } of operations()) {
+			const { response, text } = await respond(path, { method, ...credentialsFor(path, method) });
+			expect([404, 405], `${method} ${path}`).not.toContain(response.status);
+			// The media type is the documented one (the envelope's JSON, or /docs' HTML).
+			const documented = Object.keys(op.responses[String(response.status)]?.content ?? {});
+			expect(documented, `${method} ${path} ${response.status}`).toContain(response.headers.get("content-type")?.split(";")[0]);
+			if (path === "/docs") expect(text).toContain("/openapi.json");
 		}
 	});
 
@@ -119,6 +122,12 @@ describe("§6.5 the API description", () => {
 					if (endpoint.contentType) return;
 					const reply = await call(path, request(path, method, op, q, b));
 					expect(reply.status, `${method} ${path} ${JSON.stringify({ q, b })}: ${reply.body.message}`).toBeLessThan(500);
+					// What succeeds answers in the documented shape.
+					if (reply.status === 200) {
+						expect(endpoint.data.safeParse(reply.body.data).success, `${method} ${path} answer ${JSON.stringify(reply.body.data)}`).toBe(
+							true,
+						);
+					}
 					if (reply.status === 400) {
 						expect(
 							RULES_BEYOND_THE_SCHEMA.some((rule) => rule.test(reply.body.message)),

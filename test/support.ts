@@ -43,6 +43,18 @@ export type CallOptions = {
  * test/healthz.test.ts checks the SELF.fetch path itself.)
  */
 export async function call(path: string, options: CallOptions = {}): Promise<Reply> {
+	const { response, text } = await respond(path, options);
+	let parsed: Reply["body"];
+	try {
+		parsed = JSON.parse(text);
+	} catch {
+		throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
+	}
+	return { status: response.status, headers: response.headers, body: parsed };
+}
+
+/** The same request as `call`, answered as it came: for answers that are not the JSON envelope. */
+export async function respond(path: string, options: CallOptions = {}): Promise<{ response: Response; text: string }> {
 	const headers: Record<string, string> = { ...options.headers };
 	const app = options.app;
 	if (app !== undefined) headers.app_id = typeof app === "string" ? app : app.key;
@@ -64,13 +76,7 @@ export async function call(path: string, options: CallOptions = {}): Promise<Rep
 	const response = await worker.fetch(request, env, ctx);
 	const text = await response.text();
 	await waitOnExecutionContext(ctx);
-	let parsed: Reply["body"];
-	try {
-		parsed = JSON.parse(text);
-	} catch {
-		throw new Error(`non-JSON response ${response.status}: ${text.slice(0, 200)}`);
-	}
-	return { status: response.status, headers: response.headers, body: parsed };
+	return { response, text };
 }
 
 let names = 0;

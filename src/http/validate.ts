@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { badRequest } from "./envelope";
 
 /**
@@ -40,4 +40,16 @@ export function codePointLength(s: string): number {
 		n++;
 	}
 	return n;
+}
+
+/**
+ * An optional string of at most `max` code points, "" when absent; /openapi.json
+ * shows the bound as maxLength (JSON Schema counts code points too).
+ */
+export function optionalText(max: number, description?: string) {
+	return z
+		.string({ error: "must be a string" })
+		.refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` })
+		.default("")
+		.meta({ maxLength: max, ...(description ? { description: `${description} At most ${max} characters (code points).` } : {}) });
 }

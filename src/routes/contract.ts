@@ -99,21 +99,7 @@ export function endpoint<
 		const answer = await spec.handle({ ...context, query, body } as Parameters<typeof spec.handle>[0]);
 		return ok(answer.data, answer.extra ?? {}, answer.headers ?? {});
 	};
-	return {
-		methods: spec.methods,
-		path: spec.path,
-		tag: spec.tag,
-		summary: spec.summary,
-		description: spec.description,
-		access: spec.access,
-		optionalToken: spec.optionalToken ?? false,
-		query: spec.query,
-		body: spec.body,
-		data: spec.data,
-		extra: spec.extra,
-		errors: spec.errors ?? {},
-		serve,
-	};
+	return { ...spec, optionalToken: spec.optionalToken ?? false, errors: spec.errors ?? {}, serve };
 }
 
 /** An endpoint that answers something other than the envelope (the API description and its page). */

@@ -6,15 +6,8 @@ import { existingUsers } from "../db/memo";
 import { groupJson } from "../groups/access";
 import { groupInfo, userList } from "../groups/schemas";
 import { notFound } from "../http/envelope";
-import { codePointLength } from "../http/validate";
+import { optionalText } from "../http/validate";
 import { endpoint } from "./contract";
-
-const text = (max: number) =>
-	z
-		.string({ error: "must be a string" })
-		.refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` })
-		.default("")
-		.meta({ maxLength: max });
 
 export const groupCreate = endpoint({
 	methods: ["POST"],
@@ -23,7 +16,7 @@ export const groupCreate = endpoint({
 	summary: "Create a group",
 	description: "The caller (a user, or an admin with header `user_id`) becomes the owner; the users of `user_list` join at once.",
 	access: "token",
-	body: z.object({ name: text(100), description: text(1000), avatar: text(1000), user_list: userList.default([]) }),
+	body: z.object({ name: optionalText(100), description: optionalText(1000), avatar: optionalText(1000), user_list: userList.default([]) }),
 	data: groupInfo,
 	errors: { 404: "A user of user_list does not exist." },
 	handle: async ({ db, app, caller, body }) => {

@@ -1,16 +1,9 @@
 import { z } from "zod";
 import { id, idOut, integerIn, peerId } from "../http/ids";
-import { codePointLength } from "../http/validate";
+import { optionalText } from "../http/validate";
 import { MAX_CONTENT, MAX_FIELD, MAX_TARGETS } from "../limits";
 import { handleSend } from "../messages/sendRequest";
 import { type Context, endpoint } from "./contract";
-
-const text = (max: number, description: string) =>
-	z
-		.string({ error: "must be a string" })
-		.refine((s) => codePointLength(s) <= max, { message: `must be at most ${max} characters` })
-		.default("")
-		.meta({ description: `${description} At most ${max} characters (code points).`, maxLength: max });
 
 /** The body of /message/send and /message/notify (SPEC §5.1, §5.1b, §5.2). */
 export const sendBody = z.object({
@@ -32,10 +25,10 @@ export const sendBody = z.object({
 	)
 		.refine((c) => c !== 8, { message: "must be 0-7 (a message) or 9-12 (an operation)" })
 		.meta({ not: { enum: [8, "8"] } }),
-	content: text(MAX_CONTENT, "Required for TEXT, LOCATION, COMMAND and FORWARD."),
-	ext: text(MAX_FIELD, "Opaque, stored and returned byte for byte."),
-	config: text(MAX_FIELD, "Opaque, stored and returned byte for byte."),
-	attachment: text(MAX_FIELD, 'For IMAGE, AUDIO, VIDEO and FILE: a JSON object string with an http(s) "url".'),
+	content: optionalText(MAX_CONTENT, "Required for TEXT, LOCATION, COMMAND and FORWARD."),
+	ext: optionalText(MAX_FIELD, "Opaque, stored and returned byte for byte."),
+	config: optionalText(MAX_FIELD, "Opaque, stored and returned byte for byte."),
+	attachment: optionalText(MAX_FIELD, 'For IMAGE, AUDIO, VIDEO and FILE: a JSON object string with an http(s) "url".'),
 	related_mid: peerId.optional().meta({ description: "Operations (content_type 9-12): the message they act on." }),
 	online_only: z
 		.boolean({ error: "must be true or false" })
