@@ -74,9 +74,47 @@ describe("GET /message/ack", () => {
 		expect(await readDevice()).toBe(9);
 	});
 
-	it("§5.5 bad input: missing msg_id, malformed conversation_id, unknown peer, self", async () => {
+	it("§5.5 without msg_id (or with 0) marks read up to the newest message the caller can see", async () => {
+		const { alice, bob, aliceToken, bobToken, ids } = await pairWithMessages(3);
+		const reply = await call("/message/ack", { app, token: bobToken, query: { conversation_id: alice } });
+		expect(reply.status).toBe(200);
+		expect(reply.body).toEqual({ code: 200, message: "", data: true });
+		expect((await entryFor(app, bobToken, alice)).num).toBe(0);
+		expect((await history(app, aliceToken, { opposite_id: bob })).body.data.messages.map((m: any) => m.status)).toEqual([
+			"READ",
+			"READ",
+			"READ",
+		]);
+		// 0 is the same, and a later message is unread again until the next ack.
+		const [later] = (await send(app, aliceToken, { targets: [bob], content: "later" })).body.msg_ids;
+		expect((await entryFor(app, bobToken, alice)).num).toBe(1);
+		expect((await ack(app, bobToken, alice, 0)).status).toBe(200);
+		expect((await entryFor(app, bobToken, alice)).num).toBe(0);
+		expect(later).toBeGreaterThan(ids[2] as number);
+	});
+
+	it("§5.5 without msg_id a removed group member reads up to their removal only; no conversation at all is 404", async () => {
+		const [owner, member] = [await registerUser(app), await registerUser(app)];
+		const [ownerToken, memberToken] = [await userToken(app, owner), await userToken(app, member)];
+		const group = (await call("/group/create", { app, token: ownerToken, body: { user_list: [member] } })).body.data.group_id;
+		const groupSend = (content: string) => send(app, ownerToken, { type: 2, targets: [group], content });
+		const [seen] = (await groupSend("before")).body.msg_ids;
+		await call("/group/kick", { app, token: ownerToken, body: { group_id: group, user_list: [member] } });
+		await groupSend("after");
+		expect((await call("/message/ack", { app, token: memberToken, query: { conversation_id: group } })).status).toBe(200);
+		const position = await env.DB.prepare("SELECT read_position FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
+			.bind(app.appId, member, group)
+			.first<{ read_position: number }>();
+		expect(position?.read_position).toBe(seen);
+		const stranger = await registerUser(app);
+		const none = await call("/message/ack", { app, token: memberToken, query: { conversation_id: stranger } });
+		expect(none.status).toBe(404);
+	});
+
+	it("§5.5 bad input: malformed msg_id or conversation_id, unknown peer, self", async () => {
 		const { alice, bob, bobToken } = await pairWithMessages(1);
-		expect((await call("/message/ack", { app, token: bobToken, query: { conversation_id: alice } })).status).toBe(400);
+		expect((await call("/message/ack", { app, token: bobToken, query: { conversation_id: alice, msg_id: "-1" } })).status).toBe(400);
+		expect((await call("/message/ack", { app, token: bobToken, query: { msg_id: 1 } })).status).toBe(400);
 		expect((await call("/message/ack", { app, token: bobToken, query: { conversation_id: "x", msg_id: 1 } })).status).toBe(400);
 		expect((await ack(app, bobToken, 99999999, 1)).status).toBe(404);
 		expect((await ack(app, bobToken, bob, 1)).status).toBe(400);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { clock } from "../src/clock";
 import { replayKey } from "../src/dedupe/replay";
-import { allMessages, createApp, registerUser, send, type TestApp, userToken } from "./support";
+import { allMessages, call, createApp, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -45,12 +45,12 @@ describe("POST /message/send with transaction_id", () => {
 
 	it("§5.1 the D1 key is the authority when KV has not seen the transaction (stale or lost cache)", async () => {
 		const first = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss" });
-		await env.DEDUPE.delete(replayKey(app.appId, alice, 3));
+		await env.DEDUPE.delete(replayKey(app.appId, alice, "3"));
 		const again = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss" });
 		expect(again.status).toBe(200);
 		expect(again.headers.get("idempotent-replayed")).toBe("true");
 		expect(again.body.msg_ids).toEqual(first.body.msg_ids);
-		await env.DEDUPE.delete(replayKey(app.appId, alice, 3));
+		await env.DEDUPE.delete(replayKey(app.appId, alice, "3"));
 		const changed = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss but different" });
 		expect(changed.status).toBe(409);
 		expect(await countContent(bobToken, alice, "kv-miss")).toBe(1);
@@ -89,7 +89,7 @@ describe("POST /message/send with transaction_id", () => {
 
 	it("§5.1 after the dedupe window the same id is a new request", async () => {
 		const first = await send(app, aliceToken, { transaction_id: 7, targets: [bob], content: "window" });
-		await env.DEDUPE.delete(replayKey(app.appId, alice, 7)); // KV's TTL would have expired it too
+		await env.DEDUPE.delete(replayKey(app.appId, alice, "7")); // KV's TTL would have expired it too
 		const later = Date.now() + 24 * 3600 * 1000 + 1000;
 		vi.spyOn(clock, "now").mockReturnValue(later);
 		const again = await send(app, aliceToken, { transaction_id: 7, targets: [bob], content: "window" });
@@ -102,6 +102,70 @@ describe("POST /message/send with transaction_id", () => {
 	it("§1 §5.1 KV remembers a transaction only with a TTL: the dedupe window", async () => {
 		const put = vi.spyOn(env.DEDUPE, "put");
 		await send(app, aliceToken, { transaction_id: 8, targets: [bob], content: "ttl" });
-		expect(put).toHaveBeenCalledWith(replayKey(app.appId, alice, 8), expect.any(String), { expirationTtl: 24 * 3600 });
+		expect(put).toHaveBeenCalledWith(replayKey(app.appId, alice, "8"), expect.any(String), { expirationTtl: 24 * 3600 });
 	});
+});
+
+describe("§5.1 transaction_id is an int64 kept by its exact digits", () => {
+	/** A send whose body is JSON text, so that numbers beyond 2^53 travel with every digit. */
+	const sendRaw = (json: string) =>
+		call("/message/send", { app, token: aliceToken, rawBody: json, headers: { "content-type": "application/json" } });
+	const body = (transactionId: string, content: string) =>
+		`{"transaction_id": ${transactionId}, "type": 1, "targets": [${bob}], "content_type": 0, "content": ${JSON.stringify(content)}}`;
+
+	it("§5.1 2^62 and 2^62+1 sent as JSON numbers are two transactions, also when KV has not seen them", async () => {
+		const first = await sendRaw(body("4611686018427387904", "int64 a"));
+		const second = await sendRaw(body("4611686018427387905", "int64 a"));
+		expect([first.status, second.status]).toEqual([200, 200]);
+		expect(second.headers.get("idempotent-replayed")).toBeNull();
+		expect(second.body.msg_ids).not.toEqual(first.body.msg_ids);
+		// The D1 authority tells them apart too: without KV, each repeat gets its own first answer.
+		for (const id of ["4611686018427387904", "4611686018427387905"]) await env.DEDUPE.delete(replayKey(app.appId, alice, id));
+		const again = await sendRaw(body("4611686018427387905", "int64 a"));
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+		expect(again.body.msg_ids).toEqual(second.body.msg_ids);
+		expect(await countContent(bobToken, alice, "int64 a")).toBe(2);
+		const stored = await env.DB.prepare(
+			"SELECT CAST(transaction_id AS TEXT) AS id, typeof(transaction_id) AS type FROM send_dedupe WHERE app_id = ? AND sender_id = ? AND transaction_id > 4611686018427387000 ORDER BY transaction_id",
+		)
+			.bind(app.appId, alice)
+			.all<{ id: string; type: string }>();
+		expect(stored.results).toEqual([
+			{ id: "4611686018427387904", type: "integer" },
+			{ id: "4611686018427387905", type: "integer" },
+		]);
+	});
+
+	it("§5.1 a number and its decimal string are the same transaction; 2^63-1 and -2^63 are valid", async () => {
+		const asNumber = await sendRaw(body("9223372036854775807", "int64 max"));
+		const asString = await sendRaw(body('"9223372036854775807"', "int64 max"));
+		expect(asString.headers.get("idempotent-replayed")).toBe("true");
+		expect(asString.body.msg_ids).toEqual(asNumber.body.msg_ids);
+		expect((await sendRaw(body("-9223372036854775808", "int64 min"))).status).toBe(200);
+	});
+
+	it("§5.1 a negative id dedupes", async () => {
+		const first = await sendRaw(body("-1", "negative id"));
+		const again = await sendRaw(body("-1", "negative id"));
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+		expect(again.body.msg_ids).toEqual(first.body.msg_ids);
+		expect(await countContent(bobToken, alice, "negative id")).toBe(1);
+	});
+
+	it("§5.1 0 means none: it never dedupes", async () => {
+		await sendRaw(body("0", "zero id"));
+		const again = await sendRaw(body('"0"', "zero id"));
+		expect(again.headers.get("idempotent-replayed")).toBeNull();
+		expect(await countContent(bobToken, alice, "zero id")).toBe(2);
+	});
+
+	it.each(["9223372036854775808", "-9223372036854775809", "1.5", '"1e3"', '""', "true"])(
+		"§5.1 transaction_id %s is 400 naming it, and nothing is sent",
+		async (value) => {
+			const reply = await sendRaw(body(value, `bad id ${value}`));
+			expect(reply.status).toBe(400);
+			expect(reply.body.message).toBe('Field "transaction_id" must be an integer from -2^63 to 2^63-1.');
+			expect(await countContent(bobToken, alice, `bad id ${value}`)).toBe(0);
+		},
+	);
 });

@@ -61,6 +61,34 @@ describe("§4 group registry", () => {
 		});
 	});
 
+	it("§4 create without a body makes an empty group owned by the caller; type 0 and 1 make ordinary groups", async () => {
+		const c = await crew();
+		for (const rawBody of [undefined, "", "  "]) {
+			const reply = await call("/group/create", { app, token: c.tokens[c.owner], method: "POST", rawBody });
+			expect(reply.status, JSON.stringify(rawBody)).toBe(200);
+			expect(reply.body.data).toMatchObject({ owner_id: c.owner, count: 1, name: "" });
+		}
+		for (const type of [0, 1, "1"]) {
+			const reply = await call("/group/create", { app, token: c.tokens[c.owner], body: { type, user_list: [c.ann] } });
+			expect(reply.status, String(type)).toBe(200);
+			expect(reply.body.data).toMatchObject({ count: 2 });
+		}
+	});
+
+	it("§4 create with type 2 (a chatroom) is 400 saying chatrooms are not supported, and creates nothing", async () => {
+		const c = await crew();
+		const before = (await call("/group/user_joined", { app, token: c.tokens[c.owner] })).body.data;
+		const reply = await call("/group/create", { app, token: c.tokens[c.owner], body: { name: "room", type: 2 } });
+		expect(reply.status).toBe(400);
+		expect(reply.body).toEqual({
+			code: 400,
+			message: 'Field "type" 2 (a chatroom) is not supported; use 0 (private) or 1 (public).',
+			data: null,
+		});
+		expect((await call("/group/create", { app, token: c.tokens[c.owner], body: { type: 3 } })).status).toBe(400);
+		expect((await call("/group/user_joined", { app, token: c.tokens[c.owner] })).body.data).toEqual(before);
+	});
+
 	it("§4 group ids and user ids share one id space", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, {});
@@ -79,9 +107,9 @@ describe("§4 group registry", () => {
 		});
 		expect(reply.status).toBe(200);
 		expect(reply.body.data).toEqual([
-			{ user_id: c.ben, result: true, reason: "" },
-			{ user_id: c.ann, result: false, reason: "already a member" },
-			{ user_id: 999999, result: false, reason: "user does not exist" },
+			{ user_id: c.ben, result: "success", reason: "" },
+			{ user_id: c.ann, result: "fail", reason: "already a member" },
+			{ user_id: 999999, result: "fail", reason: "user does not exist" },
 		]);
 		expect((await call("/group/user_joined", { app, token: c.tokens[c.ben] })).body.data).toEqual([groupId]);
 		const byMember = await call("/group/invite", {
@@ -107,9 +135,9 @@ describe("§4 group registry", () => {
 			token: c.tokens[c.owner],
 			body: { group_id: groupId, user_list: [c.ann, c.ann, String(c.ann)] },
 		});
-		expect(repeated.body.data).toEqual([{ user_id: c.ann, result: true, reason: "" }]);
+		expect(repeated.body.data).toEqual([{ user_id: c.ann, result: "success", reason: "" }]);
 		const kicked = await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann, c.ann] } });
-		expect(kicked.body.data).toEqual([{ user_id: c.ann, result: true, reason: "" }]);
+		expect(kicked.body.data).toEqual([{ user_id: c.ann, result: "success", reason: "" }]);
 		// An empty list still needs the rights: a non-member's is 403.
 		expect((await call("/group/invite", { app, token: c.tokens[c.ben], body: { group_id: groupId, user_list: [] } })).status).toBe(403);
 	});
@@ -124,8 +152,8 @@ describe("§4 group registry", () => {
 			body: { group_id: groupId, user_list: [c.ann, c.owner] },
 		});
 		expect(kicked.body.data).toEqual([
-			{ user_id: c.ann, result: true, reason: "" },
-			{ user_id: c.owner, result: false, reason: "the owner cannot be kicked" },
+			{ user_id: c.ann, result: "success", reason: "" },
+			{ user_id: c.owner, result: "fail", reason: "the owner cannot be kicked" },
 		]);
 		expect((await call("/group/leave", { app, method: "POST", token: c.tokens[c.ben], query: { group_id: groupId } })).status).toBe(200);
 		expect((await call("/group/leave", { app, method: "POST", token: c.tokens[c.ben], query: { group_id: groupId } })).status).toBe(404);
@@ -154,6 +182,8 @@ describe("§4 group registry", () => {
 				query: cursor ? { group_id: groupId, limit: 2, cursor } : { group_id: groupId, limit: 2 },
 			});
 			expect(page.status).toBe(200);
+			for (const member of page.body.data)
+				expect(member).toEqual({ user_id: expect.any(Number), display_name: "", join_time: expect.any(Number) });
 			seen.push(...page.body.data.map((m: any) => m.user_id));
 			cursor = page.body.cursor;
 			if (!cursor) break;

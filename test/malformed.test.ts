@@ -68,7 +68,12 @@ const cases: Case[] = [
 		names: '"attachment"',
 		options: () => asAlice(sendBody({ content_type: 1, attachment: '{"url":"javascript:alert(1)"}' })),
 	},
-	{ name: "transaction_id negative", status: 400, names: '"transaction_id"', options: () => asAlice(sendBody({ transaction_id: -1 })) },
+	{
+		name: "transaction_id 2^63 (beyond int64)",
+		status: 400,
+		names: '"transaction_id"',
+		options: () => asAlice(sendBody({ transaction_id: "9223372036854775808" })),
+	},
 	{ name: "transaction_id fractional", status: 400, names: '"transaction_id"', options: () => asAlice(sendBody({ transaction_id: 2.5 })) },
 	{ name: "from_user_id as boolean", status: 400, names: '"from_user_id"', options: () => asAlice(sendBody({ from_user_id: true })) },
 	{ name: "body is not JSON", status: 400, names: "JSON", options: () => ({ app, token: aliceToken, rawBody: "{type:1" }) },

@@ -230,7 +230,7 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 				body: { group_id: w.groupId, user_list: [w.ids[c.user]] },
 			});
 			expect(reply.status).toBe(200);
-			expect(reply.body.data[0].result).toBe(!model.members.has(c.user));
+			expect(reply.body.data[0].result).toBe(model.members.has(c.user) ? "fail" : "success");
 			if (!model.members.has(c.user)) model.join(c.user);
 			return;
 		}
@@ -241,7 +241,7 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 				body: { group_id: w.groupId, user_list: [w.ids[c.user]] },
 			});
 			expect(reply.status).toBe(200);
-			expect(reply.body.data[0].result).toBe(model.members.has(c.user));
+			expect(reply.body.data[0].result).toBe(model.members.has(c.user) ? "success" : "fail");
 			if (model.members.has(c.user)) model.remove(c.user);
 			return;
 		}

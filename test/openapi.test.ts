@@ -18,6 +18,9 @@ type Operation = {
 };
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Components } };
 
+/** JSON for assertion messages; BigInt (int64 beyond 2^53) shown with its digits. */
+const show = (value: unknown) => JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
+
 let doc: Document;
 let app: TestApp;
 let alice: number;
@@ -118,10 +121,10 @@ describe("§6.5 the API description", () => {
 				fc.asyncProperty(query, body, async (q, b) => {
 					if (endpoint.query)
 						expect(endpoint.query.safeParse(Object.fromEntries(Object.entries(q).map(([k, v]) => [k, String(v)]))).success).toBe(true);
-					if (endpoint.body) expect(endpoint.body.safeParse(b).success, JSON.stringify(b)).toBe(true);
+					if (endpoint.body) expect(endpoint.body.safeParse(b).success, show(b)).toBe(true);
 					if (endpoint.contentType) return;
 					const reply = await call(path, request(path, method, op, q, b));
-					expect(reply.status, `${method} ${path} ${JSON.stringify({ q, b })}: ${reply.body.message}`).toBeLessThan(500);
+					expect(reply.status, `${method} ${path} ${show({ q, b })}: ${reply.body.message}`).toBeLessThan(500);
 					// What succeeds answers in the documented shape.
 					if (reply.status === 200) {
 						expect(endpoint.data.safeParse(reply.body.data).success, `${method} ${path} answer ${JSON.stringify(reply.body.data)}`).toBe(

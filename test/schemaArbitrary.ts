@@ -6,6 +6,7 @@ import fc from "fast-check";
 export type JsonSchema = {
 	$ref?: string;
 	type?: string;
+	format?: string;
 	anyOf?: JsonSchema[];
 	oneOf?: JsonSchema[];
 	enum?: unknown[];
@@ -44,6 +45,10 @@ function baseArbitrary(s: JsonSchema, components: Components): fc.Arbitrary<unkn
 	if (s.const !== undefined) return fc.constant(s.const);
 	switch (s.type) {
 		case "integer":
+			// An unbounded int64 (transaction_id): any of them, sent as exact JSON digits (BigInt, see support.ts).
+			if (s.format === "int64" && s.minimum === undefined && s.maximum === undefined) {
+				return fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }));
+			}
 			return fc.oneof(
 				fc.integer({ min: Math.max(s.minimum ?? -1000, Number.MIN_SAFE_INTEGER), max: Math.min(s.maximum ?? 1000, 1000) }),
 				fc.constantFrom(...[s.minimum, s.maximum].filter((n): n is number => n !== undefined)),
@@ -87,6 +92,8 @@ export function violationsOf(schema: JsonSchema, sample: unknown, components: Co
 		out.push({ rule: "not a number", value: "not-a-number" });
 		if (s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER) out.push({ rule: "above maximum", value: s.maximum + 1 });
 		if (s.minimum !== undefined) out.push({ rule: "below minimum", value: s.minimum - 1 });
+		if (s.format === "int64" && s.maximum === undefined)
+			out.push({ rule: "beyond int64", value: 2n ** 63n }, { rule: "below int64", value: -(2n ** 63n) - 1n });
 		out.push({ rule: "a fraction", value: (s.minimum ?? 0) + 0.5 });
 	}
 	if (s.type === "string") {

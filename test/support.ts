@@ -62,7 +62,7 @@ export async function respond(path: string, options: CallOptions = {}): Promise<
 	if (token) headers["access-token"] = token;
 	let body = options.rawBody;
 	if (options.body !== undefined) {
-		body = JSON.stringify(options.body);
+		body = JSON.stringify(options.body, exactBigInts);
 		headers["content-type"] = "application/json";
 	}
 	const url = new URL(`https://im.test${path}`);
@@ -77,6 +77,11 @@ export async function respond(path: string, options: CallOptions = {}): Promise<
 	const text = await response.text();
 	await waitOnExecutionContext(ctx);
 	return { response, text };
+}
+
+/** BigInt values are written as their exact JSON digits (int64 ids beyond 2^53). */
+function exactBigInts(_key: string, value: unknown): unknown {
+	return typeof value === "bigint" ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(value.toString()) : value;
 }
 
 let names = 0;

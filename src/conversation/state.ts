@@ -21,7 +21,10 @@ export type AckResult = { ok: true; readPosition: number } | Failure;
 
 export async function ack(db: Database, input: AckInput): Promise<AckResult> {
 	const done = await ackConversation(db, input);
-	return done ? { ok: true, ...done } : notInConversation(input.msgId);
+	if (done) return { ok: true, ...done };
+	return input.msgId > 0
+		? notInConversation(input.msgId)
+		: failure(404, "The conversation is not in your list; there is nothing to mark read.");
 }
 
 export type DeleteInput = { appId: number; conversationKey: string; userId: number };

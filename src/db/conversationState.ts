@@ -21,22 +21,28 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
 
 /**
  * Moves the user's read position forward to `msgId` (never back), records the
- * device, and recounts unread. Null if `msgId` is not a message of the
- * conversation the user is in.
+ * device, and recounts unread. `msgId` 0 means the newest message the user can
+ * see (a removed member: up to their removal). Null if the user has no side in
+ * the conversation, or `msgId` is not one of its messages.
  */
 export async function ackConversation(
 	db: Database,
 	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number },
 ): Promise<{ readPosition: number } | null> {
-	const newPosition = sql`max(conversation_members.read_position, ${a.msgId})`;
+	const target =
+		a.msgId > 0
+			? sql`${a.msgId}`
+			: sql`coalesce((SELECT max(id) FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey}
+				AND id <= coalesce(conversation_members.left_at, ${Number.MAX_SAFE_INTEGER})), 0)`;
+	const newPosition = sql`max(conversation_members.read_position, ${target})`;
 	const rows = await db.all<{ read_position: number }>(sql`
 		UPDATE conversation_members SET
 			read_position = ${newPosition},
-			read_device_sn = CASE WHEN ${a.msgId} > read_position THEN ${a.deviceSn} ELSE read_device_sn END,
-			delivered_position = max(delivered_position, ${a.msgId}),
+			read_device_sn = CASE WHEN ${target} > read_position THEN ${a.deviceSn} ELSE read_device_sn END,
+			delivered_position = max(delivered_position, ${target}),
 			unread_count = ${unreadCountAfter(a.appId, a.conversationKey, a.userId, newPosition)}
 		WHERE app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}
-			AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})
+			${a.msgId > 0 ? sql`AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})` : sql``}
 		RETURNING read_position`);
 	const row = rows[0];
 	return row ? { readPosition: row.read_position } : null;

@@ -3,7 +3,12 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Database } from "./client";
 import { sendDedupe } from "./schema";
 
-export type Transaction = { senderId: number; transactionId: number; targetId: number; bodyHash: string };
+/**
+ * `transactionId` is the exact decimal digits of an int64. Bound as text into
+ * the INTEGER column, SQLite stores and compares it as that exact 64-bit
+ * integer (column affinity), which a JS number beyond 2^53 could not carry.
+ */
+export type Transaction = { senderId: number; transactionId: string; targetId: number; bodyHash: string };
 
 /** The transaction's dedupe row, naming `msgId` (in a send batch: the message just inserted). */
 export const insertDedupe = (appId: number, t: Transaction, msgId: SQL, createdAt: number) =>
@@ -15,7 +20,7 @@ const transactionIs = (t: Omit<Transaction, "bodyHash">, appId: number) =>
 	and(
 		eq(sendDedupe.appId, appId),
 		eq(sendDedupe.senderId, t.senderId),
-		eq(sendDedupe.transactionId, t.transactionId),
+		sql`${sendDedupe.transactionId} = ${t.transactionId}`,
 		eq(sendDedupe.targetId, t.targetId),
 	);
 

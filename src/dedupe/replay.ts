@@ -14,7 +14,7 @@ import { sha256Hex } from "../sha256";
 
 export type ReplayEntry = { hash: string; msg_ids: number[] };
 
-export const replayKey = (appId: number, senderId: number, transactionId: number) => `txn/${appId}/${senderId}/${transactionId}`;
+export const replayKey = (appId: number, senderId: number, transactionId: string) => `txn/${appId}/${senderId}/${transactionId}`;
 
 export async function cachedReplay(kv: KVNamespace, key: string, requestId: string): Promise<ReplayEntry | null> {
 	try {
@@ -33,12 +33,12 @@ export async function rememberReplay(kv: KVNamespace, key: string, entry: Replay
 	}
 }
 
-export type Idempotency = { key: string; hash: string; transactionId: number; windowS: number; requestId: string };
+export type Idempotency = { key: string; hash: string; transactionId: string; windowS: number; requestId: string };
 
 export async function idempotency(
 	appId: number,
 	senderId: number,
-	transactionId: number | undefined,
+	transactionId: string | undefined,
 	request: unknown,
 	windowS: number,
 	requestId: string,

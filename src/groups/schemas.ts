@@ -22,6 +22,13 @@ export const groupInfo = z
 	.meta({ id: "Group" });
 
 /** The contract parts invite and kick share: the body, one result row per user, and their errors. */
+/** One row of an invite or kick, in the source service's shape. */
+export const changeRow = (userId: number, reason: string) => ({
+	user_id: userId,
+	result: reason ? ("fail" as const) : ("success" as const),
+	reason,
+});
+
 export const memberChange = {
 	body: z.object({
 		group_id: id,
@@ -32,6 +39,13 @@ export const memberChange = {
 			.transform((list) => [...new Set(list)])
 			.meta({ description: `User ids; a repeated id gets one row. At most ${MAX_USER_LIST}.` }),
 	}),
-	data: z.array(z.object({ user_id: idOut, result: z.boolean(), reason: z.string().meta({ description: '"" when result is true.' }) })),
+	// The source service's names and types: result is the string "success" or "fail".
+	data: z.array(
+		z.object({
+			user_id: idOut,
+			result: z.enum(["success", "fail"]),
+			reason: z.string().meta({ description: '"" on success; else why ("already a member", "user does not exist", ...).' }),
+		}),
+	),
 	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
 };

@@ -5,13 +5,15 @@ import { ApiError, badRequest } from "./envelope";
  * Reads a JSON object body, refusing more than 64 KiB before parsing (SPEC §2):
  * first by Content-Length, then while streaming, for bodies sent without one.
  */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+export async function readJsonObject(request: Request, { optional = false } = {}): Promise<Record<string, unknown>> {
 	const declared = Number(request.headers.get("content-length") ?? "0");
 	if (declared > MAX_BODY_BYTES) throw tooLarge();
 	const bytes = await readAtMost(request.body, MAX_BODY_BYTES);
+	// An optional body may be left out altogether: no bytes (or only white space) is {}.
+	if (optional && new TextDecoder().decode(bytes).trim() === "") return {};
 	let parsed: unknown;
 	try {
-		parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+		parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes), exactIntegers as Reviver);
 	} catch {
 		throw badRequest("The request body is not valid JSON.");
 	}
@@ -19,6 +21,18 @@ export async function readJsonObject(request: Request): Promise<Record<string, u
 		throw badRequest("The request body must be a JSON object.");
 	}
 	return parsed as Record<string, unknown>;
+}
+
+type Reviver = (key: string, value: unknown) => unknown;
+
+/**
+ * JSON integers beyond 2^53 become BigInt from their source text instead of a
+ * rounded number (int64 transaction ids must keep every digit); schemas that
+ * take a number refuse a BigInt, so an id that large is still a 400.
+ */
+function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+	const source = context?.source;
+	return typeof value === "number" && !Number.isSafeInteger(value) && source && /^-?[0-9]+$/.test(source) ? BigInt(source) : value;
 }
 
 async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {

@@ -34,6 +34,32 @@ export const deviceSn = integer(0, MAX_ID, "must be a non-negative integer id (a
 export const integerIn = (min: number, max: number, description: string) =>
 	integer(min, max, `must be an integer from ${min} to ${max}`, `${description}${STRINGS_TOO}`);
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * A request id the source service types int64 (transaction_id, SPEC §5.1):
+ * any integer from -2^63 to 2^63-1, as a JSON number or a decimal string, kept
+ * by its exact digits (a canonical decimal string; JSON numbers beyond 2^53
+ * arrive as BigInt from the body reader, never rounded). 0 means none.
+ */
+export function int64Key(description: string) {
+	const what = "must be an integer from -2^63 to 2^63-1";
+	const error = (issue: { input?: unknown }) => (issue.input === undefined ? "is required" : what);
+	const digits = (v: unknown) => ((typeof v === "number" && Number.isSafeInteger(v)) || typeof v === "bigint" ? String(v) : v);
+	return z
+		.preprocess(
+			digits,
+			z
+				.string({ error })
+				// One check: zod runs every check even after one fails, and BigInt() throws on a non-decimal.
+				.refine((s) => DECIMAL.test(s) && BigInt(s) >= INT64_MIN && BigInt(s) <= INT64_MAX, { error: what })
+				.transform((s) => BigInt(s).toString()),
+		)
+		.transform((d) => (d === "0" ? undefined : d))
+		.meta({ type: "integer", format: "int64", description: `${description} A decimal string is accepted too.` });
+}
+
 /** Parses an id given as a JSON number or a decimal string; null for anything else (negative, fraction, > 2^53-1). */
 export function parseId(value: unknown, { allowZero = false } = {}): number | null {
 	const parsed = (allowZero ? peerId : id).safeParse(value);

@@ -12,7 +12,7 @@ export type SendRequest = {
 	appId: number;
 	message: Outgoing;
 	targets: number[];
-	transaction: { id: number; bodyHash: string } | null;
+	transaction: { id: string; bodyHash: string } | null;
 	/** Groups: false when the sender keeps admin rights (may send without being a member). */
 	senderMustBeMember: boolean;
 	dedupeWindowMs: number;

@@ -18,7 +18,8 @@ import { OPERATIONS, runOperation } from "./operations";
 
 /** A send or notify request, validated. */
 export type SendFields = {
-	transaction_id?: number;
+	/** Exact decimal digits of an int64 (absent: no dedupe). */
+	transaction_id?: string;
 	type: 1 | 2;
 	from_user_id?: number;
 	targets: number[];

@@ -52,6 +52,8 @@ export type Spec<A extends Access, Q extends Shape, B extends Shape, D extends z
 	optionalToken?: boolean;
 	query?: z.ZodObject<Q>;
 	body?: z.ZodObject<B>;
+	/** The body may be left out (an empty body reads as {}). */
+	bodyOptional?: boolean;
 	data: D;
 	extra?: E;
 	/** Statuses besides 200 and the ones every endpoint of its access can answer, with when. */
@@ -70,6 +72,7 @@ export type Endpoint = {
 	optionalToken: boolean;
 	query?: z.ZodObject;
 	body?: z.ZodObject;
+	bodyOptional?: boolean;
 	data: z.ZodType;
 	extra?: Shape;
 	errors: Record<number, string>;
@@ -95,7 +98,7 @@ export function endpoint<
 					: { ...context, db, app: await resolveApp(request, db) };
 		}
 		const query = spec.query ? parse(spec.query, queryOf(request), "query") : {};
-		const body = spec.body ? parse(spec.body, await readJsonObject(request), "body") : {};
+		const body = spec.body ? parse(spec.body, await readJsonObject(request, { optional: spec.bodyOptional }), "body") : {};
 		const answer = await spec.handle({ ...context, query, body } as Parameters<typeof spec.handle>[0]);
 		return ok(answer.data, answer.extra ?? {}, answer.headers ?? {});
 	};

@@ -3,7 +3,7 @@ import { conversationObject, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { existingUsers } from "../db/memo";
 import { managedGroup } from "../groups/access";
-import { memberChange } from "../groups/schemas";
+import { changeRow, memberChange } from "../groups/schemas";
 import { ApiError } from "../http/envelope";
 import { endpoint } from "./contract";
 
@@ -24,9 +24,9 @@ export const groupInvite = endpoint({
 		]);
 		const rows = body.user_list.map((userId) => {
 			const reason = !registered.has(userId) ? "user does not exist" : members.has(userId) ? "already a member" : "";
-			return { user_id: userId, result: reason === "", reason };
+			return changeRow(userId, reason);
 		});
-		const joining = rows.filter((r) => r.result).map((r) => r.user_id);
+		const joining = rows.filter((r) => r.result === "success").map((r) => r.user_id);
 		if (joining.length > 0) {
 			const result = await conversationObject(env, app.id, groupKey(body.group_id)).join({
 				appId: app.id,

@@ -1,7 +1,7 @@
 import { conversationObject, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { managedGroup } from "../groups/access";
-import { memberChange } from "../groups/schemas";
+import { changeRow, memberChange } from "../groups/schemas";
 import { ApiError } from "../http/envelope";
 import { endpoint } from "./contract";
 
@@ -19,9 +19,9 @@ export const groupKick = endpoint({
 		const members = await currentMembers(db, app.id, body.group_id, body.user_list);
 		const rows = body.user_list.map((userId) => {
 			const reason = userId === group.owner_id ? "the owner cannot be kicked" : members.has(userId) ? "" : "not a member";
-			return { user_id: userId, result: reason === "", reason };
+			return changeRow(userId, reason);
 		});
-		const leaving = rows.filter((r) => r.result).map((r) => r.user_id);
+		const leaving = rows.filter((r) => r.result === "success").map((r) => r.user_id);
 		if (leaving.length > 0) {
 			const result = await conversationObject(env, app.id, groupKey(body.group_id)).remove({
 				appId: app.id,

@@ -24,7 +24,14 @@ export const groupMemberList = endpoint({
 			.optional()
 			.meta({ description: 'The `cursor` of the previous page; "" or absent: the first page.' }),
 	}),
-	data: z.array(z.object({ user_id: idOut, joined_at: z.int().meta({ description: "Milliseconds since the Unix epoch." }) })),
+	// The source service's member shape (its 群成员格式).
+	data: z.array(
+		z.object({
+			user_id: idOut,
+			display_name: z.string().meta({ description: 'The member\'s name card in the group: "" (profiles do not exist yet).' }),
+			join_time: z.int().meta({ description: "When the member joined, in milliseconds since the Unix epoch." }),
+		}),
+	),
 	extra: { cursor: z.string().meta({ description: 'Pass it to get the next page; "" on the last page.' }) },
 	errors: { 403: "Not a member.", 404: "No live group group_id." },
 	handle: async ({ db, app, caller, query }) => {
@@ -38,6 +45,9 @@ export const groupMemberList = endpoint({
 		}
 		const page = found.members.slice(0, limit);
 		const last = page[page.length - 1];
-		return { data: page, extra: { cursor: found.members.length > limit && last ? String(last.user_id) : "" } };
+		return {
+			data: page.map((m) => ({ user_id: m.user_id, display_name: "", join_time: m.joined_at })),
+			extra: { cursor: found.members.length > limit && last ? String(last.user_id) : "" },
+		};
 	},
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ApiError } from "../http/envelope";
-import { deviceSn, id, peerId } from "../http/ids";
+import { deviceSn, peerId } from "../http/ids";
 import { endpoint } from "./contract";
 import { myConversation } from "./myConversation";
 
@@ -10,11 +10,13 @@ export const messageAck = endpoint({
 	tag: "Messages",
 	summary: "Mark a conversation read",
 	description:
-		"Marks the caller's conversation read up to `msg_id` (inclusive). The read position only moves forward: an older `msg_id` is accepted and changes nothing. Records the device that read. An admin names the user with header `user_id`.",
+		"Marks the caller's conversation read up to `msg_id` (inclusive), or, without `msg_id`, up to the newest message the caller can see. The read position only moves forward: an older `msg_id` is accepted and changes nothing. Records the device that read. An admin names the user with header `user_id`.",
 	access: "token",
 	query: z.object({
 		conversation_id: peerId.meta({ description: "The peer user, the group, or 0 for notifications." }),
-		msg_id: id,
+		msg_id: peerId
+			.optional()
+			.meta({ description: "Read up to this message (inclusive); 0 or absent: up to the newest message the caller can see." }),
 		device_sn: deviceSn.optional().meta({ description: "The device that read; default the token's." }),
 	}),
 	data: z.literal(true),
@@ -25,7 +27,7 @@ export const messageAck = endpoint({
 			appId: input.app.id,
 			conversationKey,
 			userId: me.userId,
-			msgId: input.query.msg_id,
+			msgId: input.query.msg_id ?? 0,
 			deviceSn: input.query.device_sn ?? me.deviceSn,
 			requestId: input.request.requestId,
 		});

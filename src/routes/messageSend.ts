@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { id, idOut, integerIn, peerId } from "../http/ids";
+import { id, idOut, int64Key, integerIn, peerId } from "../http/ids";
 import { optionalText } from "../http/validate";
 import { MAX_CONTENT, MAX_FIELD, MAX_TARGETS } from "../limits";
 import { handleSend } from "../messages/sendRequest";
@@ -7,9 +7,9 @@ import { type Context, endpoint } from "./contract";
 
 /** The body of /message/send and /message/notify (SPEC §5.1, §5.1b, §5.2). */
 export const sendBody = z.object({
-	transaction_id: id
-		.optional()
-		.meta({ description: "Your request id: a repeat within the dedupe window (24 h) gets the first answer, not a second message." }),
+	transaction_id: int64Key(
+		"Your request id (int64; 0 means none): a repeat within the dedupe window (24 h) gets the first answer, not a second message.",
+	).optional(),
 	type: integerIn(1, 2, "1: to users; 2: to groups.").transform((t) => t as 1 | 2),
 	from_user_id: id.optional().meta({ description: "The sender, when sending with the admin token (or header user_id)." }),
 	targets: z

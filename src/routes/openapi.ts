@@ -61,7 +61,7 @@ export function openApiDocument(endpoints: Endpoint[]) {
 				request: {
 					headers: headersOf(e),
 					query: e.query,
-					body: e.body ? { required: true, content: { "application/json": { schema: e.body } } } : undefined,
+					body: e.body ? { required: !e.bodyOptional, content: { "application/json": { schema: e.body } } } : undefined,
 				},
 				responses: { 200: { description: "Success.", content: success }, ...Object.fromEntries(errors) },
 			});

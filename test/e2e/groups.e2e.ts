@@ -28,7 +28,7 @@ describe("e2e: a group's life", () => {
 		});
 		expect(first.status).toBe(200);
 		const invited = await request("POST", "/group/invite", { headers: as(owner), body: { group_id: group, user_list: [late] } });
-		expect(invited.body.data).toEqual([{ user_id: late, result: true, reason: "" }]);
+		expect(invited.body.data).toEqual([{ user_id: late, result: "success", reason: "" }]);
 		await request("POST", "/message/send", { headers: as(owner), body: { type: 2, targets: [group], content_type: 0, content: "second" } });
 
 		const lateView = await request("GET", "/message/conversation", { headers: as(late), query: { opposite_id: group } });
