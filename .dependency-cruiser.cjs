@@ -2,13 +2,14 @@
 // ones below it, never one above, and no import circle is allowed.
 // `npm run lint` runs this (dependency-cruiser).
 const layers = [
-	["base", "^src/(limits|clock|sha256|settings)\\.ts$"],
+	["base", "^src/(limits|clock|sha256|settings|protocol)\\.ts$"],
 	["http", "^src/http/"],
 	["db", "^src/db/"],
 	["auth", "^src/auth/"],
+	["callbacks", "^src/callbacks/"],
 	["conversation", "^src/conversation/"],
 	["dedupe", "^src/dedupe/"],
-	["flows", "^src/(messages|groups|users)/"],
+	["flows", "^src/(messages|groups|users|apps)/"],
 	["routes", "^src/routes/"],
 	["worker", "^src/index\\.ts$"],
 ];

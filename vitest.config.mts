@@ -14,6 +14,8 @@ export default defineConfig({
 					TOKEN_SIGNING_KEY: "test-signing-key-0123456789abcdef0123456789",
 					// Fewer PBKDF2 rounds keep tests fast; the hash format records the count.
 					PASSWORD_HASH_ITERATIONS: "1000",
+					// Callback receivers in tests listen on loopback (deployments refuse it, SPEC §6.1).
+					CALLBACK_ALLOW_PRIVATE: "true",
 					TEST_MIGRATIONS: await readD1Migrations("./migrations"),
 				},
 			},

@@ -30,3 +30,19 @@ export const MAX_TOKEN_TTL_S = 30 * 24 * 3600;
 
 /** Users named in one group create, invite or kick. */
 export const MAX_USER_LIST = 1000;
+
+/** Message callbacks (SPEC §6.2): a receiver has this long to answer 2xx. */
+export const CALLBACK_TIMEOUT_MS = 10_000;
+/** Retries wait 1 s, 2 s, 4 s, … (with jitter), never more than this. */
+export const CALLBACK_MAX_BACKOFF_MS = 10 * 60_000;
+/** Delivered callbacks are kept this long (then purged by the schedule). */
+export const CALLBACK_DELIVERED_KEEP_MS = 3600_000;
+/** Dead letters are kept this long for GET /app/callbacks/failed and redelivery. */
+export const CALLBACK_DEAD_KEEP_MS = 30 * 24 * 3600_000;
+/** Callback settings (SPEC §6.1). */
+export const MAX_CALLBACK_URL = 2048;
+export const MIN_CALLBACK_SECRET = 16;
+export const MAX_CALLBACK_SECRET = 256;
+export const MAX_CALLBACK_ATTEMPTS = 20;
+export const DEFAULT_CALLBACK_ATTEMPTS = 10;
+export const MAX_SEND_RATE_PER_MIN = 100_000;

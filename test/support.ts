@@ -33,6 +33,8 @@ export type CallOptions = {
 	body?: unknown;
 	rawBody?: BodyInit;
 	query?: Record<string, string | number>;
+	/** Bindings to use instead of the test pool's (e.g. a deployment's vars). */
+	env?: Env;
 };
 
 /**
@@ -73,7 +75,7 @@ export async function respond(path: string, options: CallOptions = {}): Promise<
 		headers,
 		body,
 	});
-	const response = await worker.fetch(request, env, ctx);
+	const response = await worker.fetch(request, options.env ?? env, ctx);
 	const text = await response.text();
 	await waitOnExecutionContext(ctx);
 	return { response, text };
@@ -120,7 +122,7 @@ export async function allMessages(app: TestApp, token: string, peer: number, lim
 
 /** A snapshot of every table, to prove a bad request changed nothing. */
 export async function snapshot(): Promise<string> {
-	const tables = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe"];
+	const tables = ["apps", "accounts", "users", "messages", "conversation_members", "send_dedupe", "callback_outbox"];
 	const parts = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
 	return JSON.stringify(parts.map((p) => p.results));
 }

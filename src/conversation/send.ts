@@ -35,8 +35,9 @@ const statementsOf = (input: SendInput) =>
  * repeated transaction_id among them fails that batch; they are then sent one
  * by one, so each repeat is answered by the message it first created.
  */
-export async function sendQueued(db: Database, inputs: SendInput[]): Promise<SendResult[]> {
+export async function sendQueued(db: Database, inputs: SendInput[]): Promise<{ results: SendResult[]; callbacksOwed: boolean }> {
 	const results: SendResult[] = inputs.map(() => failure(503, "not sent"));
+	let callbacksOwed = false;
 	let ready = inputs.map((_, i) => i);
 	const group = inputs[0]?.group;
 	if (group) {
@@ -56,31 +57,32 @@ export async function sendQueued(db: Database, inputs: SendInput[]): Promise<Sen
 			return !refused;
 		});
 	}
-	if (ready.length === 0) return results;
+	if (ready.length === 0) return { results, callbacksOwed };
 	try {
-		const ids = await appendMessages(
+		const appended = await appendMessages(
 			db,
 			ready.map((i) => statementsOf(inputs[i] as SendInput)),
 		);
-		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: ids[k] as number, replayed: false };
+		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: appended.ids[k] as number, replayed: false };
+		callbacksOwed = appended.callbacksOwed;
 	} catch (error) {
 		if (!isUniqueViolation(error, "send_dedupe")) throw error;
-		for (const i of ready) results[i] = await sendOne(db, inputs[i] as SendInput);
+		for (const i of ready) {
+			const one = await sendOne(db, inputs[i] as SendInput);
+			results[i] = one.result;
+			callbacksOwed ||= one.callbacksOwed;
+		}
 	}
-	return results;
+	return { results, callbacksOwed };
 }
 
 /** One message, answering a repeated transaction_id with the message it first created. */
-async function sendOne(db: Database, input: SendInput): Promise<SendResult> {
+async function sendOne(db: Database, input: SendInput): Promise<{ result: SendResult; callbacksOwed: boolean }> {
 	const { message, transaction } = input;
-	const outcome = await once(
-		db,
-		{ transaction, appId: message.appId, nowMs: message.timestamp, windowMs: input.dedupeWindowMs },
-		async () => {
-			const [id] = await appendMessages(db, [statementsOf(input)]);
-			return id as number;
-		},
+	const outcome = await once(db, { transaction, appId: message.appId, nowMs: message.timestamp, windowMs: input.dedupeWindowMs }, () =>
+		appendMessages(db, [statementsOf(input)]),
 	);
-	if (outcome.kind === "conflict") return failure(409, USED_FOR_OTHER);
-	return outcome.kind === "done" ? { ok: true, msgId: outcome.value, replayed: false } : { ok: true, msgId: outcome.msgId, replayed: true };
+	if (outcome.kind === "conflict") return { result: failure(409, USED_FOR_OTHER), callbacksOwed: false };
+	if (outcome.kind === "replay") return { result: { ok: true, msgId: outcome.msgId, replayed: true }, callbacksOwed: false };
+	return { result: { ok: true, msgId: outcome.value.ids[0] as number, replayed: false }, callbacksOwed: outcome.value.callbacksOwed };
 }

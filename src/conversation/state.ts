@@ -2,6 +2,7 @@
 // They run inside the conversation's Durable Object, one at a time, each in one
 // D1 round trip; the rules that decide an error message live here.
 
+import type { Actor } from "../db/callbacks";
 import type { Database } from "../db/client";
 import {
 	ackConversation,
@@ -16,21 +17,35 @@ import { MAX_CONTENT } from "../limits";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
-export type AckInput = { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number };
-export type AckResult = { ok: true; readPosition: number } | Failure;
+/** A write's answer, and whether it owes a callback (the object then wakes its drainer). */
+export type Written<T> = { answer: T | Failure; callbacksOwed: boolean };
+const answered = <T>(answer: T): Written<T> => ({ answer, callbacksOwed: false });
+const refused = (answer: Failure): Written<never> => ({ answer, callbacksOwed: false });
 
-export async function ack(db: Database, input: AckInput): Promise<AckResult> {
+/** `to`: the other side of the conversation from the reader's view (peer user or group). */
+export type AckInput = {
+	appId: number;
+	conversationKey: string;
+	userId: number;
+	msgId: number;
+	deviceSn: number;
+	to: number;
+	nowMs: number;
+};
+
+export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: true; readPosition: number }>> {
 	const done = await ackConversation(db, input);
-	if (done) return { ok: true, ...done };
-	return input.msgId > 0
-		? notInConversation(input.msgId)
-		: failure(404, "The conversation is not in your list; there is nothing to mark read.");
+	if (done) return { answer: { ok: true, readPosition: done.readPosition }, callbacksOwed: done.callbacksOwed };
+	return refused(
+		input.msgId > 0 ? notInConversation(input.msgId) : failure(404, "The conversation is not in your list; there is nothing to mark read."),
+	);
 }
 
 export type DeleteInput = { appId: number; conversationKey: string; userId: number };
 
-export async function deleteFor(db: Database, input: DeleteInput): Promise<{ ok: true } | Failure> {
-	return (await deleteConversationFor(db, input)) ? { ok: true } : failure(404, "The conversation does not exist or is already deleted.");
+export async function deleteFor(db: Database, input: DeleteInput): Promise<Written<{ ok: true }>> {
+	if (await deleteConversationFor(db, input)) return answered({ ok: true as const });
+	return refused(failure(404, "The conversation does not exist or is already deleted."));
 }
 
 export type RecallInput = {
@@ -40,33 +55,35 @@ export type RecallInput = {
 	permission: Permission;
 	recallWindowS: number;
 	requestId: string;
+	actor: Actor;
+	nowMs: number;
 };
 
-export async function recall(db: Database, input: RecallInput): Promise<{ ok: true } | Failure> {
-	const facts = await recallMessage(db, input);
-	if (!facts) return notInConversation(input.msgId);
-	if (facts.recalled) return { ok: true }; // now, or before: both are 200
-	return refusal(facts, input.permission, `recall it: the recall window of ${input.recallWindowS} s has passed`);
+export async function recall(db: Database, input: RecallInput): Promise<Written<{ ok: true }>> {
+	const { facts, callbacksOwed } = await recallMessage(db, input);
+	if (!facts) return refused(notInConversation(input.msgId));
+	if (facts.recalled) return { answer: { ok: true }, callbacksOwed }; // now, or before: both are 200
+	return refused(refusal(facts, input.permission, `recall it: the recall window of ${input.recallWindowS} s has passed`));
 }
 
 export type EditInput = Edit & { dedupeWindowMs: number };
 
-export async function edit(db: Database, input: EditInput): Promise<{ ok: true; replayed: boolean } | Failure> {
+export async function edit(db: Database, input: EditInput): Promise<Written<{ ok: true; replayed: boolean }>> {
 	const outcome = await once(
 		db,
 		{ transaction: input.transaction, appId: input.appId, nowMs: input.nowMs, windowMs: input.dedupeWindowMs },
 		() => editMessage(db, input),
 	);
-	if (outcome.kind === "conflict") return failure(409, USED_FOR_OTHER);
-	if (outcome.kind === "replay") return { ok: true, replayed: true };
-	const { facts, changed } = outcome.value;
-	if (!facts) return notInConversation(input.msgId);
-	if (changed) return { ok: true, replayed: false };
-	if (facts.recalled) return failure(409, `Message ${input.msgId} was recalled; it cannot be edited.`);
+	if (outcome.kind === "conflict") return refused(failure(409, USED_FOR_OTHER));
+	if (outcome.kind === "replay") return answered({ ok: true as const, replayed: true });
+	const { facts, changed, callbacksOwed } = outcome.value;
+	if (!facts) return refused(notInConversation(input.msgId));
+	if (changed) return { answer: { ok: true, replayed: false }, callbacksOwed };
+	if (facts.recalled) return refused(failure(409, `Message ${input.msgId} was recalled; it cannot be edited.`));
 	if (input.mode === "append" && (input.permission.admin || facts.fromUid === input.permission.userId)) {
-		return failure(400, `Field "content" would make message ${input.msgId} longer than ${MAX_CONTENT} characters.`);
+		return refused(failure(400, `Field "content" would make message ${input.msgId} longer than ${MAX_CONTENT} characters.`));
 	}
-	return refusal(facts, input.permission, "edit it");
+	return refused(refusal(facts, input.permission, "edit it"));
 }
 
 const notInConversation = (msgId: number) => failure(404, `Message ${msgId} is not a message of this conversation.`);

@@ -20,3 +20,36 @@ export async function findApp(db: Database, key: string): Promise<AppRecord | un
 		.where(eq(apps.key, key))
 		.get();
 }
+
+/** An app's settings (SPEC §6.1), the secret included: only the delivering drainer and the API's `callback_secret_set` read it. */
+export type AppSettings = Pick<
+	typeof apps.$inferSelect,
+	| "key"
+	| "name"
+	| "recallWindowS"
+	| "openRegistration"
+	| "callbackUrl"
+	| "callbackSecret"
+	| "callbackEvents"
+	| "callbackMaxAttempts"
+	| "sendRatePerMin"
+>;
+export type SettingsChange = Partial<Omit<AppSettings, "key">>;
+
+const settingsColumns = {
+	key: apps.key,
+	name: apps.name,
+	recallWindowS: apps.recallWindowS,
+	openRegistration: apps.openRegistration,
+	callbackUrl: apps.callbackUrl,
+	callbackSecret: apps.callbackSecret,
+	callbackEvents: apps.callbackEvents,
+	callbackMaxAttempts: apps.callbackMaxAttempts,
+	sendRatePerMin: apps.sendRatePerMin,
+};
+
+/** The app's settings after `change` (none: as they are). One statement. */
+export async function changeAppSettings(db: Database, appId: number, change: SettingsChange): Promise<AppSettings | undefined> {
+	if (Object.keys(change).length === 0) return db.select(settingsColumns).from(apps).where(eq(apps.id, appId)).get();
+	return db.update(apps).set(change).where(eq(apps.id, appId)).returning(settingsColumns).get();
+}

@@ -2,8 +2,9 @@
 // positions, clear points, recall and edits, and the unread list. The write
 // functions run only inside the conversation's Durable Object; each is ONE D1
 // round trip (a single statement or one atomic batch).
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { MAX_CONTENT } from "../limits";
+import { type Actor, emptyBody, operationColumns, oweCallback } from "./callbacks";
 import { batchSql, type Database } from "./client";
 import type { Transaction } from "./dedupe";
 
@@ -27,25 +28,39 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
  */
 export async function ackConversation(
 	db: Database,
-	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number },
-): Promise<{ readPosition: number } | null> {
-	const target =
-		a.msgId > 0
-			? sql`${a.msgId}`
-			: sql`coalesce((SELECT max(id) FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey}
-				AND id <= coalesce(conversation_members.left_at, ${Number.MAX_SAFE_INTEGER})), 0)`;
+	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number; to: number; nowMs: number },
+): Promise<{ readPosition: number; callbacksOwed: boolean } | null> {
+	const me = sql`app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}`;
+	const newestVisible = (leftAt: SQL) =>
+		sql`(SELECT max(id) FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey}
+			AND id <= coalesce(${leftAt}, ${Number.MAX_SAFE_INTEGER}))`;
+	const target = a.msgId > 0 ? sql`${a.msgId}` : sql`coalesce(${newestVisible(sql`conversation_members.left_at`)}, 0)`;
 	const newPosition = sql`max(conversation_members.read_position, ${target})`;
-	const rows = await db.all<{ read_position: number }>(sql`
+	// READ is owed (before the update, which it reads) only if the read position will move.
+	const readTarget = a.msgId > 0 ? sql`${a.msgId}` : newestVisible(sql`(SELECT left_at FROM conversation_members WHERE ${me})`);
+	const owed = oweCallback(
+		a.appId,
+		a.conversationKey,
+		"READ",
+		a.nowMs,
+		sql`app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${readTarget}
+			AND EXISTS (SELECT 1 FROM conversation_members WHERE ${me} AND read_position < messages.id)`,
+		operationColumns({ uid: a.userId, deviceSn: a.deviceSn, to: a.to }, a.nowMs, emptyBody),
+	);
+	const [callback, update] = await batchSql(db, [
+		owed,
+		sql`
 		UPDATE conversation_members SET
 			read_position = ${newPosition},
 			read_device_sn = CASE WHEN ${target} > read_position THEN ${a.deviceSn} ELSE read_device_sn END,
 			delivered_position = max(delivered_position, ${target}),
 			unread_count = ${unreadCountAfter(a.appId, a.conversationKey, a.userId, newPosition)}
-		WHERE app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}
+		WHERE ${me}
 			${a.msgId > 0 ? sql`AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})` : sql``}
-		RETURNING read_position`);
-	const row = rows[0];
-	return row ? { readPosition: row.read_position } : null;
+		RETURNING read_position`,
+	]);
+	const row = update?.results[0] as { read_position: number } | undefined;
+	return row ? { readPosition: row.read_position, callbacksOwed: (callback?.meta.changes ?? 0) > 0 } : null;
 }
 
 /**
@@ -126,10 +141,10 @@ const permitted = (p: Permission) =>
  */
 export async function recallMessage(
 	db: Database,
-	r: { appId: number; conversationKey: string; msgId: number; permission: Permission; requestId: string },
-): Promise<MessageFacts | null> {
+	r: { appId: number; conversationKey: string; msgId: number; permission: Permission; requestId: string; actor: Actor; nowMs: number },
+): Promise<{ facts: MessageFacts | null; callbacksOwed: boolean }> {
 	const { appId, conversationKey, msgId } = r;
-	const [, , facts] = await batchSql(db, [
+	const [, , callback, facts] = await batchSql(db, [
 		sql`
 			UPDATE messages SET recalled = 1, recalled_by = ${r.requestId}
 			WHERE id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(r.permission)}`,
@@ -138,10 +153,21 @@ export async function recallMessage(
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
 				AND read_position < ${msgId} AND clear_point < ${msgId} AND coalesce(left_at, ${msgId}) >= ${msgId}
 				AND user_id != (SELECT from_uid FROM messages WHERE id = ${msgId} AND recalled_by = ${r.requestId})`,
+		oweCallback(
+			appId,
+			conversationKey,
+			"RECALL",
+			r.nowMs,
+			sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled_by = ${r.requestId}`,
+			operationColumns(r.actor, r.nowMs, emptyBody),
+		),
 		factsOf(appId, msgId),
 	]);
 	const found = toFacts(facts?.results[0] as FactsRow | undefined);
-	return found && found.conversationKey === conversationKey ? found : null;
+	return {
+		facts: found && found.conversationKey === conversationKey ? found : null,
+		callbacksOwed: (callback?.meta.changes ?? 0) > 0,
+	};
 }
 
 export type Edit = {
@@ -155,6 +181,7 @@ export type Edit = {
 	config: string;
 	attachment: string;
 	transaction: Transaction | null;
+	actor: Actor;
 	nowMs: number;
 };
 
@@ -163,7 +190,10 @@ export type Edit = {
  * transaction's dedupe row (only if the edit will apply), the edit, and the
  * facts read back. Appending never grows content past MAX_CONTENT characters.
  */
-export async function editMessage(db: Database, e: Edit): Promise<{ facts: MessageFacts | null; changed: boolean }> {
+export async function editMessage(
+	db: Database,
+	e: Edit,
+): Promise<{ facts: MessageFacts | null; changed: boolean; callbacksOwed: boolean }> {
 	const { appId, conversationKey, msgId } = e;
 	const applies = sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(e.permission)}
 		${e.mode === "append" ? sql`AND length(content) + length(${e.content}) <= ${MAX_CONTENT}` : sql``}`;
@@ -185,10 +215,36 @@ export async function editMessage(db: Database, e: Edit): Promise<{ facts: Messa
 					FROM messages WHERE ${applies}`,
 			]
 		: [];
-	const results = await batchSql(db, [...dedupe, edit, factsOf(appId, msgId)]);
+	// The callback too: APPEND carries the chunk (an empty chunk changes nothing and is not called back),
+	// REPLACE the message as it will be.
+	const callback = oweCallback(
+		appId,
+		conversationKey,
+		e.mode === "append" ? "APPEND" : "REPLACE",
+		e.nowMs,
+		e.mode === "append" ? sql`${applies} AND ${e.content} != ''` : applies,
+		operationColumns(
+			e.actor,
+			e.nowMs,
+			e.mode === "append"
+				? { content: sql`${e.content}`, ext: sql`ext`, config: sql`config`, attachment: sql`attachment` }
+				: {
+						content: keep("content", e.content),
+						ext: keep("ext", e.ext),
+						config: keep("config", e.config),
+						attachment: keep("attachment", e.attachment),
+					},
+		),
+	);
+	const results = await batchSql(db, [...dedupe, callback, edit, factsOf(appId, msgId)]);
+	const owed = results[results.length - 3];
 	const edited = results[results.length - 2];
 	const found = toFacts(results[results.length - 1]?.results[0] as FactsRow | undefined);
-	return { facts: found && found.conversationKey === conversationKey ? found : null, changed: (edited?.meta.changes ?? 0) > 0 };
+	return {
+		facts: found && found.conversationKey === conversationKey ? found : null,
+		changed: (edited?.meta.changes ?? 0) > 0,
+		callbacksOwed: (owed?.meta.changes ?? 0) > 0,
+	};
 }
 
 export type UnreadEntry = {

@@ -5,7 +5,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { batchSql, type Database } from "./client";
 import { insertDedupe, type Transaction } from "./dedupe";
-import { insertMessage, type NewMessage, newestMessageId } from "./messages";
+import { messageAndCallback, type NewMessage, newestMessageId } from "./messages";
 
 export type GroupInfo = {
 	group_id: number;
@@ -141,7 +141,7 @@ export function groupMessageStatements(message: NewMessage, transaction: Transac
 	const { appId, conversationKey, timestamp, fromUid } = message;
 	const newId = newestMessageId(appId, conversationKey);
 	return [
-		insertMessage(message),
+		...messageAndCallback(message, timestamp),
 		...(transaction ? [insertDedupe(appId, transaction, newId, timestamp)] : []),
 		sql`UPDATE conversation_members SET read_position = ${newId}, read_device_sn = ${message.fromDeviceSn}, unread_count = 0,
 				last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0

@@ -30,6 +30,11 @@ export async function appByKey(db: Database, key: string, { fresh = false } = {}
 	return record;
 }
 
+/** Forgets the app (its settings changed): this isolate reads it again on its next request. */
+export function forgetApp(key: string): void {
+	apps.delete(key);
+}
+
 /** What each of `ids` names in the app (absent: nothing); one D1 query for the ids not seen before. */
 export async function accountKinds(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
 	const unknown = ids.filter((id) => !kinds.has(`${appId}/${id}`));

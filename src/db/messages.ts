@@ -1,6 +1,7 @@
 // SQL for messages: appending them (run only by the conversation's Durable
 // Object) and reading a page of history.
 import { type SQL, sql } from "drizzle-orm";
+import { oweNewMessage } from "./callbacks";
 import { batchSql, type Database } from "./client";
 import { insertDedupe, type Transaction } from "./dedupe";
 import type { messages } from "./schema";
@@ -35,8 +36,14 @@ export const insertMessage = (m: NewMessage) =>
 		VALUES (${m.appId}, ${m.conversationKey}, ${m.type}, ${m.contentType}, ${m.content}, ${m.attachment}, ${m.config}, ${m.ext},
 			${m.fromUid}, ${m.fromDeviceSn}, ${m.toUid}, ${m.timestamp}, 0, ${m.isSystem ? 1 : 0}) RETURNING id`;
 
+/** The first two statements of every message: the insert, and the callback it owes (SPEC §6.2). */
+export const messageAndCallback = (m: NewMessage, nowMs: number) => [
+	insertMessage(m),
+	oweNewMessage(m.appId, m.conversationKey, m.type === 1 ? "CHAT" : "GROUPCHAT", newestMessageId(m.appId, m.conversationKey), nowMs),
+];
+
 /**
- * The statements that append a one-to-one message: the message, the
+ * The statements that append a one-to-one message: the message, its callback, the
  * transaction's dedupe row, the sender's side (read position moves to the
  * message) and the receiver's side (unread + 1, conversation shown again).
  */
@@ -59,7 +66,7 @@ export function messageStatements(
 				ON CONFLICT DO UPDATE SET unread_count = unread_count + 1,
 					last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`;
 	return [
-		insertMessage(message),
+		...messageAndCallback(message, timestamp),
 		...(transaction ? [insertDedupe(appId, transaction, newId, timestamp)] : []),
 		...(sender ? [side(sender, true)] : []),
 		...receivers.map((r) => side(r, false)),
@@ -67,19 +74,23 @@ export function messageStatements(
 }
 
 /**
- * Runs several messages' statements as ONE atomic D1 batch (group commit:
- * the conversation's object sends what queued up together). Returns each
- * message's id; a duplicate transaction fails the whole batch.
+ * Runs several messages' statements (each starting with `messageAndCallback`)
+ * as ONE atomic D1 batch (group commit: the conversation's object sends what
+ * queued up together). Returns each message's id, and whether any callback is
+ * now owed; a duplicate transaction fails the whole batch.
  */
-export async function appendMessages(db: Database, perMessage: SQL[][]): Promise<number[]> {
+export async function appendMessages(db: Database, perMessage: SQL[][]): Promise<{ ids: number[]; callbacksOwed: boolean }> {
 	const results = await batchSql(db, perMessage.flat());
 	let at = 0;
-	return perMessage.map((statements) => {
+	let callbacksOwed = false;
+	const ids = perMessage.map((statements) => {
 		const id = (results[at]?.results[0] as { id?: number } | undefined)?.id;
+		if ((results[at + 1]?.meta.changes ?? 0) > 0) callbacksOwed = true;
 		at += statements.length;
 		if (!id) throw new Error("message insert returned no id");
 		return id;
 	});
+	return { ids, callbacksOwed };
 }
 
 // ---- messages: the read side ------------------------------------------------

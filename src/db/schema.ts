@@ -1,6 +1,7 @@
 // The D1 schema: the single source of truth. `npm run db:generate` turns it into
 // SQL migrations in migrations/ (drizzle-kit 0.31 writes flat NNNN_name.sql files,
 // the layout wrangler and the test pool read).
+import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
@@ -19,6 +20,14 @@ export const apps = sqliteTable(
 		openRegistration: integer("open_registration", { mode: "boolean" }).notNull().default(false),
 		recallWindowS: integer("recall_window_s").notNull().default(120),
 		createdAt: integer("created_at").notNull(),
+		/** Message callbacks (SPEC §6.1): "" for none. The secret is write-only through the API. */
+		callbackUrl: text("callback_url").notNull().default(""),
+		callbackSecret: text("callback_secret").notNull().default(""),
+		/** Comma-separated event names, e.g. "CHAT,GROUPCHAT,APPEND,REPLACE". */
+		callbackEvents: text("callback_events").notNull().default("CHAT,GROUPCHAT,APPEND,REPLACE"),
+		callbackMaxAttempts: integer("callback_max_attempts").notNull().default(10),
+		/** Sends per sender per minute; 0: no limit. */
+		sendRatePerMin: integer("send_rate_per_min").notNull().default(0),
 	},
 	(t) => [uniqueIndex("apps_key").on(t.key)],
 );
@@ -121,7 +130,11 @@ export const sendDedupe = sqliteTable(
 		bodyHash: text("body_hash").notNull(),
 		createdAt: integer("created_at").notNull(),
 	},
-	(t) => [primaryKey({ columns: [t.appId, t.senderId, t.transactionId, t.targetId] })],
+	(t) => [
+		primaryKey({ columns: [t.appId, t.senderId, t.transactionId, t.targetId] }),
+		// The scheduled purge finds expired rows by age.
+		index("send_dedupe_by_age").on(t.createdAt),
+	],
 );
 
 /** A group: its id comes from `accounts`, the id space it shares with users. */
@@ -146,4 +159,51 @@ export const groupMembers = sqliteTable(
 		joinedAt: integer("joined_at").notNull(),
 	},
 	(t) => [primaryKey({ columns: [t.appId, t.groupId, t.userId] }), index("group_members_by_user").on(t.appId, t.userId, t.groupId)],
+);
+
+/**
+ * Message callbacks owed to the app's backend (SPEC §6.2), one row per event,
+ * written in the same D1 batch as the write it reports. `id` orders a
+ * conversation's callbacks (commit order); the conversation's Durable Object
+ * delivers its pending rows one at a time from its alarm. Delivered rows are
+ * purged on a schedule; dead-lettered rows stay until redelivered or expired.
+ */
+export const callbackOutbox = sqliteTable(
+	"callback_outbox",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		appId: integer("app_id").notNull(),
+		conversationKey: text("conversation_key").notNull(),
+		/** x-webhook-id: the same on every attempt. */
+		webhookId: text("webhook_id").notNull(),
+		event: text("event", { enum: ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"] }).notNull(),
+		msgId: integer("msg_id").notNull(),
+		relatedMid: integer("related_mid").notNull(),
+		fromUid: integer("from_uid").notNull(),
+		fromDeviceSn: integer("from_device_sn").notNull(),
+		toUid: integer("to_uid").notNull(),
+		contentType: integer("content_type").notNull(),
+		content: text("content").notNull(),
+		ext: text("ext").notNull(),
+		config: text("config").notNull(),
+		attachment: text("attachment").notNull(),
+		timestamp: integer("timestamp").notNull(),
+		isSystem: integer("is_system", { mode: "boolean" }).notNull(),
+		state: text("state", { enum: ["pending", "delivered", "dead"] }).notNull(),
+		attempts: integer("attempts").notNull().default(0),
+		nextAttemptAt: integer("next_attempt_at").notNull(),
+		lastStatus: integer("last_status"),
+		lastError: text("last_error"),
+		/** When it was delivered, or dead-lettered. */
+		settledAt: integer("settled_at"),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [
+		uniqueIndex("callback_outbox_webhook").on(t.appId, t.webhookId),
+		index("callback_outbox_pending").on(t.appId, t.conversationKey, t.id).where(sql`state = 'pending'`),
+		index("callback_outbox_due").on(t.nextAttemptAt).where(sql`state = 'pending'`),
+		index("callback_outbox_dead").on(t.appId, t.settledAt, t.id).where(sql`state = 'dead'`),
+		index("callback_outbox_dead_age").on(t.settledAt).where(sql`state = 'dead'`),
+		index("callback_outbox_delivered").on(t.settledAt).where(sql`state = 'delivered'`),
+	],
 );

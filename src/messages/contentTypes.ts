@@ -1,12 +1,9 @@
 // Content types of SPEC §5 and the rules on their fields.
 import { codePointLength } from "../http/validate";
-
-export const CONTENT_TYPES = ["TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATION", "COMMAND", "FORWARD"] as const;
+import { ctypeName } from "../protocol";
 
 const NEEDS_CONTENT = new Set([0, 5, 6, 7]);
 const NEEDS_ATTACHMENT = new Set([1, 2, 3, 4]);
-
-export const ctypeName = (contentType: number): (typeof CONTENT_TYPES)[number] | "UNKNOWN" => CONTENT_TYPES[contentType] ?? "UNKNOWN";
 
 /** The first broken rule for a message's fields, as [field, reason]; null if none. */
 export function contentProblem(m: { content_type: number; content: string; attachment: string }): [string, string] | null {

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { MessageRow } from "../db/messages";
 import { idOut } from "../http/ids";
-import { CONTENT_TYPES, ctypeName } from "./contentTypes";
+import { CONTENT_TYPES, ctypeName } from "../protocol";
 
 export const MESSAGE_STATUSES = ["UNREAD", "DELIVERED", "READ"] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];

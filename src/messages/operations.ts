@@ -49,9 +49,20 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 		notBefore: input.content_type === RECALL ? clock.now() - app.recallWindowS * 1000 : null,
 	};
 	try {
+		const nowMs = clock.now();
+		const actor = { uid: sender.id, deviceSn: sender.deviceSn, to: target };
 		let result: { ok: true; replayed?: boolean } | Failure;
 		if (input.content_type === READ_ACK) {
-			result = await conversation.ack({ appId: app.id, conversationKey, userId: sender.id, msgId, deviceSn: sender.deviceSn, requestId });
+			result = await conversation.ack({
+				appId: app.id,
+				conversationKey,
+				userId: sender.id,
+				msgId,
+				deviceSn: sender.deviceSn,
+				to: target,
+				nowMs,
+				requestId,
+			});
 		} else if (input.content_type === RECALL) {
 			result = await conversation.recall({
 				appId: app.id,
@@ -60,6 +71,8 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				permission,
 				recallWindowS: app.recallWindowS,
 				requestId,
+				actor,
+				nowMs,
 			});
 		} else {
 			const t = r.transaction;
@@ -74,7 +87,8 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				config: input.config,
 				attachment: input.attachment,
 				transaction: t && { senderId: sender.id, transactionId: t.transactionId, targetId: target, bodyHash: t.hash },
-				nowMs: clock.now(),
+				actor,
+				nowMs,
 				dedupeWindowMs: (r.transaction?.windowS ?? 0) * 1000,
 				requestId,
 			});

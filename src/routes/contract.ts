@@ -43,7 +43,7 @@ export type Spec<A extends Access, Q extends Shape, B extends Shape, D extends z
 	methods: Method[];
 	path: string;
 	/** The group it is listed under in /docs. */
-	tag: "Health" | "Users" | "Tokens" | "Messages" | "Groups" | "API";
+	tag: "Health" | "Users" | "Tokens" | "Messages" | "Groups" | "App" | "API";
 	summary: string;
 	/** The rules a caller must know that the schemas cannot say (markdown). */
 	description: string;

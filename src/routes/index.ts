@@ -5,6 +5,8 @@ import { z } from "zod";
 import { isStorageFailure } from "../db/client";
 import { ApiError, errorResponse, unavailable } from "../http/envelope";
 import type { ApiRequest } from "../http/request";
+import { appCallbacksFailed, appCallbacksRedeliver } from "./appCallbacks";
+import { appSettingsChange, appSettingsGet } from "./appSettings";
 import { type Endpoint, rawEndpoint } from "./contract";
 import { docsPage } from "./docsPage";
 import { groupCreate } from "./groupCreate";
@@ -64,6 +66,10 @@ export const endpoints: Endpoint[] = [
 	groupMemberList,
 	groupUserJoined,
 	groupDestroy,
+	appSettingsGet,
+	appSettingsChange,
+	appCallbacksFailed,
+	appCallbacksRedeliver,
 	openApiJson,
 	docsPage,
 ];

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { clock } from "../clock";
 import { ApiError } from "../http/envelope";
 import { deviceSn, peerId } from "../http/ids";
 import { endpoint } from "./contract";
@@ -29,6 +30,8 @@ export const messageAck = endpoint({
 			userId: me.userId,
 			msgId: input.query.msg_id ?? 0,
 			deviceSn: input.query.device_sn ?? me.deviceSn,
+			to: input.query.conversation_id,
+			nowMs: clock.now(),
 			requestId: input.request.requestId,
 		});
 		if (!result.ok) throw ApiError.from(result);

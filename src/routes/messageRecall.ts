@@ -37,6 +37,7 @@ export const messageRecall = endpoint({
 			}
 			conversationKey = facts.conversationKey;
 		}
+		const nowMs = clock.now();
 		const result = await conversationObject(env, app.id, conversationKey).recall({
 			appId: app.id,
 			conversationKey,
@@ -44,10 +45,16 @@ export const messageRecall = endpoint({
 			permission: {
 				admin: caller.kind !== "user",
 				userId: caller.kind === "user" ? caller.userId : 0,
-				notBefore: clock.now() - app.recallWindowS * 1000,
+				notBefore: nowMs - app.recallWindowS * 1000,
 			},
 			recallWindowS: app.recallWindowS,
 			requestId: request.requestId,
+			// An app admin acting as no user: from uid 0, to the message's receiver.
+			actor:
+				caller.kind === "user"
+					? { uid: caller.userId, deviceSn: caller.deviceSn, to: body.conversation_id }
+					: { uid: 0, deviceSn: 0, to: null },
+			nowMs,
 		});
 		if (!result.ok) throw ApiError.from(result);
 		return { data: true as const };

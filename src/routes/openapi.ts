@@ -78,6 +78,7 @@ export function openApiDocument(endpoints: Endpoint[]) {
 		tags: [
 			{ name: "Messages", description: "Send, history, unread list, read receipts, recall, delete." },
 			{ name: "Groups", description: "The group registry; group conversations go through the message endpoints." },
+			{ name: "App", description: "The app's settings and its message callbacks (webhooks): what failed, and sending it again." },
 			{ name: "Users" },
 			{ name: "Tokens" },
 			{ name: "Health" },

@@ -1,0 +1,51 @@
+// One attempt at one callback, and what it means for the next (SPEC §6.2):
+// a 2xx within 10 s delivers it; anything else is retried after 1 s, 2 s,
+// 4 s, … (with jitter, at most 10 min) until the app's max attempts, then
+// it is dead-lettered.
+import type { Destination, DueCallback, Settlement } from "../db/callbacks";
+import { CALLBACK_MAX_BACKOFF_MS, CALLBACK_TIMEOUT_MS } from "../limits";
+import { callbackBody, hmacSignature } from "./payload";
+
+/** The network. Tests replace `post` (vi.spyOn) to play a receiver. */
+export const transport = {
+	post: (url: string, init: RequestInit): Promise<Response> => fetch(url, init),
+};
+
+/** How long to wait after failed attempt number `attempt` (1, 2, …): 1 s doubling, ±20 % jitter, capped. */
+export function backoffMs(attempt: number, random: number = Math.random()): number {
+	const base = Math.min(1000 * 2 ** Math.min(attempt - 1, 30), CALLBACK_MAX_BACKOFF_MS);
+	return Math.min(Math.round(base * (0.8 + 0.4 * random)), CALLBACK_MAX_BACKOFF_MS);
+}
+
+export async function attemptDelivery(c: DueCallback, to: Destination, nowMs: number): Promise<Settlement> {
+	const attempts = c.attempts + 1;
+	const failed = (status: number | null, error: string): Settlement =>
+		attempts >= to.maxAttempts
+			? { id: c.id, kind: "dead", attempts, status, error }
+			: { id: c.id, kind: "retry", attempts, nextAttemptAt: nowMs + backoffMs(attempts), status, error };
+	if (to.url === "") return { id: c.id, kind: "dead", attempts: c.attempts, status: null, error: "The app has no callback_url." };
+
+	const body = callbackBody(c, to.appKey);
+	const headers: Record<string, string> = {
+		"content-type": "application/json",
+		"user-agent": "edge-im-callbacks",
+		"x-webhook-id": c.webhookId,
+		"x-webhook-attempt": String(attempts),
+	};
+	if (to.secret !== "") {
+		headers.signature = to.secret; // the source service's scheme: the shared secret itself
+		headers["x-signature"] = await hmacSignature(to.secret, body, Math.floor(nowMs / 1000));
+	}
+	let response: Response;
+	try {
+		response = await transport.post(to.url, { method: "POST", headers, body, signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS) });
+	} catch (error) {
+		const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+		return failed(null, timedOut ? `No answer within ${CALLBACK_TIMEOUT_MS / 1000} s.` : `Could not connect: ${errorMessage(error)}`);
+	}
+	await response.body?.cancel(); // the answer's body is not read
+	if (response.status >= 200 && response.status < 300) return { id: c.id, kind: "delivered", status: response.status };
+	return failed(response.status, `The receiver answered ${response.status}.`);
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error)).slice(0, 200);

@@ -1,0 +1,33 @@
+// What one callback POST carries (SPEC §6.2): the source service's body, with
+// its ids as decimal strings, and both signatures.
+import type { DueCallback } from "../db/callbacks";
+import { ctypeName } from "../protocol";
+
+/** The JSON body of a callback, as the source service sends it. */
+export function callbackBody(c: DueCallback, appKey: string): string {
+	return JSON.stringify({
+		appId: appKey,
+		msgId: String(c.msgId),
+		from: { uid: String(c.fromUid), device_sn: c.fromDeviceSn },
+		to: { uid: String(c.toUid) },
+		type: c.event,
+		ctype: ctypeName(c.contentType),
+		content: c.content,
+		ext: c.ext,
+		config: c.config,
+		attachment: c.attachment,
+		timestamp: c.timestamp,
+		is_system: c.isSystem,
+		related_mid: String(c.relatedMid),
+	});
+}
+
+const hex = (bytes: ArrayBuffer) => [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** `x-signature: t=<unix s>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with the secret. */
+export async function hmacSignature(secret: string, body: string, unixSeconds: number): Promise<string> {
+	const encoder = new TextEncoder();
+	const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+	const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${unixSeconds}.${body}`));
+	return `t=${unixSeconds},v1=${hex(mac)}`;
+}

@@ -1,0 +1,310 @@
+// SQL for message callbacks (SPEC §6.2): the outbox rows a write owes, written
+// in the write's own batch; what a conversation's drainer reads and settles;
+// the dead-letter list, redelivery, the sweep and the purge.
+import { type SQL, sql } from "drizzle-orm";
+import { batchSql, type Database } from "./client";
+import type { callbackOutbox } from "./schema";
+
+export type CallbackEvent = (typeof callbackOutbox.$inferSelect)["event"];
+export const CALLBACK_EVENTS: readonly CallbackEvent[] = ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"];
+
+/**
+ * Whether the app wants `event` called back, decided where the write commits:
+ * a settings change answered before the write is always seen, and an app
+ * without a callback URL has no row written.
+ */
+const wants = (appId: number, event: CallbackEvent) =>
+	sql`EXISTS (SELECT 1 FROM apps WHERE apps.id = ${appId} AND apps.callback_url != ''
+		AND instr(',' || apps.callback_events || ',', ${`,${event},`}) > 0)`;
+
+/**
+ * The columns of a callback that differ by event, as SQL over the `messages`
+ * row the callback names (the statement selects from that row).
+ */
+export type CallbackColumns = {
+	relatedMid: SQL;
+	fromUid: SQL;
+	fromDeviceSn: SQL;
+	toUid: SQL;
+	content: SQL;
+	ext: SQL;
+	config: SQL;
+	attachment: SQL;
+	timestamp: SQL;
+};
+
+/**
+ * One INSERT … SELECT that owes `event` for each `messages` row matching
+ * `where` (zero or one), if the app wants it. Placed in the write's batch, it
+ * commits with the write or not at all. Its `meta.changes` says whether a
+ * callback is now owed.
+ */
+export function oweCallback(
+	appId: number,
+	conversationKey: string,
+	event: CallbackEvent,
+	nowMs: number,
+	where: SQL,
+	c: CallbackColumns,
+): SQL {
+	return sql`
+		INSERT INTO callback_outbox (app_id, conversation_key, webhook_id, event, msg_id, related_mid, from_uid, from_device_sn, to_uid,
+			content_type, content, ext, config, attachment, timestamp, is_system, state, attempts, next_attempt_at, created_at)
+		SELECT ${appId}, ${conversationKey}, lower(hex(randomblob(16))), ${event}, id, ${c.relatedMid}, ${c.fromUid}, ${c.fromDeviceSn}, ${c.toUid},
+			content_type, ${c.content}, ${c.ext}, ${c.config}, ${c.attachment}, ${c.timestamp}, is_system, 'pending', 0, ${nowMs}, ${nowMs}
+		FROM messages WHERE ${where} AND ${wants(appId, event)}`;
+}
+
+/** The callback of a new message (CHAT or GROUPCHAT): the row as stored. */
+export const oweNewMessage = (appId: number, conversationKey: string, event: "CHAT" | "GROUPCHAT", msgId: SQL, nowMs: number) =>
+	oweCallback(appId, conversationKey, event, nowMs, sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey}`, {
+		relatedMid: sql`0`,
+		fromUid: sql`from_uid`,
+		fromDeviceSn: sql`from_device_sn`,
+		toUid: sql`to_uid`,
+		content: sql`content`,
+		ext: sql`ext`,
+		config: sql`config`,
+		attachment: sql`attachment`,
+		timestamp: sql`timestamp`,
+	});
+
+/** An operation's actor and the other side of the conversation from the actor's view (null: the message's receiver). */
+export type Actor = { uid: number; deviceSn: number; to: number | null };
+
+/** Columns of a callback about an existing message (APPEND, REPLACE, RECALL, READ), by `actor`, at `nowMs`. */
+export const operationColumns = (
+	actor: Actor,
+	nowMs: number,
+	body: Pick<CallbackColumns, "content" | "ext" | "config" | "attachment">,
+) => ({
+	relatedMid: sql`id`,
+	fromUid: sql`${actor.uid}`,
+	fromDeviceSn: sql`${actor.deviceSn}`,
+	toUid: actor.to === null ? sql`to_uid` : sql`${actor.to}`,
+	timestamp: sql`${nowMs}`,
+	...body,
+});
+
+export const emptyBody = { content: sql`''`, ext: sql`''`, config: sql`''`, attachment: sql`''` };
+
+// ---- the drainer ------------------------------------------------------------
+
+export type DueCallback = {
+	id: number;
+	webhookId: string;
+	event: CallbackEvent;
+	msgId: number;
+	relatedMid: number;
+	fromUid: number;
+	fromDeviceSn: number;
+	toUid: number;
+	contentType: number;
+	content: string;
+	ext: string;
+	config: string;
+	attachment: string;
+	timestamp: number;
+	isSystem: boolean;
+	attempts: number;
+	nextAttemptAt: number;
+};
+
+/** Where to deliver, read with the rows (never a remembered copy). */
+export type Destination = { appKey: string; url: string; secret: string; maxAttempts: number };
+
+/** What became of one attempt. */
+export type Settlement =
+	| { id: number; kind: "delivered"; status: number }
+	| { id: number; kind: "retry"; attempts: number; nextAttemptAt: number; status: number | null; error: string }
+	| { id: number; kind: "dead"; attempts: number; status: number | null; error: string };
+
+function settle(s: Settlement, nowMs: number): SQL {
+	const pending = sql`id = ${s.id} AND state = 'pending'`;
+	switch (s.kind) {
+		case "delivered":
+			return sql`UPDATE callback_outbox SET state = 'delivered', attempts = attempts + 1, last_status = ${s.status}, last_error = NULL,
+				settled_at = ${nowMs} WHERE ${pending}`;
+		case "retry":
+			return sql`UPDATE callback_outbox SET attempts = ${s.attempts}, next_attempt_at = ${s.nextAttemptAt}, last_status = ${s.status},
+				last_error = ${s.error} WHERE ${pending}`;
+		case "dead":
+			return sql`UPDATE callback_outbox SET state = 'dead', attempts = ${s.attempts}, last_status = ${s.status}, last_error = ${s.error},
+				settled_at = ${nowMs} WHERE ${pending}`;
+	}
+}
+
+type DueRow = {
+	id: number;
+	webhook_id: string;
+	event: CallbackEvent;
+	msg_id: number;
+	related_mid: number;
+	from_uid: number;
+	from_device_sn: number;
+	to_uid: number;
+	content_type: number;
+	content: string;
+	ext: string;
+	config: string;
+	attachment: string;
+	timestamp: number;
+	is_system: number;
+	attempts: number;
+	next_attempt_at: number;
+	app_key: string;
+	callback_url: string;
+	callback_secret: string;
+	callback_max_attempts: number;
+};
+
+/**
+ * One round trip: records what became of the last attempts, then reads the
+ * conversation's oldest pending callbacks (commit order) with the app's
+ * current callback settings.
+ */
+export async function settleAndTakeDue(
+	db: Database,
+	appId: number,
+	conversationKey: string,
+	settled: Settlement[],
+	nowMs: number,
+	limit: number,
+): Promise<{ rows: DueCallback[]; destination: Destination | null }> {
+	const results = await batchSql(db, [
+		...settled.map((s) => settle(s, nowMs)),
+		sql`
+			SELECT o.id, o.webhook_id, o.event, o.msg_id, o.related_mid, o.from_uid, o.from_device_sn, o.to_uid, o.content_type, o.content,
+				o.ext, o.config, o.attachment, o.timestamp, o.is_system, o.attempts, o.next_attempt_at,
+				a.key AS app_key, a.callback_url, a.callback_secret, a.callback_max_attempts
+			FROM callback_outbox AS o JOIN apps AS a ON a.id = o.app_id
+			WHERE o.app_id = ${appId} AND o.conversation_key = ${conversationKey} AND o.state = 'pending'
+			ORDER BY o.id LIMIT ${limit}`,
+	]);
+	const rows = (results[results.length - 1]?.results ?? []) as DueRow[];
+	const first = rows[0];
+	return {
+		rows: rows.map((r) => ({
+			id: r.id,
+			webhookId: r.webhook_id,
+			event: r.event,
+			msgId: r.msg_id,
+			relatedMid: r.related_mid,
+			fromUid: r.from_uid,
+			fromDeviceSn: r.from_device_sn,
+			toUid: r.to_uid,
+			contentType: r.content_type,
+			content: r.content,
+			ext: r.ext,
+			config: r.config,
+			attachment: r.attachment,
+			timestamp: r.timestamp,
+			isSystem: r.is_system === 1,
+			attempts: r.attempts,
+			nextAttemptAt: r.next_attempt_at,
+		})),
+		destination: first
+			? { appKey: first.app_key, url: first.callback_url, secret: first.callback_secret, maxAttempts: first.callback_max_attempts }
+			: null,
+	};
+}
+
+/** Records what became of attempts (the drainer's last ones before it stops). */
+export async function settleCallbacks(db: Database, settled: Settlement[], nowMs: number): Promise<void> {
+	if (settled.length > 0)
+		await batchSql(
+			db,
+			settled.map((s) => settle(s, nowMs)),
+		);
+}
+
+// ---- dead letters -----------------------------------------------------------
+
+export type DeadLetter = {
+	id: number;
+	webhookId: string;
+	msgId: number;
+	event: CallbackEvent;
+	attempts: number;
+	lastStatus: number | null;
+	lastError: string | null;
+	failedAt: number;
+};
+
+/** The app's dead-lettered callbacks, newest first, after `before` (exclusive). */
+export async function deadLetters(
+	db: Database,
+	appId: number,
+	before: { failedAt: number; id: number } | null,
+	limit: number,
+): Promise<DeadLetter[]> {
+	const rows = await db.all<{
+		id: number;
+		webhook_id: string;
+		msg_id: number;
+		event: CallbackEvent;
+		attempts: number;
+		last_status: number | null;
+		last_error: string | null;
+		settled_at: number;
+	}>(sql`
+		SELECT id, webhook_id, msg_id, event, attempts, last_status, last_error, settled_at FROM callback_outbox
+		WHERE app_id = ${appId} AND state = 'dead'
+			${before ? sql`AND (settled_at < ${before.failedAt} OR (settled_at = ${before.failedAt} AND id < ${before.id}))` : sql``}
+		ORDER BY settled_at DESC, id DESC LIMIT ${limit}`);
+	return rows.map((r) => ({
+		id: r.id,
+		webhookId: r.webhook_id,
+		msgId: r.msg_id,
+		event: r.event,
+		attempts: r.attempts,
+		lastStatus: r.last_status,
+		lastError: r.last_error,
+		failedAt: r.settled_at,
+	}));
+}
+
+/**
+ * Puts dead-lettered callbacks back in their conversations' queues with fresh
+ * attempts (their ids keep their original order). Returns the conversations
+ * whose drainers must be woken, and how many were queued.
+ */
+export async function requeueDead(
+	db: Database,
+	appId: number,
+	which: { webhookIds: string[] } | { all: true },
+	nowMs: number,
+): Promise<{ queued: number; conversationKeys: string[] }> {
+	const chosen = "all" in which ? sql`` : sql`AND webhook_id IN (SELECT value FROM json_each(${JSON.stringify(which.webhookIds)}))`;
+	const rows = await db.all<{ conversation_key: string }>(sql`
+		UPDATE callback_outbox SET state = 'pending', attempts = 0, next_attempt_at = ${nowMs}, last_status = NULL, last_error = NULL, settled_at = NULL
+		WHERE app_id = ${appId} AND state = 'dead' ${chosen}
+		RETURNING conversation_key`);
+	return { queued: rows.length, conversationKeys: [...new Set(rows.map((r) => r.conversation_key))] };
+}
+
+// ---- the schedule -----------------------------------------------------------
+
+/** Conversations with a callback due before `dueBefore` (their drainer may never have been woken). */
+export async function overdueConversations(db: Database, dueBefore: number, limit: number) {
+	return db.all<{ app_id: number; conversation_key: string }>(sql`
+		SELECT DISTINCT app_id, conversation_key FROM callback_outbox
+		WHERE state = 'pending' AND next_attempt_at < ${dueBefore}
+		LIMIT ${limit}`);
+}
+
+/** Deletes up to `limit` of each: delivered callbacks, expired dead letters, expired dedupe rows. One batch. */
+export async function purgeExpired(
+	db: Database,
+	before: { delivered: number; dead: number; dedupe: number },
+	limit: number,
+): Promise<{ delivered: number; dead: number; dedupe: number }> {
+	const [delivered, dead, dedupe] = await batchSql(db, [
+		sql`DELETE FROM callback_outbox WHERE id IN (
+			SELECT id FROM callback_outbox WHERE state = 'delivered' AND settled_at < ${before.delivered} LIMIT ${limit})`,
+		sql`DELETE FROM callback_outbox WHERE id IN (
+			SELECT id FROM callback_outbox WHERE state = 'dead' AND settled_at < ${before.dead} LIMIT ${limit})`,
+		sql`DELETE FROM send_dedupe WHERE rowid IN (SELECT rowid FROM send_dedupe WHERE created_at < ${before.dedupe} LIMIT ${limit})`,
+	]);
+	return { delivered: delivered?.meta.changes ?? 0, dead: dead?.meta.changes ?? 0, dedupe: dedupe?.meta.changes ?? 0 };
+}
