@@ -29,7 +29,7 @@ CREATE TABLE `callback_outbox` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `callback_outbox_webhook` ON `callback_outbox` (`app_id`,`webhook_id`);--> statement-breakpoint
 CREATE INDEX `callback_outbox_pending` ON `callback_outbox` (`app_id`,`conversation_key`,`id`) WHERE state = 'pending';--> statement-breakpoint
-CREATE INDEX `callback_outbox_due` ON `callback_outbox` (`next_attempt_at`) WHERE state = 'pending';--> statement-breakpoint
+CREATE INDEX `callback_outbox_due` ON `callback_outbox` (`next_attempt_at`,`app_id`,`conversation_key`) WHERE state = 'pending';--> statement-breakpoint
 CREATE INDEX `callback_outbox_dead` ON `callback_outbox` (`app_id`,`settled_at`,`id`) WHERE state = 'dead';--> statement-breakpoint
 CREATE INDEX `callback_outbox_dead_age` ON `callback_outbox` (`settled_at`) WHERE state = 'dead';--> statement-breakpoint
 CREATE INDEX `callback_outbox_delivered` ON `callback_outbox` (`settled_at`) WHERE state = 'delivered';--> statement-breakpoint

@@ -1,8 +1,12 @@
 // SPEC §7 cost per request, counted with test/meter.ts. Each case runs once to
 // warm the isolate (app and user memos), then is measured. The COST lines are
 // read by `npm run bench` for bench/RESULTS.md.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { Conversation } from "../src/conversation/Conversation";
+import { conversationObject, pairKey } from "../src/conversation/key";
 import { type Cost, meter } from "./meter";
+import { receiver, setSettings } from "./receiver";
 import {
 	ack,
 	call,
@@ -131,6 +135,27 @@ describe("§7 cost per request", () => {
 		expect(costSmall).toEqual({ d1: 2, durableObject: 1, kv: 0 });
 		const [entry] = (await unreadList(app, await userToken(app, members[500] as number))).body.data;
 		expect(entry).toMatchObject({ conversation_id: { uid: big.group_id }, num: 2 });
+	});
+
+	it("§6.2 §7 with callbacks on, a send is still one DO call and one D1 round trip; its callback is delivered after the answer", async () => {
+		const hooked = await createApp();
+		const [ann, ben] = [await registerUser(hooked), await registerUser(hooked)];
+		const annToken = await userToken(hooked, ann);
+		const hook = receiver();
+		await setSettings(hooked, { callback_url: hook.url });
+		// The drainer runs in the object's alarm, a separate invocation: held back here so the meter sees the send alone.
+		const alarm = vi.spyOn(Conversation.prototype, "alarm").mockResolvedValue(undefined);
+		try {
+			const cost = await costOf("send 1:1 with callbacks on", () => send(hooked, annToken, { targets: [ben], content: "hooked" }));
+			expect(cost).toEqual({ d1: 1, durableObject: 1, kv: 0 });
+			expect(hook.received).toEqual([]); // the answer did not wait for a callback
+		} finally {
+			alarm.mockRestore();
+		}
+		// Woken again (a held-back alarm ran and is gone), the drainer delivers both.
+		const conversationKey = pairKey(ann, ben);
+		await conversationObject(env, hooked.appId, conversationKey).deliverCallbacks({ appId: hooked.appId, conversationKey });
+		expect((await hook.count(2)).map((r) => r.body.content)).toEqual(["hooked", "hooked"]);
 	});
 
 	it("§7 the group reads (member_list, user_joined) are one D1 round trip each", async () => {

@@ -24,6 +24,9 @@ export async function attemptDelivery(c: DueCallback, to: Destination, nowMs: nu
 			? { id: c.id, kind: "dead", attempts, status, error }
 			: { id: c.id, kind: "retry", attempts, nextAttemptAt: nowMs + backoffMs(attempts), status, error };
 	if (to.url === "") return { id: c.id, kind: "dead", attempts: c.attempts, status: null, error: "The app has no callback_url." };
+	// callback_max_attempts was lowered below what this callback has had already.
+	if (c.attempts >= to.maxAttempts)
+		return { id: c.id, kind: "dead", attempts: c.attempts, status: null, error: "callback_max_attempts reached." };
 
 	const body = callbackBody(c, to.appKey);
 	const headers: Record<string, string> = {

@@ -264,6 +264,9 @@ export async function deadLetters(
 	}));
 }
 
+/** Dead letters requeued by one statement of `{all: true}` (it repeats until fewer come back). */
+const REQUEUE_CHUNK = 1000;
+
 /**
  * Puts dead-lettered callbacks back in their conversations' queues with fresh
  * attempts (their ids keep their original order). Returns the conversations
@@ -275,22 +278,40 @@ export async function requeueDead(
 	which: { webhookIds: string[] } | { all: true },
 	nowMs: number,
 ): Promise<{ queued: number; conversationKeys: string[] }> {
-	const chosen = "all" in which ? sql`` : sql`AND webhook_id IN (SELECT value FROM json_each(${JSON.stringify(which.webhookIds)}))`;
-	const rows = await db.all<{ conversation_key: string }>(sql`
-		UPDATE callback_outbox SET state = 'pending', attempts = 0, next_attempt_at = ${nowMs}, last_status = NULL, last_error = NULL, settled_at = NULL
-		WHERE app_id = ${appId} AND state = 'dead' ${chosen}
-		RETURNING conversation_key`);
+	const requeue = (chosen: SQL) =>
+		db.all<{ conversation_key: string }>(sql`
+			UPDATE callback_outbox SET state = 'pending', attempts = 0, next_attempt_at = ${nowMs}, last_status = NULL, last_error = NULL, settled_at = NULL
+			WHERE id IN (${chosen}) AND state = 'dead'
+			RETURNING conversation_key`);
+	const rows: { conversation_key: string }[] = [];
+	if ("all" in which) {
+		for (;;) {
+			const chunk = await requeue(sql`
+				SELECT id FROM callback_outbox WHERE app_id = ${appId} AND state = 'dead' ORDER BY settled_at, id LIMIT ${REQUEUE_CHUNK}`);
+			rows.push(...chunk);
+			if (chunk.length < REQUEUE_CHUNK) break;
+		}
+	} else {
+		rows.push(
+			...(await requeue(sql`
+				SELECT o.id FROM json_each(${JSON.stringify(which.webhookIds)}) AS wanted
+				CROSS JOIN callback_outbox AS o ON o.app_id = ${appId} AND o.webhook_id = wanted.value`)),
+		);
+	}
 	return { queued: rows.length, conversationKeys: [...new Set(rows.map((r) => r.conversation_key))] };
 }
 
 // ---- the schedule -----------------------------------------------------------
 
-/** Conversations with a callback due before `dueBefore` (their drainer may never have been woken). */
+/**
+ * Conversations with a callback due before `dueBefore` (their drainer may
+ * never have been woken), read from the covering index of pending rows.
+ */
 export async function overdueConversations(db: Database, dueBefore: number, limit: number) {
 	return db.all<{ app_id: number; conversation_key: string }>(sql`
-		SELECT DISTINCT app_id, conversation_key FROM callback_outbox
+		SELECT app_id, conversation_key FROM callback_outbox INDEXED BY callback_outbox_due
 		WHERE state = 'pending' AND next_attempt_at < ${dueBefore}
-		LIMIT ${limit}`);
+		GROUP BY app_id, conversation_key LIMIT ${limit}`);
 }
 
 /** Deletes up to `limit` of each: delivered callbacks, expired dead letters, expired dedupe rows. One batch. */

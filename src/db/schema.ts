@@ -201,7 +201,8 @@ export const callbackOutbox = sqliteTable(
 	(t) => [
 		uniqueIndex("callback_outbox_webhook").on(t.appId, t.webhookId),
 		index("callback_outbox_pending").on(t.appId, t.conversationKey, t.id).where(sql`state = 'pending'`),
-		index("callback_outbox_due").on(t.nextAttemptAt).where(sql`state = 'pending'`),
+		// Covers the sweep: which conversations have callbacks overdue.
+		index("callback_outbox_due").on(t.nextAttemptAt, t.appId, t.conversationKey).where(sql`state = 'pending'`),
 		index("callback_outbox_dead").on(t.appId, t.settledAt, t.id).where(sql`state = 'dead'`),
 		index("callback_outbox_dead_age").on(t.settledAt).where(sql`state = 'dead'`),
 		index("callback_outbox_delivered").on(t.settledAt).where(sql`state = 'delivered'`),
