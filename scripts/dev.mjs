@@ -36,5 +36,34 @@ wrangler(
 );
 console.log(`Dev app ready: app_id 1, admin token "${adminToken}".`);
 
-const port = option(argv, "port");
-wranglerForeground(["dev", "--ip", "127.0.0.1", "--port", typeof port === "string" ? port : "8787", ...localStateArgs(argv)]);
+const port = typeof option(argv, "port") === "string" ? option(argv, "port") : "8787";
+wranglerForeground([
+	"dev",
+	"--ip",
+	"127.0.0.1",
+	"--port",
+	port,
+	// Local callback receivers (e.g. `npm run callbacks:listen`) are plain http on loopback.
+	"--var",
+	"CALLBACK_ALLOW_PRIVATE:true",
+	...localStateArgs(argv),
+]);
+runCronLocally(`http://127.0.0.1:${port}`);
+
+/**
+ * `wrangler dev` does not fire Cron Triggers by itself: run the schedule
+ * (callback sweep and purge, src/apps/scheduled.ts) once the server answers,
+ * then every minute, as the deployed trigger does.
+ */
+async function runCronLocally(base) {
+	const answers = () =>
+		fetch(`${base}/healthz`).then(
+			(r) => r.ok,
+			() => false,
+		);
+	while (!(await answers())) await new Promise((resolve) => setTimeout(resolve, 500));
+	for (;;) {
+		await fetch(`${base}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`).catch(() => {});
+		await new Promise((resolve) => setTimeout(resolve, 60_000));
+	}
+}

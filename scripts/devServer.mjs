@@ -18,8 +18,13 @@ export async function freePort() {
 	});
 }
 
-export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs = 90_000 } = {}) {
-	const stateDir = mkdtempSync(join(tmpdir(), "edge-im-state-"));
+/**
+ * `stateDir`: start on an existing state folder (a restart); it is then kept
+ * on stop, as is any folder when `keepState` is set.
+ */
+export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs = 90_000, stateDir: reuse, keepState = false } = {}) {
+	const stateDir = reuse ?? mkdtempSync(join(tmpdir(), "edge-im-state-"));
+	const removeOnStop = !reuse && !keepState;
 	const logFile = join(stateDir, "dev.log");
 	const port = await freePort();
 	const log = openSync(logFile, "a");
@@ -45,7 +50,7 @@ export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs
 		}, 5_000);
 		await exited;
 		clearTimeout(timer);
-		rmSync(stateDir, { recursive: true, force: true });
+		if (removeOnStop) rmSync(stateDir, { recursive: true, force: true });
 	};
 
 	const deadline = Date.now() + timeoutMs;
