@@ -18,6 +18,15 @@ export function renderResults() {
 		"|---|---:|---:|---:|",
 		...Object.entries(r.costs).map(([name, c]) => `| ${name} | ${c.d1} | ${c.durableObject} | ${c.kv} |`),
 	].join("\n");
+	const callbackTable = r.callbacks
+		? [
+				"| concurrency | send req/s, callbacks on ÷ off | sends | callbacks missing | answer → callback p50 ms | p99 ms |",
+				"|---:|---:|---:|---:|---:|---:|",
+				...r.callbacks.map(
+					(c) => `| ${c.concurrency} | ${c.on_vs_off.toFixed(2)} | ${c.sends} | ${c.missing} | ${c.latency_p50_ms} | ${c.latency_p99_ms} |`,
+				),
+			].join("\n")
+		: "";
 	let notes = "";
 	try {
 		notes = readFileSync("bench/NOTES.md", "utf8");
@@ -35,7 +44,7 @@ export function renderResults() {
 - Each cell ${s.duration_s} s, ${s.rounds} rounds, the cells interleaved within each round. Sends rotate over ${s.pairs} conversations; history reads a conversation of ${s.history_size} messages.
 
 ${table}
-
+${callbackTable ? `\n## Message callbacks\n\nThe callbacks-on cell sends the same traffic in an app whose callback URL is a receiver in the bench process that answers 200 at once. Latency: from the send's answer to the callback's arrival, over every send of that cell in all rounds.\n\n${callbackTable}\n` : ""}
 ## Cost per request
 
 Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
@@ -43,7 +52,7 @@ Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
 ${costTable}
 ${notes ? `\n${notes}` : ""}`,
 	);
-	return `${table}\n\n${costTable}`;
+	return `${table}\n\n${callbackTable}\n\n${costTable}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(renderResults());

@@ -5,6 +5,7 @@
 // them alike. Writes bench/results.json and bench/RESULTS.md.
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -43,6 +44,22 @@ function run(options) {
 	});
 }
 
+// A callback receiver that answers at once: it records when each callback arrived (SPEC §6.2 latency).
+const arrivedAt = new Map();
+const receiver = createServer((request, response) => {
+	let raw = "";
+	request.on("data", (chunk) => (raw += chunk));
+	request.on("end", () => {
+		try {
+			arrivedAt.set(JSON.parse(raw).msgId, Date.now());
+		} catch {}
+		response.writeHead(200).end("ok");
+	});
+});
+await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+/** When each callbacks-on send was answered, by msgId and concurrency. */
+const answeredAt = new Map();
+
 let results;
 try {
 	// ---- seed through the API --------------------------------------------------
@@ -56,6 +73,21 @@ try {
 		const [from, to] = [users[2 * i], users[2 * i + 1]];
 		pairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from })).token });
 	}
+	// The same traffic in a second app whose backend takes callbacks (SPEC §6.2).
+	const hookedApp = await createApp(server, "bench callbacks");
+	const hookedAdmin = { app_id: String(hookedApp.app_id), "access-token": hookedApp.admin_token, "content-type": "application/json" };
+	await api("POST", "/app/settings", { callback_url: `http://127.0.0.1:${receiver.address().port}/` }, hookedAdmin);
+	const hookedUsers = [];
+	for (let i = 0; i < (2 * PAIRS) / 100; i++) {
+		const list = Array.from({ length: 100 }, (_, j) => ({ username: `hooked-${i}-${j}`, password: "bench-password" }));
+		hookedUsers.push(...(await api("POST", "/user/register/batch", { list }, hookedAdmin)).map((row) => row.user_id));
+	}
+	const hookedPairs = [];
+	for (let i = 0; i < PAIRS; i++) {
+		const [from, to] = [hookedUsers[2 * i], hookedUsers[2 * i + 1]];
+		hookedPairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from }, hookedAdmin)).token });
+	}
+
 	const [writer, reader] = [users[2 * PAIRS], users[2 * PAIRS + 1]];
 	const writerToken = (await api("POST", "/token/issue", { user_id: writer })).token;
 	const readerToken = (await api("POST", "/token/issue", { user_id: reader })).token;
@@ -109,23 +141,29 @@ try {
 	// ---- the cells -------------------------------------------------------------
 	let next = 0;
 	let transaction = 0;
-	const sendRequest = (withTransaction) => ({
+	const sendRequest = (withTransaction, hooked = null) => ({
 		method: "POST",
 		path: "/message/send",
 		setupRequest: (request) => {
-			const pair = pairs[next++ % PAIRS];
+			const pair = (hooked ? hookedPairs : pairs)[next++ % PAIRS];
 			const body = { type: 1, targets: [pair.to], content_type: 0, content: "bench message" };
 			if (withTransaction) body.transaction_id = ++transaction;
 			return {
 				...request,
-				headers: { app_id: APP, "access-token": pair.token, "content-type": "application/json" },
+				headers: { app_id: hooked ? String(hookedApp.app_id) : APP, "access-token": pair.token, "content-type": "application/json" },
 				body: JSON.stringify(body),
 			};
 		},
+		...(hooked && {
+			onResponse: (status, body) => {
+				if (status === 200) answeredAt.set(String(JSON.parse(body).msg_ids[0]), { at: Date.now(), connections: hooked.connections });
+			},
+		}),
 	});
 	const endpoints = {
 		"GET /healthz (floor)": [{ method: "GET", path: "/healthz" }],
 		"send 1:1": [sendRequest(false)],
+		"send 1:1, callbacks on": (connections) => [sendRequest(false, { connections })],
 		"send 1:1 + transaction_id": [sendRequest(true)],
 		"history, 20 of 10,000": [
 			{
@@ -174,7 +212,7 @@ try {
 	for (let round = 1; round <= rounds; round++) {
 		for (const connections of concurrencies) {
 			for (const [name, requests] of Object.entries(endpoints)) {
-				const r = await run({ duration, connections, requests });
+				const r = await run({ duration, connections, requests: typeof requests === "function" ? requests(connections) : requests });
 				const cell = `${name}|${connections}`;
 				samples[cell] ??= [];
 				samples[cell].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts });
@@ -206,9 +244,28 @@ try {
 			});
 		}
 	}
-	results = { rows, samples };
+	// Callbacks: throughput with them on vs off, and the time from a send's answer to its callback's arrival.
+	await new Promise((resolve) => setTimeout(resolve, 5_000)); // the last cell's callbacks drain
+	const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+	const callbacks = concurrencies.map((connections) => {
+		const row = (name) => rows.find((x) => x.endpoint === name && x.concurrency === connections);
+		const delays = [...answeredAt]
+			.filter(([, a]) => a.connections === connections)
+			.map(([msgId, a]) => (arrivedAt.has(msgId) ? arrivedAt.get(msgId) - a.at : Number.POSITIVE_INFINITY))
+			.sort((a, b) => a - b);
+		return {
+			concurrency: connections,
+			on_vs_off: Number((row("send 1:1, callbacks on").median_rps / row("send 1:1").median_rps).toFixed(3)),
+			sends: delays.length,
+			missing: delays.filter((d) => d === Number.POSITIVE_INFINITY).length,
+			latency_p50_ms: percentile(delays, 50),
+			latency_p99_ms: percentile(delays, 99),
+		};
+	});
+	results = { rows, samples, callbacks };
 } finally {
 	await server.stop();
+	receiver.close();
 }
 
 // ---- cost per request, from the instrumentation the tests use ----------------
