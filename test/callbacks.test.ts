@@ -2,12 +2,20 @@
 // write's own batch (for apps that want it), the conversation's object
 // delivers in commit order with both signatures, retries with backoff,
 // dead-letters, redelivers in order; the Cron Trigger sweeps and purges.
-import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
+import {
+	createExecutionContext,
+	createScheduledController,
+	runDurableObjectAlarm,
+	runInDurableObject,
+	waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { backoffMs } from "../src/callbacks/deliver";
+import { CallbackDrainer } from "../src/callbacks/drainer";
 import { clock } from "../src/clock";
 import { conversationObject, groupKey, pairKey } from "../src/conversation/key";
+import { database } from "../src/db/client";
 import worker from "../src/index";
 import { receiver, setSettings } from "./receiver";
 import { ack, call, createApp, recall, registerUser, send, type TestApp, userToken } from "./support";
@@ -57,6 +65,12 @@ afterEach(resetClock);
 function advanceClock(ms: number) {
 	offset += ms;
 	vi.spyOn(clock, "now").mockImplementation(() => Date.now() + offset);
+}
+
+/** Moves the clock past the drainer's recording delay and runs the object's alarm, which records what it delivered. */
+async function recordDelivered(stub: DurableObjectStub) {
+	advanceClock(6_000);
+	await runDurableObjectAlarm(stub);
 }
 
 describe("§6.2 the outbox is written with the write it reports", () => {
@@ -275,6 +289,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		advanceClock(2_500);
 		await runDurableObjectAlarm(stub);
 		await hook.count(3);
+		await recordDelivered(stub);
 		await waitForRow(p.app.appId, (rows) => rows[0]?.state === "delivered");
 		expect(hook.received.map((r) => r.headers["x-webhook-attempt"])).toEqual(["1", "2", "3"]);
 		expect(new Set(hook.received.map((r) => r.headers["x-webhook-id"])).size).toBe(1);
@@ -342,6 +357,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		});
 		expect(redelivered.body.data).toEqual({ queued: 2 });
 		await hook.count(6);
+		await recordDelivered(stub);
 		await waitForRow(p.app.appId, (all) => all.every((r) => r.state === "delivered"));
 		expect(hook.received.slice(4).map((r) => [r.body.content, r.headers["x-webhook-attempt"]])).toEqual([
 			["one", "1"],
@@ -367,6 +383,8 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		}
 		hook.answerWith(() => new Response("ok"));
 		expect((await call("/app/callbacks/redeliver", { app: p.app, body: { all: true } })).body.data).toEqual({ queued: 1 });
+		await hook.count(3); // "mine" and "theirs" failed; "mine" again
+		await recordDelivered(conversationObject(env, p.app.appId, pairKey(p.alice, p.bob)));
 		await waitForRow(p.app.appId, (rows) => rows[0]?.state === "delivered");
 		expect((await outbox(other.app.appId))[0]?.state).toBe("dead");
 	});
@@ -381,6 +399,28 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		await runDurableObjectAlarm(conversationObject(env, p.app.appId, pairKey(p.alice, p.bob)));
 		const [row] = await waitForRow(p.app.appId, (rows) => rows[0]?.state === "dead");
 		expect(row?.last_error).toBe("The app has no callback_url.");
+	});
+});
+
+describe("§6.2 delivered callbacks are recorded in D1 together, and survive a new instance", () => {
+	it("§6.2 delivered callbacks are recorded a few seconds later in one write; a fresh instance (after an eviction) neither loses nor repeats them", async () => {
+		const hook = receiver();
+		const p = await pair({ callback_url: hook.url });
+		const stub = conversationObject(env, p.app.appId, pairKey(p.alice, p.bob));
+		for (const content of ["a", "b", "c"]) await send(p.app, p.aliceToken, { targets: [p.bob], content });
+		await hook.count(3);
+		// Delivered, not recorded yet: D1 still holds them as owed; the object's own storage knows better.
+		expect((await outbox(p.app.appId)).map((r) => r.state)).toEqual(["pending", "pending", "pending"]);
+		// What an instance that replaced an evicted one does when its alarm fires (it has nothing in memory).
+		advanceClock(6_000);
+		await runInDurableObject(stub, async (_object, state) => {
+			await new CallbackDrainer(state.storage, () => database(env.DB)).onAlarm();
+		});
+		expect((await outbox(p.app.appId)).map((r) => r.state)).toEqual(["delivered", "delivered", "delivered"]);
+		expect(hook.received.map((r) => r.body.content)).toEqual(["a", "b", "c"]);
+		resetClock();
+		await send(p.app, p.aliceToken, { targets: [p.bob], content: "d" });
+		expect((await hook.count(4)).map((r) => r.body.content)).toEqual(["a", "b", "c", "d"]);
 	});
 });
 

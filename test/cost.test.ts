@@ -3,7 +3,7 @@
 // read by `npm run bench` for bench/RESULTS.md.
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { Conversation } from "../src/conversation/Conversation";
+import { CallbackDrainer } from "../src/callbacks/drainer";
 import { conversationObject, pairKey } from "../src/conversation/key";
 import { type Cost, meter } from "./meter";
 import { receiver, setSettings } from "./receiver";
@@ -143,8 +143,8 @@ describe("§7 cost per request", () => {
 		const annToken = await userToken(hooked, ann);
 		const hook = receiver();
 		await setSettings(hooked, { callback_url: hook.url });
-		// The drainer runs in the object's alarm, a separate invocation: held back here so the meter sees the send alone.
-		const alarm = vi.spyOn(Conversation.prototype, "alarm").mockResolvedValue(undefined);
+		// The drainer delivers after the answer, in the background: held back here so the meter sees the send alone.
+		const alarm = vi.spyOn(CallbackDrainer.prototype, "owe").mockResolvedValue(undefined);
 		try {
 			const cost = await costOf("send 1:1 with callbacks on", () => send(hooked, annToken, { targets: [ben], content: "hooked" }));
 			expect(cost).toEqual({ d1: 1, durableObject: 1, kv: 0 });
@@ -152,7 +152,7 @@ describe("§7 cost per request", () => {
 		} finally {
 			alarm.mockRestore();
 		}
-		// Woken again (a held-back alarm ran and is gone), the drainer delivers both.
+		// Woken, the drainer reads what is owed from D1 and delivers both.
 		const conversationKey = pairKey(ann, ben);
 		await conversationObject(env, hooked.appId, conversationKey).deliverCallbacks({ appId: hooked.appId, conversationKey });
 		expect((await hook.count(2)).map((r) => r.body.content)).toEqual(["hooked", "hooked"]);

@@ -1,6 +1,7 @@
 import { createExecutionContext, createScheduledController, runDurableObjectAlarm, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { clock } from "../src/clock";
 import { conversationObject, pairKey } from "../src/conversation/key";
 import worker from "../src/index";
 import { receiver, setSettings } from "./receiver";
@@ -86,7 +87,11 @@ beforeAll(async () => {
 async function callbacks() {
 	const app = await createApp();
 	const hook = receiver((_, n) => new Response("", { status: n === 1 ? 500 : 200 }));
-	await setSettings(app, { callback_url: hook.url, callback_events: ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"] });
+	await setSettings(app, {
+		callback_url: hook.url,
+		callback_events: ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"],
+		callback_max_attempts: 1,
+	});
 	const [alice, bob] = [await registerUser(app), await registerUser(app)];
 	const [token, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 	const [mid] = (await send(app, token, { targets: [bob], content: "called back" })).body.msg_ids;
@@ -97,10 +102,8 @@ async function callbacks() {
 	await recall(app, token, bob, mid);
 	const group = (await call("/group/create", { app, token, body: { user_list: [bob] } })).body.data.group_id;
 	await send(app, token, { type: 2, targets: [group], content: "group" });
-	await hook.count(1);
-	await setSettings(app, { callback_max_attempts: 1 });
-	await runDurableObjectAlarm(conversationObject(env, app.appId, pairKey(alice, bob)));
-	await hook.count(6);
+	await hook.count(6); // the first CHAT is dead-lettered at its first failure
+	await setSettings(app, { callback_max_attempts: 2 });
 	await call("/app/settings", { app });
 	const failed = await vi.waitFor(async () => {
 		const reply = await call("/app/callbacks/failed", { app, query: { limit: 1 } });
@@ -111,6 +114,11 @@ async function callbacks() {
 	await call("/app/callbacks/redeliver", { app, body: { webhook_ids: ["0".repeat(32)] } });
 	await call("/app/callbacks/redeliver", { app, body: { all: true } });
 	await hook.count(7);
+	// Later, the drainer records what it delivered (its alarm; the clock moved on).
+	const later = Date.now() + 10_000;
+	const clockSpy = vi.spyOn(clock, "now").mockImplementation(() => later);
+	await runDurableObjectAlarm(conversationObject(env, app.appId, pairKey(alice, bob)));
+	clockSpy.mockRestore();
 	const ctx = createExecutionContext();
 	await worker.scheduled(createScheduledController({ cron: "* * * * *" }), env, ctx);
 	await waitOnExecutionContext(ctx);
@@ -125,6 +133,24 @@ describe("Query plans", () => {
 			expect(
 				[...seen].some((q) => new RegExp(`\\b${table}\\b`).test(q)),
 				table,
+			).toBe(true);
+		}
+	});
+
+	it("§6.2 every callback query was captured: owed, read, recorded delivered, retried or dead, requeued, swept, purged", () => {
+		for (const part of [
+			"INSERT INTO callback_outbox",
+			"FROM callback_outbox\n\t\t\tWHERE app_id = ? AND conversation_key = ?",
+			"SET state = 'delivered'",
+			"SET state = 'dead'",
+			"SET state = 'pending'",
+			"INDEXED BY callback_outbox_due",
+			"DELETE FROM callback_outbox",
+			"DELETE FROM send_dedupe",
+		]) {
+			expect(
+				[...seen].some((q) => q.includes(part)),
+				part,
 			).toBe(true);
 		}
 	});

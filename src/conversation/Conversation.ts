@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { drainCallbacks } from "../callbacks/drain";
-import { clock } from "../clock";
+import { CallbackDrainer, type ConversationName } from "../callbacks/drainer";
+import { NOTHING_OWED } from "../db/callbacks";
 import { type Database, database } from "../db/client";
 import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
 import { type Failure, storeUnavailable } from "./results";
@@ -15,16 +15,19 @@ import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, 
  * It keeps nothing in memory that D1 does not also hold, so eviction loses
  * nothing (the queue is empty whenever the object is idle).
  *
- * It is also the drainer of its conversation's message callbacks: a write
- * that owes one wakes the alarm, and the alarm delivers them in order
- * (callbacks/drain.ts). The alarm, not a Queue, because it keeps a
- * conversation's order and needs no second write (PLATFORM-NOTES §18–19).
+ * It also delivers its conversation's message callbacks: a write hands the
+ * callbacks it owes to the drainer (callbacks/drainer.ts), which sends them in
+ * commit order after the write has answered; the object's alarm brings it
+ * back for retries and after an eviction. The object, not a Queue, because it
+ * keeps a conversation's order and is already where its writes commit
+ * (PLATFORM-NOTES §18–19).
  */
 /** At most this many queued sends per D1 batch (each is 3-4 statements). */
 const MAX_GROUP_COMMIT = 25;
 
 export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
+	readonly #callbacks = new CallbackDrainer(this.ctx.storage, () => database(this.env.DB));
 
 	/** Sends waiting here go to D1 together when the queue reaches them (group commit). */
 	readonly #waiting: { input: SendInput; done: (result: SendResult) => void }[] = [];
@@ -47,7 +50,8 @@ export class Conversation extends DurableObject<Env> {
 				taken.map((t) => t.input),
 			);
 			results = sent.results;
-			if (sent.callbacksOwed) await this.#wakeDrainer(taken[0]?.input.message ?? null);
+			const first = taken[0]?.input.message;
+			if (first) await this.#callbacks.owe(first, sent.owed);
 		} catch (error) {
 			results = taken.map(() => storeUnavailable(requestId, "Conversation.send", error));
 		}
@@ -86,20 +90,15 @@ export class Conversation extends DurableObject<Env> {
 	#membership(at: string, requestId: string, write: (db: Database) => Promise<void>) {
 		return this.#serially(at, requestId, async (db) => {
 			await write(db);
-			return { answer: { ok: true as const }, callbacksOwed: false };
+			return { answer: { ok: true as const }, owed: NOTHING_OWED };
 		});
 	}
 
-	#serially<T>(
-		at: string,
-		requestId: string,
-		task: (db: Database) => Promise<Written<T>>,
-		where?: { appId: number; conversationKey: string },
-	): Promise<T | Failure> {
+	#serially<T>(at: string, requestId: string, task: (db: Database) => Promise<Written<T>>, where?: ConversationName): Promise<T | Failure> {
 		return this.#writes.run(async () => {
 			try {
 				const written = await task(database(this.env.DB));
-				if (written.callbacksOwed && where) await this.#wakeDrainer(where);
+				if (where) await this.#callbacks.owe(where, written.owed);
 				return written.answer;
 			} catch (error) {
 				return storeUnavailable(requestId, `Conversation.${at}`, error);
@@ -109,50 +108,12 @@ export class Conversation extends DurableObject<Env> {
 
 	// ---- message callbacks ------------------------------------------------
 
-	/** Wakes the drainer (the sweep and redelivery call this for callbacks owed without a wake-up). */
-	async deliverCallbacks(where: { appId: number; conversationKey: string }): Promise<void> {
-		await this.#wakeDrainer(where);
+	/** What is owed changed outside the object (redelivery, the scheduled sweep): deliver it. */
+	async deliverCallbacks(name: ConversationName): Promise<void> {
+		await this.#callbacks.wake(name);
 	}
 
-	/**
-	 * Arms the alarm now unless it is armed (then it is a retry's backoff, which
-	 * later callbacks wait for anyway); remembers which conversation this object
-	 * is. Inside a running alarm getAlarm() is null, so a callback owed during a
-	 * drain gets a fresh run.
-	 */
-	async #wakeDrainer(where: { appId: number; conversationKey: string } | null): Promise<void> {
-		if (!where) return;
-		if (!this.#named) {
-			await this.ctx.storage.put(NAME, { appId: where.appId, conversationKey: where.conversationKey });
-			this.#named = true;
-		}
-		if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(clock.now());
-	}
-
-	#named = false;
-	#draining = false;
-
-	/** Delivers due callbacks in order, then sleeps until the next is due (a retry's backoff) or one is owed. */
 	override async alarm(): Promise<void> {
-		const where = await this.ctx.storage.get<{ appId: number; conversationKey: string }>(NAME);
-		if (!where) return;
-		if (this.#draining) {
-			await this.ctx.storage.setAlarm(clock.now() + 1_000); // a run is under way: come back after it
-			return;
-		}
-		this.#draining = true;
-		try {
-			const next = await drainCallbacks(database(this.env.DB), where.appId, where.conversationKey);
-			if (next !== null) await this.ctx.storage.setAlarm(next);
-		} catch (error) {
-			// D1 failed: try again shortly (the alarm's own retries would give up after six).
-			console.error(JSON.stringify({ at: "Conversation.alarm", error: error instanceof Error ? error.name : "unknown" }));
-			await this.ctx.storage.setAlarm(clock.now() + 5_000);
-		} finally {
-			this.#draining = false;
-		}
+		await this.#callbacks.onAlarm();
 	}
 }
-
-/** The object's storage key for which conversation it is (an alarm carries no arguments). */
-const NAME = "conversation";

@@ -3,6 +3,7 @@
 // of record and the object is the FIFO in front of it. Sends that queued up
 // behind a running write go to D1 together in one batch (group commit).
 
+import { NOTHING_OWED, type Owed } from "../db/callbacks";
 import { type Database, isUniqueViolation } from "../db/client";
 import type { Transaction } from "../db/dedupe";
 import { groupMessageStatements, groupSendCheck } from "../db/groups";
@@ -35,9 +36,10 @@ const statementsOf = (input: SendInput) =>
  * repeated transaction_id among them fails that batch; they are then sent one
  * by one, so each repeat is answered by the message it first created.
  */
-export async function sendQueued(db: Database, inputs: SendInput[]): Promise<{ results: SendResult[]; callbacksOwed: boolean }> {
+export async function sendQueued(db: Database, inputs: SendInput[]): Promise<{ results: SendResult[]; owed: Owed }> {
 	const results: SendResult[] = inputs.map(() => failure(503, "not sent"));
-	let callbacksOwed = false;
+	const appId = inputs[0]?.message.appId ?? 0;
+	let owed = NOTHING_OWED;
 	let ready = inputs.map((_, i) => i);
 	const group = inputs[0]?.group;
 	if (group) {
@@ -57,32 +59,33 @@ export async function sendQueued(db: Database, inputs: SendInput[]): Promise<{ r
 			return !refused;
 		});
 	}
-	if (ready.length === 0) return { results, callbacksOwed };
+	if (ready.length === 0) return { results, owed };
 	try {
 		const appended = await appendMessages(
 			db,
+			appId,
 			ready.map((i) => statementsOf(inputs[i] as SendInput)),
 		);
 		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: appended.ids[k] as number, replayed: false };
-		callbacksOwed = appended.callbacksOwed;
+		owed = appended.owed;
 	} catch (error) {
 		if (!isUniqueViolation(error, "send_dedupe")) throw error;
 		for (const i of ready) {
 			const one = await sendOne(db, inputs[i] as SendInput);
 			results[i] = one.result;
-			callbacksOwed ||= one.callbacksOwed;
+			owed = { rows: [...owed.rows, ...one.owed.rows], destination: one.owed.destination ?? owed.destination };
 		}
 	}
-	return { results, callbacksOwed };
+	return { results, owed };
 }
 
 /** One message, answering a repeated transaction_id with the message it first created. */
-async function sendOne(db: Database, input: SendInput): Promise<{ result: SendResult; callbacksOwed: boolean }> {
+async function sendOne(db: Database, input: SendInput): Promise<{ result: SendResult; owed: Owed }> {
 	const { message, transaction } = input;
 	const outcome = await once(db, { transaction, appId: message.appId, nowMs: message.timestamp, windowMs: input.dedupeWindowMs }, () =>
-		appendMessages(db, [statementsOf(input)]),
+		appendMessages(db, message.appId, [statementsOf(input)]),
 	);
-	if (outcome.kind === "conflict") return { result: failure(409, USED_FOR_OTHER), callbacksOwed: false };
-	if (outcome.kind === "replay") return { result: { ok: true, msgId: outcome.msgId, replayed: true }, callbacksOwed: false };
-	return { result: { ok: true, msgId: outcome.value.ids[0] as number, replayed: false }, callbacksOwed: outcome.value.callbacksOwed };
+	if (outcome.kind === "conflict") return { result: failure(409, USED_FOR_OTHER), owed: NOTHING_OWED };
+	if (outcome.kind === "replay") return { result: { ok: true, msgId: outcome.msgId, replayed: true }, owed: NOTHING_OWED };
+	return { result: { ok: true, msgId: outcome.value.ids[0] as number, replayed: false }, owed: outcome.value.owed };
 }

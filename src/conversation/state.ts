@@ -2,7 +2,7 @@
 // They run inside the conversation's Durable Object, one at a time, each in one
 // D1 round trip; the rules that decide an error message live here.
 
-import type { Actor } from "../db/callbacks";
+import { type Actor, NOTHING_OWED, type Owed } from "../db/callbacks";
 import type { Database } from "../db/client";
 import {
 	ackConversation,
@@ -17,10 +17,10 @@ import { MAX_CONTENT } from "../limits";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
-/** A write's answer, and whether it owes a callback (the object then wakes its drainer). */
-export type Written<T> = { answer: T | Failure; callbacksOwed: boolean };
-const answered = <T>(answer: T): Written<T> => ({ answer, callbacksOwed: false });
-const refused = (answer: Failure): Written<never> => ({ answer, callbacksOwed: false });
+/** A write's answer, and the callbacks it owes (the object hands them to its drainer). */
+export type Written<T> = { answer: T | Failure; owed: Owed };
+const answered = <T>(answer: T): Written<T> => ({ answer, owed: NOTHING_OWED });
+const refused = (answer: Failure): Written<never> => ({ answer, owed: NOTHING_OWED });
 
 /** `to`: the other side of the conversation from the reader's view (peer user or group). */
 export type AckInput = {
@@ -35,7 +35,7 @@ export type AckInput = {
 
 export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: true; readPosition: number }>> {
 	const done = await ackConversation(db, input);
-	if (done) return { answer: { ok: true, readPosition: done.readPosition }, callbacksOwed: done.callbacksOwed };
+	if (done) return { answer: { ok: true, readPosition: done.readPosition }, owed: done.owed };
 	return refused(
 		input.msgId > 0 ? notInConversation(input.msgId) : failure(404, "The conversation is not in your list; there is nothing to mark read."),
 	);
@@ -60,9 +60,9 @@ export type RecallInput = {
 };
 
 export async function recall(db: Database, input: RecallInput): Promise<Written<{ ok: true }>> {
-	const { facts, callbacksOwed } = await recallMessage(db, input);
+	const { facts, owed } = await recallMessage(db, input);
 	if (!facts) return refused(notInConversation(input.msgId));
-	if (facts.recalled) return { answer: { ok: true }, callbacksOwed }; // now, or before: both are 200
+	if (facts.recalled) return { answer: { ok: true }, owed }; // now, or before: both are 200
 	return refused(refusal(facts, input.permission, `recall it: the recall window of ${input.recallWindowS} s has passed`));
 }
 
@@ -76,9 +76,9 @@ export async function edit(db: Database, input: EditInput): Promise<Written<{ ok
 	);
 	if (outcome.kind === "conflict") return refused(failure(409, USED_FOR_OTHER));
 	if (outcome.kind === "replay") return answered({ ok: true as const, replayed: true });
-	const { facts, changed, callbacksOwed } = outcome.value;
+	const { facts, changed, owed } = outcome.value;
 	if (!facts) return refused(notInConversation(input.msgId));
-	if (changed) return { answer: { ok: true, replayed: false }, callbacksOwed };
+	if (changed) return { answer: { ok: true, replayed: false }, owed };
 	if (facts.recalled) return refused(failure(409, `Message ${input.msgId} was recalled; it cannot be edited.`));
 	if (input.mode === "append" && (input.permission.admin || facts.fromUid === input.permission.userId)) {
 		return refused(failure(400, `Field "content" would make message ${input.msgId} longer than ${MAX_CONTENT} characters.`));

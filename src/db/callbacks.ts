@@ -35,9 +35,9 @@ export type CallbackColumns = {
 
 /**
  * One INSERT … SELECT that owes `event` for each `messages` row matching
- * `where` (zero or one), if the app wants it. Placed in the write's batch, it
- * commits with the write or not at all. Its `meta.changes` says whether a
- * callback is now owed.
+ * `where` (zero or one), if the app wants it. Placed in the write's batch
+ * (see `batchOwing`), it commits with the write or not at all, and returns
+ * the callback so that the conversation's object can deliver it at once.
  */
 export function oweCallback(
 	appId: number,
@@ -52,7 +52,8 @@ export function oweCallback(
 			content_type, content, ext, config, attachment, timestamp, is_system, state, attempts, next_attempt_at, created_at)
 		SELECT ${appId}, ${conversationKey}, lower(hex(randomblob(16))), ${event}, id, ${c.relatedMid}, ${c.fromUid}, ${c.fromDeviceSn}, ${c.toUid},
 			content_type, ${c.content}, ${c.ext}, ${c.config}, ${c.attachment}, ${c.timestamp}, is_system, 'pending', 0, ${nowMs}, ${nowMs}
-		FROM messages WHERE ${where} AND ${wants(appId, event)}`;
+		FROM messages WHERE ${where} AND ${wants(appId, event)}
+		RETURNING ${DUE_COLUMNS}`;
 }
 
 /** The callback of a new message (CHAT or GROUPCHAT): the row as stored. */
@@ -88,7 +89,7 @@ export const operationColumns = (
 
 export const emptyBody = { content: sql`''`, ext: sql`''`, config: sql`''`, attachment: sql`''` };
 
-// ---- the drainer ------------------------------------------------------------
+// ---- what the drainer delivers ------------------------------------------------
 
 export type DueCallback = {
 	id: number;
@@ -110,29 +111,15 @@ export type DueCallback = {
 	nextAttemptAt: number;
 };
 
-/** Where to deliver, read with the rows (never a remembered copy). */
+/** Where to deliver: the app's settings as read with the callbacks (never a remembered copy). */
 export type Destination = { appKey: string; url: string; secret: string; maxAttempts: number };
 
-/** What became of one attempt. */
-export type Settlement =
-	| { id: number; kind: "delivered"; status: number }
-	| { id: number; kind: "retry"; attempts: number; nextAttemptAt: number; status: number | null; error: string }
-	| { id: number; kind: "dead"; attempts: number; status: number | null; error: string };
+/** Callbacks a write just owed, with the app's settings read in the same transaction. */
+export type Owed = { rows: DueCallback[]; destination: Destination | null };
+export const NOTHING_OWED: Owed = { rows: [], destination: null };
 
-function settle(s: Settlement, nowMs: number): SQL {
-	const pending = sql`id = ${s.id} AND state = 'pending'`;
-	switch (s.kind) {
-		case "delivered":
-			return sql`UPDATE callback_outbox SET state = 'delivered', attempts = attempts + 1, last_status = ${s.status}, last_error = NULL,
-				settled_at = ${nowMs} WHERE ${pending}`;
-		case "retry":
-			return sql`UPDATE callback_outbox SET attempts = ${s.attempts}, next_attempt_at = ${s.nextAttemptAt}, last_status = ${s.status},
-				last_error = ${s.error} WHERE ${pending}`;
-		case "dead":
-			return sql`UPDATE callback_outbox SET state = 'dead', attempts = ${s.attempts}, last_status = ${s.status}, last_error = ${s.error},
-				settled_at = ${nowMs} WHERE ${pending}`;
-	}
-}
+const DUE_COLUMNS = sql.raw(`id, webhook_id, event, msg_id, related_mid, from_uid, from_device_sn, to_uid, content_type, content,
+	ext, config, attachment, timestamp, is_system, attempts, next_attempt_at`);
 
 type DueRow = {
 	id: number;
@@ -152,70 +139,104 @@ type DueRow = {
 	is_system: number;
 	attempts: number;
 	next_attempt_at: number;
-	app_key: string;
-	callback_url: string;
-	callback_secret: string;
-	callback_max_attempts: number;
 };
+type DestinationRow = { app_key: string; callback_url: string; callback_secret: string; callback_max_attempts: number };
+
+const dueOf = (r: DueRow): DueCallback => ({
+	id: r.id,
+	webhookId: r.webhook_id,
+	event: r.event,
+	msgId: r.msg_id,
+	relatedMid: r.related_mid,
+	fromUid: r.from_uid,
+	fromDeviceSn: r.from_device_sn,
+	toUid: r.to_uid,
+	contentType: r.content_type,
+	content: r.content,
+	ext: r.ext,
+	config: r.config,
+	attachment: r.attachment,
+	timestamp: r.timestamp,
+	isSystem: r.is_system === 1,
+	attempts: r.attempts,
+	nextAttemptAt: r.next_attempt_at,
+});
+
+const destinationOf = (r: DestinationRow | undefined): Destination | null =>
+	r ? { appKey: r.app_key, url: r.callback_url, secret: r.callback_secret, maxAttempts: r.callback_max_attempts } : null;
+
+const destinationSql = (appId: number) =>
+	sql`SELECT key AS app_key, callback_url, callback_secret, callback_max_attempts FROM apps WHERE id = ${appId}`;
 
 /**
- * One round trip: records what became of the last attempts, then reads the
- * conversation's oldest pending callbacks (commit order) with the app's
- * current callback settings.
+ * Runs a write's statements as ONE atomic batch, followed by a read of the
+ * app's callback settings; `owing` are the indexes of its `oweCallback`
+ * statements. Returns the statements' results (same indexes) and what the
+ * write now owes.
  */
-export async function settleAndTakeDue(
+export async function batchOwing(
+	db: Database,
+	appId: number,
+	statements: SQL[],
+	owing: number[],
+): Promise<{ results: D1Result<Record<string, unknown>>[]; owed: Owed }> {
+	const results = await batchSql(db, [...statements, destinationSql(appId)]);
+	const rows = owing.flatMap((i) => ((results[i]?.results ?? []) as DueRow[]).map(dueOf));
+	const destination = destinationOf(results[statements.length]?.results[0] as DestinationRow | undefined);
+	return { results: results.slice(0, statements.length), owed: rows.length > 0 ? { rows, destination } : NOTHING_OWED };
+}
+
+/** What became of one attempt. */
+export type Settlement =
+	| { id: number; kind: "delivered"; status: number }
+	| { id: number; kind: "retry"; attempts: number; nextAttemptAt: number; status: number | null; error: string }
+	| { id: number; kind: "dead"; attempts: number; status: number | null; error: string };
+
+function settle(s: Exclude<Settlement, { kind: "delivered" }>, nowMs: number): SQL {
+	const pending = sql`id = ${s.id} AND state = 'pending'`;
+	return s.kind === "retry"
+		? sql`UPDATE callback_outbox SET attempts = ${s.attempts}, next_attempt_at = ${s.nextAttemptAt}, last_status = ${s.status},
+				last_error = ${s.error} WHERE ${pending}`
+		: sql`UPDATE callback_outbox SET state = 'dead', attempts = ${s.attempts}, last_status = ${s.status}, last_error = ${s.error},
+				settled_at = ${nowMs} WHERE ${pending}`;
+}
+
+/**
+ * The conversation's oldest pending callbacks (commit order), leaving out
+ * those its object has delivered but not yet recorded, with the app's
+ * current callback settings. One round trip.
+ */
+export async function takeDue(
 	db: Database,
 	appId: number,
 	conversationKey: string,
-	settled: Settlement[],
-	nowMs: number,
+	deliveredUnrecorded: number[],
 	limit: number,
-): Promise<{ rows: DueCallback[]; destination: Destination | null }> {
-	const results = await batchSql(db, [
-		...settled.map((s) => settle(s, nowMs)),
+): Promise<Owed> {
+	const [rows, destination] = await batchSql(db, [
 		sql`
-			SELECT o.id, o.webhook_id, o.event, o.msg_id, o.related_mid, o.from_uid, o.from_device_sn, o.to_uid, o.content_type, o.content,
-				o.ext, o.config, o.attachment, o.timestamp, o.is_system, o.attempts, o.next_attempt_at,
-				a.key AS app_key, a.callback_url, a.callback_secret, a.callback_max_attempts
-			FROM callback_outbox AS o JOIN apps AS a ON a.id = o.app_id
-			WHERE o.app_id = ${appId} AND o.conversation_key = ${conversationKey} AND o.state = 'pending'
-			ORDER BY o.id LIMIT ${limit}`,
+			SELECT ${DUE_COLUMNS} FROM callback_outbox
+			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND state = 'pending'
+				${deliveredUnrecorded.length > 0 ? sql`AND id NOT IN (SELECT value FROM json_each(${JSON.stringify(deliveredUnrecorded)}))` : sql``}
+			ORDER BY id LIMIT ${limit}`,
+		destinationSql(appId),
 	]);
-	const rows = (results[results.length - 1]?.results ?? []) as DueRow[];
-	const first = rows[0];
 	return {
-		rows: rows.map((r) => ({
-			id: r.id,
-			webhookId: r.webhook_id,
-			event: r.event,
-			msgId: r.msg_id,
-			relatedMid: r.related_mid,
-			fromUid: r.from_uid,
-			fromDeviceSn: r.from_device_sn,
-			toUid: r.to_uid,
-			contentType: r.content_type,
-			content: r.content,
-			ext: r.ext,
-			config: r.config,
-			attachment: r.attachment,
-			timestamp: r.timestamp,
-			isSystem: r.is_system === 1,
-			attempts: r.attempts,
-			nextAttemptAt: r.next_attempt_at,
-		})),
-		destination: first
-			? { appKey: first.app_key, url: first.callback_url, secret: first.callback_secret, maxAttempts: first.callback_max_attempts }
-			: null,
+		rows: ((rows?.results ?? []) as DueRow[]).map(dueOf),
+		destination: destinationOf(destination?.results[0] as DestinationRow | undefined),
 	};
 }
 
-/** Records what became of attempts (the drainer's last ones before it stops). */
-export async function settleCallbacks(db: Database, settled: Settlement[], nowMs: number): Promise<void> {
-	if (settled.length > 0)
-		await batchSql(
-			db,
-			settled.map((s) => settle(s, nowMs)),
-		);
+/** Records a retry or a dead letter. */
+export async function settleCallback(db: Database, s: Exclude<Settlement, { kind: "delivered" }>, nowMs: number): Promise<void> {
+	await db.run(settle(s, nowMs));
+}
+
+/** Records delivered callbacks (the object gathers them, so a busy conversation pays one write for many). */
+export async function recordDelivered(db: Database, ids: number[], nowMs: number): Promise<void> {
+	await db.run(sql`
+		UPDATE callback_outbox SET state = 'delivered', attempts = attempts + 1, last_status = NULL, last_error = NULL, settled_at = ${nowMs}
+		WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND state = 'pending'`);
 }
 
 // ---- dead letters -----------------------------------------------------------

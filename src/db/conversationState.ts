@@ -4,8 +4,8 @@
 // round trip (a single statement or one atomic batch).
 import { type SQL, sql } from "drizzle-orm";
 import { MAX_CONTENT } from "../limits";
-import { type Actor, emptyBody, operationColumns, oweCallback } from "./callbacks";
-import { batchSql, type Database } from "./client";
+import { type Actor, batchOwing, emptyBody, type Owed, operationColumns, oweCallback } from "./callbacks";
+import type { Database } from "./client";
 import type { Transaction } from "./dedupe";
 
 /**
@@ -29,7 +29,7 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
 export async function ackConversation(
 	db: Database,
 	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number; to: number; nowMs: number },
-): Promise<{ readPosition: number; callbacksOwed: boolean } | null> {
+): Promise<{ readPosition: number; owed: Owed } | null> {
 	const me = sql`app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}`;
 	const newestVisible = (leftAt: SQL) =>
 		sql`(SELECT max(id) FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey}
@@ -47,9 +47,12 @@ export async function ackConversation(
 			AND EXISTS (SELECT 1 FROM conversation_members WHERE ${me} AND read_position < messages.id)`,
 		operationColumns({ uid: a.userId, deviceSn: a.deviceSn, to: a.to }, a.nowMs, emptyBody),
 	);
-	const [callback, update] = await batchSql(db, [
-		owed,
-		sql`
+	const { results, owed: now } = await batchOwing(
+		db,
+		a.appId,
+		[
+			owed,
+			sql`
 		UPDATE conversation_members SET
 			read_position = ${newPosition},
 			read_device_sn = CASE WHEN ${target} > read_position THEN ${a.deviceSn} ELSE read_device_sn END,
@@ -58,9 +61,11 @@ export async function ackConversation(
 		WHERE ${me}
 			${a.msgId > 0 ? sql`AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})` : sql``}
 		RETURNING read_position`,
-	]);
-	const row = update?.results[0] as { read_position: number } | undefined;
-	return row ? { readPosition: row.read_position, callbacksOwed: (callback?.meta.changes ?? 0) > 0 } : null;
+		],
+		[0],
+	);
+	const row = results[1]?.results[0] as { read_position: number } | undefined;
+	return row ? { readPosition: row.read_position, owed: now } : null;
 }
 
 /**
@@ -142,32 +147,34 @@ const permitted = (p: Permission) =>
 export async function recallMessage(
 	db: Database,
 	r: { appId: number; conversationKey: string; msgId: number; permission: Permission; requestId: string; actor: Actor; nowMs: number },
-): Promise<{ facts: MessageFacts | null; callbacksOwed: boolean }> {
+): Promise<{ facts: MessageFacts | null; owed: Owed }> {
 	const { appId, conversationKey, msgId } = r;
-	const [, , callback, facts] = await batchSql(db, [
-		sql`
+	const { results, owed } = await batchOwing(
+		db,
+		appId,
+		[
+			sql`
 			UPDATE messages SET recalled = 1, recalled_by = ${r.requestId}
 			WHERE id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(r.permission)}`,
-		sql`
+			sql`
 			UPDATE conversation_members SET unread_count = max(unread_count - 1, 0)
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
 				AND read_position < ${msgId} AND clear_point < ${msgId} AND coalesce(left_at, ${msgId}) >= ${msgId}
 				AND user_id != (SELECT from_uid FROM messages WHERE id = ${msgId} AND recalled_by = ${r.requestId})`,
-		oweCallback(
-			appId,
-			conversationKey,
-			"RECALL",
-			r.nowMs,
-			sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled_by = ${r.requestId}`,
-			operationColumns(r.actor, r.nowMs, emptyBody),
-		),
-		factsOf(appId, msgId),
-	]);
-	const found = toFacts(facts?.results[0] as FactsRow | undefined);
-	return {
-		facts: found && found.conversationKey === conversationKey ? found : null,
-		callbacksOwed: (callback?.meta.changes ?? 0) > 0,
-	};
+			oweCallback(
+				appId,
+				conversationKey,
+				"RECALL",
+				r.nowMs,
+				sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled_by = ${r.requestId}`,
+				operationColumns(r.actor, r.nowMs, emptyBody),
+			),
+			factsOf(appId, msgId),
+		],
+		[2],
+	);
+	const found = toFacts(results[3]?.results[0] as FactsRow | undefined);
+	return { facts: found && found.conversationKey === conversationKey ? found : null, owed };
 }
 
 export type Edit = {
@@ -190,10 +197,7 @@ export type Edit = {
  * transaction's dedupe row (only if the edit will apply), the edit, and the
  * facts read back. Appending never grows content past MAX_CONTENT characters.
  */
-export async function editMessage(
-	db: Database,
-	e: Edit,
-): Promise<{ facts: MessageFacts | null; changed: boolean; callbacksOwed: boolean }> {
+export async function editMessage(db: Database, e: Edit): Promise<{ facts: MessageFacts | null; changed: boolean; owed: Owed }> {
 	const { appId, conversationKey, msgId } = e;
 	const applies = sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(e.permission)}
 		${e.mode === "append" ? sql`AND length(content) + length(${e.content}) <= ${MAX_CONTENT}` : sql``}`;
@@ -236,15 +240,10 @@ export async function editMessage(
 					},
 		),
 	);
-	const results = await batchSql(db, [...dedupe, callback, edit, factsOf(appId, msgId)]);
-	const owed = results[results.length - 3];
-	const edited = results[results.length - 2];
-	const found = toFacts(results[results.length - 1]?.results[0] as FactsRow | undefined);
-	return {
-		facts: found && found.conversationKey === conversationKey ? found : null,
-		changed: (edited?.meta.changes ?? 0) > 0,
-		callbacksOwed: (owed?.meta.changes ?? 0) > 0,
-	};
+	const { results, owed } = await batchOwing(db, appId, [...dedupe, callback, edit, factsOf(appId, msgId)], [dedupe.length]);
+	const edited = results[dedupe.length + 1];
+	const found = toFacts(results[dedupe.length + 2]?.results[0] as FactsRow | undefined);
+	return { facts: found && found.conversationKey === conversationKey ? found : null, changed: (edited?.meta.changes ?? 0) > 0, owed };
 }
 
 export type UnreadEntry = {

@@ -1,7 +1,7 @@
 // SQL for messages: appending them (run only by the conversation's Durable
 // Object) and reading a page of history.
 import { type SQL, sql } from "drizzle-orm";
-import { oweNewMessage } from "./callbacks";
+import { batchOwing, type Owed, oweNewMessage } from "./callbacks";
 import { batchSql, type Database } from "./client";
 import { insertDedupe, type Transaction } from "./dedupe";
 import type { messages } from "./schema";
@@ -76,21 +76,28 @@ export function messageStatements(
 /**
  * Runs several messages' statements (each starting with `messageAndCallback`)
  * as ONE atomic D1 batch (group commit: the conversation's object sends what
- * queued up together). Returns each message's id, and whether any callback is
- * now owed; a duplicate transaction fails the whole batch.
+ * queued up together). Returns each message's id, and the callbacks now owed;
+ * a duplicate transaction fails the whole batch.
  */
-export async function appendMessages(db: Database, perMessage: SQL[][]): Promise<{ ids: number[]; callbacksOwed: boolean }> {
-	const results = await batchSql(db, perMessage.flat());
+export async function appendMessages(db: Database, appId: number, perMessage: SQL[][]): Promise<{ ids: number[]; owed: Owed }> {
+	const starts: number[] = [];
 	let at = 0;
-	let callbacksOwed = false;
-	const ids = perMessage.map((statements) => {
-		const id = (results[at]?.results[0] as { id?: number } | undefined)?.id;
-		if ((results[at + 1]?.meta.changes ?? 0) > 0) callbacksOwed = true;
+	for (const statements of perMessage) {
+		starts.push(at);
 		at += statements.length;
+	}
+	const { results, owed } = await batchOwing(
+		db,
+		appId,
+		perMessage.flat(),
+		starts.map((start) => start + 1),
+	);
+	const ids = starts.map((start) => {
+		const id = (results[start]?.results[0] as { id?: number } | undefined)?.id;
 		if (!id) throw new Error("message insert returned no id");
 		return id;
 	});
-	return { ids, callbacksOwed };
+	return { ids, owed };
 }
 
 // ---- messages: the read side ------------------------------------------------
