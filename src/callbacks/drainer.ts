@@ -5,11 +5,13 @@
 //
 // Cheap on the happy path: a write hands over the callbacks it owes (its
 // batch returned them, with the app's settings read in the same transaction),
-// so the first attempt needs no D1 read; delivered callbacks are recorded in
-// D1 together, a few seconds later (meanwhile the object's own storage keeps
-// them, so an eviction neither loses nor repeats them). D1 is read when the
-// object does not know everything owed: after an eviction, a retry, a
+// so the first attempt needs no D1 read and no storage write; delivered
+// callbacks are recorded in D1 together, a few seconds later. D1 is read when
+// the object does not know everything owed: after an eviction, a retry, a
 // redelivery, a sweep. The alarm is the backstop that brings the object back.
+// If the object dies between a delivery and its recording (at most
+// RECORD_AFTER_MS), that callback is sent again with the same x-webhook-id:
+// delivery is at least once, and receivers dedupe on the id (SPEC §6.2).
 import { clock } from "../clock";
 import { type Destination, type DueCallback, type Owed, recordDelivered, settleCallback, takeDue } from "../db/callbacks";
 import type { Database } from "../db/client";
@@ -31,7 +33,6 @@ const RUN_BUDGET_MS = 30_000;
 const AFTER_FAILURE_MS = 5_000;
 
 const NAME_KEY = "callbacks/name";
-const DELIVERED_KEY = "callbacks/delivered";
 
 type Known = { rows: DueCallback[]; destination: Destination; complete: boolean };
 type Delivered = { ids: number[]; since: number };
@@ -46,9 +47,12 @@ export class CallbackDrainer {
 	#highest = 0;
 	/** Bumped by every change to what is owed, so a D1 read that raced one does not claim to be complete. */
 	#version = 0;
-	/** Delivered, not yet recorded in D1 (undefined: not loaded from the object's storage yet). */
-	#delivered: Delivered | null | undefined;
+	/** Delivered, not yet recorded in D1. */
+	#delivered: Delivered | null = null;
+	/** The alarm as this instance last set it (undefined: not known). Setting it is a storage write: not repeated. */
+	#alarmAt: number | null | undefined;
 	#running: Promise<void> | null = null;
+	#again = false;
 
 	constructor(storage: DurableObjectStorage, db: () => Database) {
 		this.#storage = storage;
@@ -81,37 +85,41 @@ export class CallbackDrainer {
 
 	/** The object's alarm: deliver what is due, record what was delivered, set the next alarm. */
 	async onAlarm(): Promise<void> {
+		this.#alarmAt = null; // this alarm is spent
 		this.#name ??= (await this.#storage.get<ConversationName>(NAME_KEY)) ?? null;
 		if (!this.#name) return;
 		this.#start();
 		await this.#running;
 	}
 
+	/** One run at a time; a start during a run makes another run follow it (so nothing owed meanwhile waits for the alarm). */
 	#start(): void {
-		this.#running ??= this.#run().finally(() => {
+		if (this.#running) {
+			this.#again = true;
+			return;
+		}
+		this.#running = this.#run().finally(() => {
 			this.#running = null;
+			if (this.#again) {
+				this.#again = false;
+				this.#start();
+			}
 		});
 	}
 
 	async #run(): Promise<void> {
 		try {
-			for (;;) {
-				const version = this.#version;
-				const next = await this.#drain();
-				await this.#recordDelivered(false);
-				if (this.#version !== version) continue; // more was owed meanwhile
-				const recordAt = this.#delivered ? this.#delivered.since + RECORD_AFTER_MS : null;
-				const wakeAt = Math.min(next ?? Number.POSITIVE_INFINITY, recordAt ?? Number.POSITIVE_INFINITY);
-				if (Number.isFinite(wakeAt)) await this.#storage.setAlarm(wakeAt);
-				else await this.#storage.deleteAlarm();
-				return;
-			}
+			const next = await this.#drain();
+			await this.#recordDelivered(false);
+			const recordAt = this.#delivered ? this.#delivered.since + RECORD_AFTER_MS : null;
+			const wakeAt = Math.min(next ?? Number.POSITIVE_INFINITY, recordAt ?? Number.POSITIVE_INFINITY);
+			await this.#setAlarm(Number.isFinite(wakeAt) ? wakeAt : null);
 		} catch (error) {
 			console.error(
 				JSON.stringify({ at: "CallbackDrainer", conversation: this.#name, error: error instanceof Error ? error.name : "unknown" }),
 			);
 			this.#known = null;
-			await this.#storage.setAlarm(clock.now() + AFTER_FAILURE_MS);
+			await this.#setAlarm(clock.now() + AFTER_FAILURE_MS);
 		}
 	}
 
@@ -134,7 +142,7 @@ export class CallbackDrainer {
 			const outcome = await attemptDelivery(head, known.destination, now);
 			if (outcome.kind === "delivered") {
 				known.rows.shift();
-				await this.#noteDelivered(head.id);
+				this.#noteDelivered(head.id);
 				if ((this.#delivered?.ids.length ?? 0) >= RECORD_AT) await this.#recordDelivered(true);
 				continue;
 			}
@@ -149,8 +157,7 @@ export class CallbackDrainer {
 
 	async #read(name: ConversationName): Promise<Known | null> {
 		const version = this.#version;
-		const delivered = await this.#loadDelivered();
-		const read = await takeDue(this.#db(), name.appId, name.conversationKey, delivered?.ids ?? [], BATCH);
+		const read = await takeDue(this.#db(), name.appId, name.conversationKey, this.#delivered?.ids ?? [], BATCH);
 		if (!read.destination) return null; // no such app
 		this.#highest = Math.max(this.#highest, ...read.rows.map((r) => r.id));
 		const known = { rows: read.rows, destination: read.destination, complete: read.rows.length < BATCH && this.#version === version };
@@ -158,28 +165,31 @@ export class CallbackDrainer {
 		return known;
 	}
 
-	async #noteDelivered(id: number): Promise<void> {
-		const delivered = (await this.#loadDelivered()) ?? { ids: [], since: clock.now() };
-		delivered.ids.push(id);
-		this.#delivered = delivered;
-		await this.#storage.put(DELIVERED_KEY, delivered);
+	#noteDelivered(id: number): void {
+		this.#delivered ??= { ids: [], since: clock.now() };
+		this.#delivered.ids.push(id);
 	}
 
 	/** Records delivered callbacks in D1 (when `now`, or when they have waited long enough). */
 	async #recordDelivered(now: boolean): Promise<void> {
-		const delivered = await this.#loadDelivered();
+		const delivered = this.#delivered;
 		if (!delivered || (!now && clock.now() < delivered.since + RECORD_AFTER_MS)) return;
 		const ids = [...delivered.ids];
 		await recordDelivered(this.#db(), ids, clock.now());
-		const left = delivered.ids.filter((id) => !ids.includes(id)); // delivered while recording
-		this.#delivered = left.length > 0 ? { ids: left, since: clock.now() } : null;
-		if (this.#delivered) await this.#storage.put(DELIVERED_KEY, this.#delivered);
-		else await this.#storage.delete(DELIVERED_KEY);
+		this.recorded(ids);
 	}
 
-	async #loadDelivered(): Promise<Delivered | null> {
-		if (this.#delivered === undefined) this.#delivered = (await this.#storage.get<Delivered>(DELIVERED_KEY)) ?? null;
-		return this.#delivered;
+	/** Delivered callbacks that a write of the conversation can record in its own batch (`recordDeliveredSql`). */
+	toRecord(): number[] {
+		return this.#delivered ? [...this.#delivered.ids] : [];
+	}
+
+	/** These were recorded (by a write's batch, or by the drainer). */
+	recorded(ids: number[]): void {
+		if (!this.#delivered) return;
+		const done = new Set(ids);
+		const left = this.#delivered.ids.filter((id) => !done.has(id));
+		this.#delivered = left.length > 0 ? { ids: left, since: this.#delivered.since } : null;
 	}
 
 	async #remember(name: ConversationName): Promise<void> {
@@ -189,6 +199,14 @@ export class CallbackDrainer {
 	}
 
 	async #armBackstop(): Promise<void> {
-		if ((await this.#storage.getAlarm()) === null) await this.#storage.setAlarm(clock.now() + BACKSTOP_MS);
+		if (this.#alarmAt === undefined) this.#alarmAt = await this.#storage.getAlarm();
+		if (this.#alarmAt === null) await this.#setAlarm(clock.now() + BACKSTOP_MS);
+	}
+
+	async #setAlarm(at: number | null): Promise<void> {
+		if (at === this.#alarmAt) return;
+		if (at === null) await this.#storage.deleteAlarm();
+		else await this.#storage.setAlarm(at);
+		this.#alarmAt = at;
 	}
 }

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { CallbackDrainer, type ConversationName } from "../callbacks/drainer";
-import { NOTHING_OWED } from "../db/callbacks";
+import { clock } from "../clock";
+import { NOTHING_OWED, recordDeliveredSql } from "../db/callbacks";
 import { type Database, database } from "../db/client";
 import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
 import { type Failure, storeUnavailable } from "./results";
@@ -45,10 +46,14 @@ export class Conversation extends DurableObject<Env> {
 		const requestId = taken[0]?.input.requestId ?? "";
 		let results: SendResult[];
 		try {
+			// Callbacks delivered since the last write are recorded in this batch, at no extra round trip.
+			const toRecord = this.#callbacks.toRecord();
 			const sent = await sendQueued(
 				database(this.env.DB),
 				taken.map((t) => t.input),
+				toRecord.length > 0 ? [recordDeliveredSql(toRecord, clock.now())] : [],
 			);
+			if (sent.alongsideCommitted) this.#callbacks.recorded(toRecord);
 			results = sent.results;
 			const first = taken[0]?.input.message;
 			if (first) await this.#callbacks.owe(first, sent.owed);

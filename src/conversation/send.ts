@@ -3,6 +3,7 @@
 // of record and the object is the FIFO in front of it. Sends that queued up
 // behind a running write go to D1 together in one batch (group commit).
 
+import type { SQL } from "drizzle-orm";
 import { NOTHING_OWED, type Owed } from "../db/callbacks";
 import { type Database, isUniqueViolation } from "../db/client";
 import type { Transaction } from "../db/dedupe";
@@ -35,8 +36,14 @@ const statementsOf = (input: SendInput) =>
  * send cannot pass a concurrent kick), then ONE batch writes them all. A
  * repeated transaction_id among them fails that batch; they are then sent one
  * by one, so each repeat is answered by the message it first created.
+ * `alongside` statements ride in that one batch; `alongsideCommitted` says
+ * whether they committed.
  */
-export async function sendQueued(db: Database, inputs: SendInput[]): Promise<{ results: SendResult[]; owed: Owed }> {
+export async function sendQueued(
+	db: Database,
+	inputs: SendInput[],
+	alongside: SQL[] = [],
+): Promise<{ results: SendResult[]; owed: Owed; alongsideCommitted: boolean }> {
 	const results: SendResult[] = inputs.map(() => failure(503, "not sent"));
 	const appId = inputs[0]?.message.appId ?? 0;
 	let owed = NOTHING_OWED;
@@ -59,15 +66,16 @@ export async function sendQueued(db: Database, inputs: SendInput[]): Promise<{ r
 			return !refused;
 		});
 	}
-	if (ready.length === 0) return { results, owed };
+	if (ready.length === 0) return { results, owed, alongsideCommitted: false };
 	try {
 		const appended = await appendMessages(
 			db,
 			appId,
 			ready.map((i) => statementsOf(inputs[i] as SendInput)),
+			alongside,
 		);
 		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: appended.ids[k] as number, replayed: false };
-		owed = appended.owed;
+		return { results, owed: appended.owed, alongsideCommitted: true };
 	} catch (error) {
 		if (!isUniqueViolation(error, "send_dedupe")) throw error;
 		for (const i of ready) {
@@ -76,7 +84,7 @@ export async function sendQueued(db: Database, inputs: SendInput[]): Promise<{ r
 			owed = { rows: [...owed.rows, ...one.owed.rows], destination: one.owed.destination ?? owed.destination };
 		}
 	}
-	return { results, owed };
+	return { results, owed, alongsideCommitted: false };
 }
 
 /** One message, answering a repeated transaction_id with the message it first created. */

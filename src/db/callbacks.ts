@@ -232,11 +232,17 @@ export async function settleCallback(db: Database, s: Exclude<Settlement, { kind
 	await db.run(settle(s, nowMs));
 }
 
-/** Records delivered callbacks (the object gathers them, so a busy conversation pays one write for many). */
+/**
+ * Records delivered callbacks. The object gathers them, so a conversation
+ * pays one statement for many, and a busy one none of its own: the statement
+ * rides in the conversation's next write batch.
+ */
+export const recordDeliveredSql = (ids: number[], nowMs: number) => sql`
+	UPDATE callback_outbox SET state = 'delivered', attempts = attempts + 1, last_status = NULL, last_error = NULL, settled_at = ${nowMs}
+	WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND state = 'pending'`;
+
 export async function recordDelivered(db: Database, ids: number[], nowMs: number): Promise<void> {
-	await db.run(sql`
-		UPDATE callback_outbox SET state = 'delivered', attempts = attempts + 1, last_status = NULL, last_error = NULL, settled_at = ${nowMs}
-		WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND state = 'pending'`);
+	await db.run(recordDeliveredSql(ids, nowMs));
 }
 
 // ---- dead letters -----------------------------------------------------------

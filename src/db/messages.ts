@@ -76,10 +76,16 @@ export function messageStatements(
 /**
  * Runs several messages' statements (each starting with `messageAndCallback`)
  * as ONE atomic D1 batch (group commit: the conversation's object sends what
- * queued up together). Returns each message's id, and the callbacks now owed;
- * a duplicate transaction fails the whole batch.
+ * queued up together), with `alongside` statements that ride in the same
+ * batch. Returns each message's id, and the callbacks now owed; a duplicate
+ * transaction fails the whole batch.
  */
-export async function appendMessages(db: Database, appId: number, perMessage: SQL[][]): Promise<{ ids: number[]; owed: Owed }> {
+export async function appendMessages(
+	db: Database,
+	appId: number,
+	perMessage: SQL[][],
+	alongside: SQL[] = [],
+): Promise<{ ids: number[]; owed: Owed }> {
 	const starts: number[] = [];
 	let at = 0;
 	for (const statements of perMessage) {
@@ -89,7 +95,7 @@ export async function appendMessages(db: Database, appId: number, perMessage: SQ
 	const { results, owed } = await batchOwing(
 		db,
 		appId,
-		perMessage.flat(),
+		[...perMessage.flat(), ...alongside],
 		starts.map((start) => start + 1),
 	);
 	const ids = starts.map((start) => {
