@@ -3,9 +3,8 @@
 // API, and measures each endpoint with autocannon. Cells (endpoint ×
 // concurrency) are interleaved within each round, so machine drift hits all of
 // them alike. Writes bench/results.json and bench/RESULTS.md.
-import { spawnSync } from "node:child_process";
+import { fork, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
@@ -44,19 +43,9 @@ function run(options) {
 	});
 }
 
-// A callback receiver that answers at once: it records when each callback arrived (SPEC §6.2 latency).
-const arrivedAt = new Map();
-const receiver = createServer((request, response) => {
-	let raw = "";
-	request.on("data", (chunk) => (raw += chunk));
-	request.on("end", () => {
-		try {
-			arrivedAt.set(JSON.parse(raw).msgId, Date.now());
-		} catch {}
-		response.writeHead(200).end("ok");
-	});
-});
-await new Promise((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+// A callback receiver that answers at once and records when each callback arrived (SPEC §6.2 latency).
+const receiver = fork("bench/receiver.mjs");
+const receiverPort = await new Promise((resolve) => receiver.once("message", (m) => resolve(m.port)));
 /** When each callbacks-on send was answered, by msgId and concurrency. */
 const answeredAt = new Map();
 
@@ -76,7 +65,7 @@ try {
 	// The same traffic in a second app whose backend takes callbacks (SPEC §6.2).
 	const hookedApp = await createApp(server, "bench callbacks");
 	const hookedAdmin = { app_id: String(hookedApp.app_id), "access-token": hookedApp.admin_token, "content-type": "application/json" };
-	await api("POST", "/app/settings", { callback_url: `http://127.0.0.1:${receiver.address().port}/` }, hookedAdmin);
+	await api("POST", "/app/settings", { callback_url: `http://127.0.0.1:${receiverPort}/` }, hookedAdmin);
 	const hookedUsers = [];
 	for (let i = 0; i < (2 * PAIRS) / 100; i++) {
 		const list = Array.from({ length: 100 }, (_, j) => ({ username: `hooked-${i}-${j}`, password: "bench-password" }));
@@ -246,6 +235,8 @@ try {
 	}
 	// Callbacks: throughput with them on vs off, and the time from a send's answer to its callback's arrival.
 	await new Promise((resolve) => setTimeout(resolve, 5_000)); // the last cell's callbacks drain
+	receiver.send("arrivals");
+	const arrivedAt = new Map(Object.entries(await new Promise((resolve) => receiver.once("message", (m) => resolve(m.arrivedAt)))));
 	const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 	const callbacks = concurrencies.map((connections) => {
 		const row = (name) => rows.find((x) => x.endpoint === name && x.concurrency === connections);
@@ -265,7 +256,7 @@ try {
 	results = { rows, samples, callbacks };
 } finally {
 	await server.stop();
-	receiver.close();
+	receiver.disconnect();
 }
 
 // ---- cost per request, from the instrumentation the tests use ----------------

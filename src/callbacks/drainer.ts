@@ -49,7 +49,7 @@ export class CallbackDrainer {
 	#version = 0;
 	/** Delivered, not yet recorded in D1. */
 	#delivered: Delivered | null = null;
-	/** The alarm as this instance last set it (undefined: not known). Setting it is a storage write: not repeated. */
+	/** The alarm as this instance knows it (undefined: not read yet; null: none). */
 	#alarmAt: number | null | undefined;
 	#running: Promise<void> | null = null;
 	#again = false;
@@ -113,13 +113,13 @@ export class CallbackDrainer {
 			await this.#recordDelivered(false);
 			const recordAt = this.#delivered ? this.#delivered.since + RECORD_AFTER_MS : null;
 			const wakeAt = Math.min(next ?? Number.POSITIVE_INFINITY, recordAt ?? Number.POSITIVE_INFINITY);
-			await this.#setAlarm(Number.isFinite(wakeAt) ? wakeAt : null);
+			if (Number.isFinite(wakeAt)) await this.#alarmBy(wakeAt);
 		} catch (error) {
 			console.error(
 				JSON.stringify({ at: "CallbackDrainer", conversation: this.#name, error: error instanceof Error ? error.name : "unknown" }),
 			);
 			this.#known = null;
-			await this.#setAlarm(clock.now() + AFTER_FAILURE_MS);
+			await this.#alarmBy(clock.now() + AFTER_FAILURE_MS);
 		}
 	}
 
@@ -199,14 +199,19 @@ export class CallbackDrainer {
 	}
 
 	async #armBackstop(): Promise<void> {
-		if (this.#alarmAt === undefined) this.#alarmAt = await this.#storage.getAlarm();
-		if (this.#alarmAt === null) await this.#setAlarm(clock.now() + BACKSTOP_MS);
+		await this.#alarmBy(clock.now() + BACKSTOP_MS);
 	}
 
-	async #setAlarm(at: number | null): Promise<void> {
-		if (at === this.#alarmAt) return;
-		if (at === null) await this.#storage.deleteAlarm();
-		else await this.#storage.setAlarm(at);
+	/**
+	 * Makes the alarm fire no later than `at`. An earlier alarm is kept: the
+	 * alarm only ever looks at what is due, so coming early costs a look, and
+	 * not moving it saves a storage write per callback. It is never deleted
+	 * for the same reason.
+	 */
+	async #alarmBy(at: number): Promise<void> {
+		if (this.#alarmAt === undefined) this.#alarmAt = await this.#storage.getAlarm();
+		if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+		await this.#storage.setAlarm(at);
 		this.#alarmAt = at;
 	}
 }
