@@ -2,8 +2,9 @@
 // receiver on a free port — every one, in order per conversation, in the
 // source service's shape, signed, retried, dead-lettered and redelivered —
 // and a bot that only hears users through callbacks can answer them.
-import { spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { createHmac, timingSafeEqual } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { z } from "zod";
 // @ts-expect-error: a plain ESM script (the developer's listener)
@@ -224,6 +225,33 @@ describe("e2e §6.2 message callbacks", () => {
 		expect(verify(arrival.headers, arrival.raw, SECRET)).toEqual({ signature: true, xSignature: true });
 		expect(verify(arrival.headers, arrival.raw, "another-secret-01234")).toEqual({ signature: false, xSignature: false });
 		expect(verify(arrival.headers, `${arrival.raw} `, SECRET).xSignature).toBe(false);
+
+		// The README's own snippets, run as printed, verify it too (and refuse another secret).
+		const readme = readFileSync("README.md", "utf8");
+		const js = readme.match(/```js\n\/\/ Node\n([\s\S]*?)```/)?.[1] ?? "";
+		const py = readme.match(/```python\n# Python\n([\s\S]*?)```/)?.[1] ?? "";
+		const verifiedJs = new Function("createHmac", "timingSafeEqual", `${js.replace(/^import .*$/m, "")}; return verified;`)(
+			createHmac,
+			timingSafeEqual,
+		);
+		expect(verifiedJs(arrival.headers, arrival.raw, SECRET)).toBe(true);
+		expect(verifiedJs(arrival.headers, arrival.raw, "another-secret-01234")).toBe(false);
+		const runPython = (secret: string) =>
+			execFileSync(
+				"python3",
+				[
+					"-c",
+					`${py}\nimport json, sys\nh = json.loads(sys.argv[1])\nprint(verified(h, sys.argv[2].encode(), sys.argv[3]))`,
+					JSON.stringify(arrival.headers),
+					arrival.raw,
+					secret,
+				],
+				{
+					encoding: "utf8",
+				},
+			).trim();
+		expect(runPython(SECRET)).toBe("True");
+		expect(runPython("another-secret-01234")).toBe("False");
 	});
 
 	it("the source service's bot loop: a user messages the bot, the receiver answers as the bot, the reply is in the user's history", async () => {
