@@ -11,7 +11,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { backoffMs } from "../src/callbacks/deliver";
+import { backoffMs, transport } from "../src/callbacks/deliver";
 import { CallbackDrainer } from "../src/callbacks/drainer";
 import { clock } from "../src/clock";
 import { conversationObject, groupKey, pairKey } from "../src/conversation/key";
@@ -311,6 +311,12 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		await send(p.app, p.aliceToken, { targets: [p.bob], content: "no receiver" });
 		const rows = await waitForRow(p.app.appId, (all) => all[1]?.state === "dead");
 		expect(rows[1]?.last_error).toBe("Could not connect: connect ECONNREFUSED");
+		// A redirect is an answer other than 2xx: not followed (it could point anywhere).
+		hook.answerWith(() => new Response(null, { status: 302, headers: { location: "http://10.0.0.1/" } }));
+		await send(p.app, p.aliceToken, { targets: [p.bob], content: "redirected" });
+		const redirected = await waitForRow(p.app.appId, (all) => all[2]?.state === "dead");
+		expect(redirected[2]).toMatchObject({ last_status: 302, last_error: "The receiver answered 302." });
+		expect(vi.mocked(transport.post).mock.calls.at(-1)?.[1]).toMatchObject({ redirect: "manual" });
 	});
 
 	it("§6.2 dead-lettered after callback_max_attempts; the conversation's next callback waits for it; listed newest first; redelivered in order", async () => {

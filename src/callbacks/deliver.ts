@@ -41,7 +41,14 @@ export async function attemptDelivery(c: DueCallback, to: Destination, nowMs: nu
 	}
 	let response: Response;
 	try {
-		response = await transport.post(to.url, { method: "POST", headers, body, signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS) });
+		// A redirect is not followed (it would be an answer other than 2xx, and could point anywhere).
+		response = await transport.post(to.url, {
+			method: "POST",
+			headers,
+			body,
+			redirect: "manual",
+			signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+		});
 	} catch (error) {
 		const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
 		return failed(null, timedOut ? `No answer within ${CALLBACK_TIMEOUT_MS / 1000} s.` : `Could not connect: ${errorMessage(error)}`);
