@@ -44,7 +44,7 @@ export function renderResults() {
 - Each cell ${s.duration_s} s, ${s.rounds} rounds, the cells interleaved within each round. Sends rotate over ${s.pairs} conversations; history reads a conversation of ${s.history_size} messages.
 
 ${table}
-${callbackTable ? `\n## Message callbacks\n\nThe callbacks-on cell sends the same traffic in an app whose callback URL is a receiver in the bench process that answers 200 at once. Latency: from the send's answer to the callback's arrival, over every send of that cell in all rounds.\n\n${callbackTable}\n` : ""}
+${callbackTable ? `\n## Message callbacks\n\nThe callbacks-on cell sends the same traffic in an app whose callback URL is a receiver that answers 200 at once (bench/receiver.mjs, its own process on the same machine). Latency: from the moment autocannon read the send's answer to the callback's arrival, over every send of that cell in all rounds (a negative value: the callback arrived before the load generator got round to the answer).\n\n${callbackTable}\n` : ""}
 ## Cost per request
 
 Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):

@@ -256,6 +256,27 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect(new Set(got.map((r) => r.headers["x-webhook-id"])).size).toBe(100);
 	});
 
+	it("§6.2 conversations do not wait for each other: while one conversation's receiver hangs, another's callbacks arrive", async () => {
+		let release = () => {};
+		const hanging = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		const hook = receiver(async (r) => {
+			if (r.body.content === "stuck") await hanging;
+			return new Response("ok");
+		});
+		const p = await pair({ callback_url: hook.url });
+		const carol = await registerUser(p.app);
+		await send(p.app, p.aliceToken, { targets: [p.bob], content: "stuck" });
+		await send(p.app, p.aliceToken, { targets: [p.bob], content: "behind the stuck one" });
+		await hook.count(1);
+		for (let i = 0; i < 5; i++) await send(p.app, p.aliceToken, { targets: [carol], content: `free ${i}` });
+		const got = await hook.count(6);
+		expect(got.map((r) => r.body.content)).toEqual(["stuck", "free 0", "free 1", "free 2", "free 3", "free 4"]);
+		release();
+		expect((await hook.count(7)).at(-1)?.body.content).toBe("behind the stuck one");
+	});
+
 	it("§6.2 backoff: 1 s doubling with ±20 % jitter, capped at 10 min", () => {
 		expect([1, 2, 3, 4].map((n) => backoffMs(n, 0.5))).toEqual([1000, 2000, 4000, 8000]);
 		expect(backoffMs(1, 0)).toBe(800);
