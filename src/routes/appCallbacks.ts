@@ -2,8 +2,8 @@ import { z } from "zod";
 import { redeliver } from "../apps/callbacks";
 import { requireAdmin } from "../auth/identity";
 import { CALLBACK_EVENTS, deadLetters } from "../db/callbacks";
-import { idOut, integerIn } from "../http/ids";
-import { MAX_ID } from "../limits";
+import { idOut } from "../http/ids";
+import { pageCursor, pageQuery } from "../http/page";
 import { endpoint } from "./contract";
 
 const DEFAULT_LIMIT = 50;
@@ -28,11 +28,7 @@ export const appCallbacksFailed = endpoint({
 		"Callbacks that were not answered 2xx within `callback_max_attempts` attempts (or were owed while the app had no `callback_url`), newest first. Kept 30 days, or until redelivered.",
 	access: "token",
 	query: z.object({
-		limit: integerIn(1, MAX_ID, `Entries per page: default ${DEFAULT_LIMIT}; larger than ${MAX_LIMIT} is clamped.`).optional(),
-		cursor: z
-			.union([z.literal(""), cursor])
-			.optional()
-			.meta({ description: 'The `cursor` of the previous page; "" or absent: the first page.' }),
+		...pageQuery(cursor, "Entries", DEFAULT_LIMIT, MAX_LIMIT),
 	}),
 	data: z.array(
 		z.object({
@@ -45,7 +41,7 @@ export const appCallbacksFailed = endpoint({
 			failed_at: z.int().meta({ description: "When it was dead-lettered (ms since the Unix epoch)." }),
 		}),
 	),
-	extra: { cursor: z.string().meta({ description: 'For the next page; "" when this is the last.' }) },
+	extra: pageCursor,
 	errors: { 403: "Not the app admin token." },
 	handle: async ({ db, app, caller, query }) => {
 		requireAdmin(caller);

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { memberPage } from "../db/groups";
 import { isAdminOf } from "../groups/access";
 import { forbidden, notFound } from "../http/envelope";
-import { id, idOut, integerIn } from "../http/ids";
-import { MAX_ID } from "../limits";
+import { id, idOut } from "../http/ids";
+import { pageCursor, pageQuery } from "../http/page";
 import { endpoint } from "./contract";
 
 const DEFAULT_LIMIT = 100;
@@ -18,11 +18,7 @@ export const groupMemberList = endpoint({
 	access: "token",
 	query: z.object({
 		group_id: id,
-		limit: integerIn(1, MAX_ID, `Members per page: default ${DEFAULT_LIMIT}; larger than ${MAX_LIMIT} is clamped.`).optional(),
-		cursor: z
-			.union([z.literal(""), id])
-			.optional()
-			.meta({ description: 'The `cursor` of the previous page; "" or absent: the first page.' }),
+		...pageQuery(id, "Members", DEFAULT_LIMIT, MAX_LIMIT),
 	}),
 	// The source service's member shape (its 群成员格式).
 	data: z.array(
@@ -32,7 +28,7 @@ export const groupMemberList = endpoint({
 			join_time: z.int().meta({ description: "When the member joined, in milliseconds since the Unix epoch." }),
 		}),
 	),
-	extra: { cursor: z.string().meta({ description: 'Pass it to get the next page; "" on the last page.' }) },
+	extra: pageCursor,
 	errors: { 403: "Not a member.", 404: "No live group group_id." },
 	handle: async ({ db, app, caller, query }) => {
 		const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);

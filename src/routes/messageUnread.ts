@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { requireUser } from "../auth/identity";
 import { unreadList } from "../db/conversationState";
-import { idOut, integerIn } from "../http/ids";
-import { MAX_ID } from "../limits";
+import { idOut } from "../http/ids";
+import { pageCursor, pageQuery } from "../http/page";
 import { endpoint } from "./contract";
 
 const DEFAULT_LIMIT = 100;
@@ -26,11 +26,7 @@ export const messageUnread = endpoint({
 		"Most recent activity first. Conversations with 0 unread are listed; deleted ones are not. `num` counts the messages newer than the caller's read position and clear point, not sent by the caller, not recalled (groups: sent while a member).",
 	access: "token",
 	query: z.object({
-		limit: integerIn(1, MAX_ID, `Entries per page: default ${DEFAULT_LIMIT}; larger than ${MAX_LIMIT} is clamped.`).optional(),
-		cursor: z
-			.union([z.literal(""), cursor])
-			.optional()
-			.meta({ description: 'The `cursor` of the previous page; "" or absent: the first page.' }),
+		...pageQuery(cursor, "Entries", DEFAULT_LIMIT, MAX_LIMIT),
 	}),
 	data: z.array(
 		z.object({
@@ -43,7 +39,7 @@ export const messageUnread = endpoint({
 			last_timestamp: z.int(),
 		}),
 	),
-	extra: { cursor: z.string().meta({ description: 'Pass it to get the next page; "" on the last page.' }) },
+	extra: pageCursor,
 	handle: async ({ db, app, caller, query }) => {
 		const me = requireUser(caller);
 		const limit = Math.min(query.limit ?? DEFAULT_LIMIT, MAX_LIMIT);
