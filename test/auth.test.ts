@@ -93,6 +93,16 @@ describe("§3 credentials: the access-token header", () => {
 		expect(reply.body.message).toBe("The access-token is invalid or expired.");
 	});
 
+	it("§3 a user token without exp (signed with the real key) is 401; the same claims with exp are 200", async () => {
+		const key = new TextEncoder().encode(env.TOKEN_SIGNING_KEY);
+		const forever = await new SignJWT({ app: app.key, dsn: 0 }).setProtectedHeader({ alg: "HS256" }).setSubject(String(alice)).sign(key);
+		const reply = await history(app, forever, { opposite_id: bob });
+		expect(reply.status).toBe(401);
+		expect(reply.body.message).toBe("The access-token is invalid or expired.");
+		const bounded = await sign({ app: app.key, dsn: 0 }, String(alice), Math.floor(Date.now() / 1000) + 60);
+		expect((await history(app, bounded, { opposite_id: bob })).status).toBe(200);
+	});
+
 	it("§3 a tampered user token is 401", async () => {
 		const [header, , signature] = aliceToken.split(".");
 		const forged = btoa(JSON.stringify({ app: app.key, dsn: 0, sub: String(bob), exp: 4102444800 }))

@@ -26,7 +26,8 @@ export async function issueUserToken(
 /** The claims of a valid, unexpired token; null for anything else. */
 export async function verifyUserToken(signingKey: string, token: string): Promise<UserTokenClaims | null> {
 	try {
-		const { payload } = await jwtVerify(token, await keyFor(signingKey), { algorithms: ["HS256"] });
+		// exp is required (SPEC §3): a token that never expires is refused even when its signature is good.
+		const { payload } = await jwtVerify(token, await keyFor(signingKey), { algorithms: ["HS256"], requiredClaims: ["exp", "sub"] });
 		const userId = Number(payload.sub);
 		const { app, dsn } = payload;
 		// Tokens made before app keys carry the app's number, which is its key since the migration.
