@@ -191,3 +191,48 @@ describe("Malformed requests", () => {
 		expect(await snapshot()).toBe(before);
 	});
 });
+
+describe("§2 text that is not valid Unicode", () => {
+	const lone = ["a\ud800b", "\udc00", "x\udc00\ud800y"];
+	const fields: [string, string, (text: string) => CallOptions][] = [
+		["/message/send", "content", (t) => asAlice(sendBody({ content: t }))],
+		["/message/send", "ext", (t) => asAlice(sendBody({ ext: t }))],
+		["/message/send", "config", (t) => asAlice(sendBody({ config: t }))],
+		["/message/send", "attachment", (t) => asAlice(sendBody({ attachment: t }))],
+		["/message/notify", "content", (t) => ({ app, body: sendBody({ content: t }) })],
+		["/user/register/v2", "username", (t) => ({ app, body: { username: t, password: "secret-pw" } })],
+		["/user/register/v2", "password", (t) => ({ app, body: { username: "surrogate-user", password: `pw-${t}` } })],
+		["/user/register/batch", "username", (t) => ({ app, body: { list: [{ username: t, password: "secret-pw" }] } })],
+		["/token/user", "name", (t) => ({ app, token: null, body: { name: t, password: "secret-pw" } })],
+		["/group/create", "name", (t) => ({ app, token: aliceToken, body: { name: t } })],
+		["/group/create", "description", (t) => ({ app, token: aliceToken, body: { description: t } })],
+		["/app/settings", "name", (t) => ({ app, body: { name: t } })],
+		["/app/settings", "callback_secret", (t) => ({ app, body: { callback_secret: `secret-secret-secret-${t}` } })],
+	];
+
+	it(`§2 a lone surrogate in any string field is 400 naming the field, nothing changed (${fields.length * lone.length} cases)`, async () => {
+		const before = await snapshot();
+		for (const [path, field, options] of fields) {
+			for (const text of lone) {
+				const reply = await call(path, options(text));
+				expect(reply.status, `${path} ${field} ${JSON.stringify(text)}`).toBe(400);
+				expect(reply.body.message).toBe(`Field "${field}" is not valid Unicode text (it holds a lone surrogate).`);
+			}
+		}
+		expect(await snapshot()).toBe(before);
+	});
+
+	it("§2 10,000 lone surrogates are not 10,000 characters of content: 400", async () => {
+		const reply = await call("/message/send", asAlice(sendBody({ content: "\ud800".repeat(10_000) })));
+		expect(reply.status).toBe(400);
+		expect(reply.body.message).toContain('"content"');
+	});
+
+	it("§2 well-formed text outside the BMP (surrogate pairs) is accepted and reads back the same", async () => {
+		const text = "emoji 😀 and 𝄞";
+		const sent = await call("/message/send", asAlice(sendBody({ content: text })));
+		expect(sent.status).toBe(200);
+		const page = await call("/message/conversation", { app, token: aliceToken, query: { opposite_id: bob } });
+		expect(page.body.data.messages[0].content).toBe(text);
+	});
+});

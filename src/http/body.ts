@@ -13,8 +13,9 @@ export async function readJsonObject(request: Request, { optional = false } = {}
 	if (optional && new TextDecoder().decode(bytes).trim() === "") return {};
 	let parsed: unknown;
 	try {
-		parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes), exactIntegers as Reviver);
-	} catch {
+		parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes), revive as Reviver);
+	} catch (error) {
+		if (error instanceof ApiError) throw error;
 		throw badRequest("The request body is not valid JSON.");
 	}
 	if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
@@ -26,11 +27,16 @@ export async function readJsonObject(request: Request, { optional = false } = {}
 type Reviver = (key: string, value: unknown) => unknown;
 
 /**
- * JSON integers beyond 2^53 become BigInt from their source text instead of a
- * rounded number (int64 transaction ids must keep every digit); schemas that
- * take a number refuse a BigInt, so an id that large is still a 400.
+ * - A string must be valid Unicode (SPEC §2): JSON's `\ud800` escapes can
+ *   carry a lone surrogate, which D1 would store mangled (as U+FFFD).
+ * - JSON integers beyond 2^53 become BigInt from their source text instead of
+ *   a rounded number (int64 transaction ids must keep every digit); schemas
+ *   that take a number refuse a BigInt, so an id that large is still a 400.
  */
-function exactIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
+function revive(key: string, value: unknown, context?: { source?: string }): unknown {
+	if (typeof value === "string" && !value.isWellFormed()) {
+		throw badRequest(`Field "${key}" is not valid Unicode text (it holds a lone surrogate).`);
+	}
 	const source = context?.source;
 	return typeof value === "number" && !Number.isSafeInteger(value) && source && /^-?[0-9]+$/.test(source) ? BigInt(source) : value;
 }
