@@ -283,6 +283,35 @@ describe("§5 group conversations", () => {
 		expect((await allMessages(app, c.tokens[c.ben] as string, groupId)).map((m) => m.content)).toEqual(["two", "one"]);
 	});
 
+	it("§5.1b a removed member may not APPEND or REPLACE their old group messages; a destroyed group takes no edits, not even an admin's (403, unchanged)", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
+		const [annsMessage] = (await groupSend(c.tokens[c.ann], groupId, "ann wrote this")).body.msg_ids;
+		const edit = (token: string | undefined, content_type: number, content: string, extra: Record<string, unknown> = {}) =>
+			send(app, token, { type: 2, targets: [groupId], content_type, related_mid: annsMessage, content, ...extra });
+		expect((await edit(c.tokens[c.ann], 11, " (edited)")).status).toBe(200); // a member may
+		await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann] } });
+		for (const [type, text] of [
+			[11, " after kick"],
+			[12, "replaced after kick"],
+		] as const) {
+			const reply = await edit(c.tokens[c.ann], type, text);
+			expect(reply.status).toBe(403);
+			expect(reply.body.message).toBe(`User ${c.ann} is not a member of group ${groupId}.`);
+		}
+		const seen = async () => (await allMessages(app, c.tokens[c.ben] as string, groupId)).find((m) => m.msg_id === annsMessage)?.content;
+		expect(await seen()).toBe("ann wrote this (edited)");
+		// The app admin still may, while the group lives; once destroyed, nobody may.
+		expect((await edit(undefined, 12, "moderated", { from_user_id: c.ann })).status).toBe(200);
+		await call("/group/destroy", { app, token: c.tokens[c.owner], method: "POST", query: { group_id: groupId } });
+		for (const token of [undefined, c.tokens[c.owner]]) {
+			const reply = await edit(token, 12, "after destroy", token ? {} : { from_user_id: c.ann });
+			expect(reply.status).toBe(403);
+			expect(reply.body.message).toBe(`Group ${groupId} was destroyed; it takes no edits.`);
+		}
+		expect(await seen()).toBe("moderated");
+	});
+
 	it("§5.5 §5.6 ack and delete in a group", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });

@@ -70,6 +70,8 @@ beforeAll(async () => {
 	const carol = await registerUser(app);
 	await call("/group/invite", { app, token, body: { group_id: group, user_list: [carol] } });
 	const [gm] = (await send(app, token, { type: 2, targets: [group], content: "group" })).body.msg_ids;
+	await send(app, token, { type: 2, targets: [group], content_type: 11, related_mid: gm, content: "+" });
+	await send(app, undefined, { type: 2, from_user_id: alice, targets: [group], content_type: 12, related_mid: gm, content: "admin" });
 	await history(app, bobToken, { opposite_id: group });
 	await ack(app, bobToken, group, gm);
 	await recall(app, undefined, group, gm, { group_id: String(group) });

@@ -76,9 +76,14 @@ export async function edit(db: Database, input: EditInput): Promise<Written<{ ok
 	);
 	if (outcome.kind === "conflict") return refused(failure(409, USED_FOR_OTHER));
 	if (outcome.kind === "replay") return answered({ ok: true as const, replayed: true });
-	const { facts, changed, owed } = outcome.value;
-	if (!facts) return refused(notInConversation(input.msgId));
+	const { facts, changed, group, owed } = outcome.value;
 	if (changed) return { answer: { ok: true, replayed: false }, owed };
+	// The rights of §5.3 come first, whatever msg_id names: a destroyed group takes no edits, a removed member makes none.
+	if (group?.destroyed) return refused(failure(403, `Group ${input.group} was destroyed; it takes no edits.`));
+	if (group && !group.member && !input.permission.admin) {
+		return refused(failure(403, `User ${input.permission.userId} is not a member of group ${input.group}.`));
+	}
+	if (!facts) return refused(notInConversation(input.msgId));
 	if (facts.recalled) return refused(failure(409, `Message ${input.msgId} was recalled; it cannot be edited.`));
 	if (input.mode === "append" && (input.permission.admin || facts.fromUid === input.permission.userId)) {
 		return refused(failure(400, `Field "content" would make message ${input.msgId} longer than ${MAX_CONTENT} characters.`));

@@ -189,18 +189,33 @@ export type Edit = {
 	attachment: string;
 	transaction: Transaction | null;
 	actor: Actor;
+	/** The group, for a group conversation: it must not be destroyed, and the editor (unless an admin) must be a member. */
+	group: number | null;
 	nowMs: number;
 };
+
+/** A group conversation's state as an edit saw it (null: not a group). */
+export type GroupState = { destroyed: boolean; member: boolean } | null;
 
 /**
  * APPEND or REPLACE on an existing message (SPEC §5.1b), in one batch: the
  * transaction's dedupe row (only if the edit will apply), the edit, and the
  * facts read back. Appending never grows content past MAX_CONTENT characters.
  */
-export async function editMessage(db: Database, e: Edit): Promise<{ facts: MessageFacts | null; changed: boolean; owed: Owed }> {
+export async function editMessage(
+	db: Database,
+	e: Edit,
+): Promise<{ facts: MessageFacts | null; changed: boolean; group: GroupState; owed: Owed }> {
 	const { appId, conversationKey, msgId } = e;
+	const isMember = sql`EXISTS (SELECT 1 FROM group_members WHERE group_members.app_id = ${appId} AND group_members.group_id = ${e.group}
+		AND group_members.user_id = ${e.permission.userId})`;
+	const groupAllows =
+		e.group === null
+			? sql``
+			: sql`AND NOT EXISTS (SELECT 1 FROM groups WHERE groups.id = ${e.group} AND groups.app_id = ${appId} AND groups.destroyed = 1)
+				${e.permission.admin ? sql`` : sql`AND ${isMember}`}`;
 	const applies = sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(e.permission)}
-		${e.mode === "append" ? sql`AND length(content) + length(${e.content}) <= ${MAX_CONTENT}` : sql``}`;
+		${e.mode === "append" ? sql`AND length(content) + length(${e.content}) <= ${MAX_CONTENT}` : sql``} ${groupAllows}`;
 	const keep = (column: string, value: string) => sql`CASE WHEN ${value} = '' THEN ${sql.raw(column)} ELSE ${value} END`;
 	const edit =
 		e.mode === "append"
@@ -240,10 +255,18 @@ export async function editMessage(db: Database, e: Edit): Promise<{ facts: Messa
 					},
 		),
 	);
-	const { results, owed } = await batchOwing(db, appId, [...dedupe, callback, edit, factsOf(appId, msgId)], [dedupe.length]);
+	const groupState =
+		e.group === null ? [] : [sql`SELECT destroyed, ${isMember} AS member FROM groups WHERE id = ${e.group} AND app_id = ${appId}`];
+	const { results, owed } = await batchOwing(db, appId, [...dedupe, callback, edit, factsOf(appId, msgId), ...groupState], [dedupe.length]);
 	const edited = results[dedupe.length + 1];
 	const found = toFacts(results[dedupe.length + 2]?.results[0] as FactsRow | undefined);
-	return { facts: found && found.conversationKey === conversationKey ? found : null, changed: (edited?.meta.changes ?? 0) > 0, owed };
+	const groupRow = results[dedupe.length + 3]?.results[0] as { destroyed: number; member: number } | undefined;
+	return {
+		facts: found && found.conversationKey === conversationKey ? found : null,
+		changed: (edited?.meta.changes ?? 0) > 0,
+		group: e.group === null ? null : { destroyed: groupRow?.destroyed === 1, member: groupRow?.member === 1 },
+		owed,
+	};
 }
 
 export type UnreadEntry = {

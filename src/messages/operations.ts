@@ -87,6 +87,7 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				config: input.config,
 				attachment: input.attachment,
 				transaction: t && { senderId: sender.id, transactionId: t.transactionId, targetId: target, bodyHash: t.hash },
+				group: input.type === 2 ? target : null,
 				actor,
 				nowMs,
 				dedupeWindowMs: (r.transaction?.windowS ?? 0) * 1000,
