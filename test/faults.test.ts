@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { conversationObject, pairKey } from "../src/conversation/key";
-import { allMessages, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+import { allMessages, call, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -121,5 +121,52 @@ describe("Conversation Durable Object eviction", () => {
 		for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1] as number);
 		const seen = (await allMessages(app, bobToken, alice)).map((m) => m.msg_id);
 		for (const id of ids) expect(seen.filter((s) => s === id)).toHaveLength(1);
+	});
+});
+
+describe("§7 a failing Durable Object call is 503 with Retry-After at every call site, never 500", () => {
+	/** Every call to a conversation object throws, as a stub does when the object cannot be reached. */
+	function unreachableObjects() {
+		const namespace = env.CONVERSATION;
+		const real = namespace.getByName.bind(namespace);
+		return vi.spyOn(namespace, "getByName").mockImplementation((name: string) => {
+			const stub = real(name);
+			return new Proxy(stub, {
+				get(target, property) {
+					const value = Reflect.get(target, property);
+					if (typeof value !== "function" || property === "then") return value;
+					return () => Promise.reject(new Error("Network connection lost."));
+				},
+			});
+		});
+	}
+
+	it("§7 send, group send, operation, ack, delete, recall, invite, kick, leave, destroy", async () => {
+		const [sent] = (await send(app, aliceToken, { targets: [bob], content: "before the outage" })).body.msg_ids;
+		const created = await call("/group/create", { app, token: aliceToken, body: { user_list: [bob] } });
+		const group = created.body.data.group_id as number;
+		const before = await snapshot();
+		unreachableObjects();
+		const sites: [string, () => Promise<{ status: number; headers: Headers; body: any }>][] = [
+			["send", () => send(app, aliceToken, { targets: [bob], content: "x" })],
+			["group send", () => send(app, aliceToken, { type: 2, targets: [group], content: "x" })],
+			["APPEND", () => send(app, aliceToken, { targets: [bob], content_type: 11, related_mid: sent, content: "x" })],
+			["READ_ACK", () => send(app, bobToken, { targets: [alice], content_type: 9, related_mid: sent })],
+			["ack", () => call("/message/ack", { app, token: bobToken, query: { conversation_id: alice, msg_id: sent } })],
+			["delete", () => call("/message/conversation", { app, token: bobToken, method: "DELETE", query: { conversation_id: alice } })],
+			["recall", () => call("/message/recall", { app, token: aliceToken, body: { conversation_id: bob, msg_id: sent } })],
+			["invite", () => call("/group/invite", { app, token: aliceToken, body: { group_id: group, user_list: [carol] } })],
+			["kick", () => call("/group/kick", { app, token: aliceToken, body: { group_id: group, user_list: [bob] } })],
+			["leave", () => call("/group/leave", { app, token: bobToken, method: "POST", query: { group_id: group } })],
+			["destroy", () => call("/group/destroy", { app, token: aliceToken, method: "POST", query: { group_id: group } })],
+		];
+		for (const [name, request] of sites) {
+			const reply = await request();
+			expect(reply.status, name).toBe(503);
+			expect(reply.headers.get("retry-after"), name).toBe("1");
+			expect(reply.body.code, name).toBe(503);
+		}
+		vi.restoreAllMocks();
+		expect(await snapshot()).toBe(before);
 	});
 });

@@ -2,7 +2,7 @@
 // queues, then each conversation's drainer is woken. A wake-up that fails is
 // made up by the scheduled sweep.
 import { clock } from "../clock";
-import { conversationObject } from "../conversation/key";
+import { callConversation } from "../conversation/key";
 import { requeueDead } from "../db/callbacks";
 import type { Database } from "../db/client";
 
@@ -18,13 +18,13 @@ export async function redeliver(env: Env, db: Database, appId: number, which: { 
 export async function wakeDrainers(env: Env, appId: number, conversationKeys: string[], requestId: string): Promise<void> {
 	for (let i = 0; i < conversationKeys.length; i += WAKE_PARALLEL) {
 		await Promise.all(
-			conversationKeys.slice(i, i + WAKE_PARALLEL).map(async (conversationKey) => {
-				try {
-					await conversationObject(env, appId, conversationKey).deliverCallbacks({ appId, conversationKey });
-				} catch (error) {
-					console.error(JSON.stringify({ requestId, at: "wakeDrainers", error: error instanceof Error ? error.name : "unknown" }));
-				}
-			}),
+			conversationKeys
+				.slice(i, i + WAKE_PARALLEL)
+				.map((conversationKey) =>
+					callConversation(env, appId, conversationKey, { requestId, at: "wakeDrainers" }, async (conversation) =>
+						conversation.deliverCallbacks({ appId, conversationKey }),
+					),
+				),
 		);
 	}
 }

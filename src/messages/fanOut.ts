@@ -1,8 +1,8 @@
 // Sending one message to each target (SPEC §5.1): every target's conversation
 // gets its own Durable Object call, in parallel; the answers are merged in
 // target order.
-import { conversationObject, groupKey, pairKey } from "../conversation/key";
-import { type Failure, failure } from "../conversation/results";
+import { callConversation, groupKey, pairKey } from "../conversation/key";
+import type { Failure } from "../conversation/results";
 import type { SendInput, SendResult } from "../conversation/send";
 import type { NewMessage } from "../db/messages";
 
@@ -43,12 +43,9 @@ export async function sendToTargets(env: Env, request: SendRequest): Promise<Sen
 				dedupeWindowMs: request.dedupeWindowMs,
 				requestId: request.requestId,
 			};
-			try {
-				return await conversationObject(env, appId, conversationKey).send(input);
-			} catch (error) {
-				console.error(JSON.stringify({ requestId: request.requestId, at: "sendToTargets", targetId, error: String(error) }));
-				return failure(503, "The conversation is unavailable; retry the request.");
-			}
+			return callConversation(env, appId, conversationKey, { requestId: request.requestId, at: "sendToTargets" }, async (conversation) =>
+				conversation.send(input),
+			);
 		}),
 	);
 	const conflict = results.find((r) => !r.ok && r.status === 409);

@@ -2,7 +2,7 @@
 // existing message of the conversation between the sender and the one target.
 // None creates a message; msg_ids answers the related message.
 import { clock } from "../clock";
-import { conversationObject, groupKey, pairKey } from "../conversation/key";
+import { callConversation, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { AppRecord } from "../db/apps";
 import type { Idempotency } from "../dedupe/replay";
@@ -42,13 +42,12 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 	if (msgId === 0) return failure(400, 'Field "related_mid" is required for an operation (content_type 9-12).');
 
 	const conversationKey = input.type === 2 ? groupKey(target) : pairKey(sender.id, target);
-	const conversation = conversationObject(env, app.id, conversationKey);
 	const permission = {
 		admin: sender.adminRights,
 		userId: sender.id,
 		notBefore: input.content_type === RECALL ? clock.now() - app.recallWindowS * 1000 : null,
 	};
-	try {
+	return callConversation(env, app.id, conversationKey, { requestId, at: "runOperation" }, async (conversation) => {
 		const nowMs = clock.now();
 		const actor = { uid: sender.id, deviceSn: sender.deviceSn, to: target };
 		let result: { ok: true; replayed?: boolean } | Failure;
@@ -94,9 +93,6 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				requestId,
 			});
 		}
-		return result.ok ? { ok: true, msgId, replayed: result.replayed ?? false } : result;
-	} catch (error) {
-		console.error(JSON.stringify({ requestId, at: "runOperation", error: String(error) }));
-		return failure(503, "The conversation is unavailable; retry the request.");
-	}
+		return result.ok ? { ok: true as const, msgId, replayed: result.replayed ?? false } : result;
+	});
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { conversationObject, groupKey } from "../conversation/key";
+import { callConversation, groupKey } from "../conversation/key";
 import { managedGroup } from "../groups/access";
 import { ApiError } from "../http/envelope";
 import { id } from "../http/ids";
@@ -17,11 +17,18 @@ export const groupDestroy = endpoint({
 	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
 	handle: async ({ request, env, db, app, caller, query }) => {
 		await managedGroup(db, app.id, caller, query.group_id);
-		const result = await conversationObject(env, app.id, groupKey(query.group_id)).destroy({
-			appId: app.id,
-			groupId: query.group_id,
-			requestId: request.requestId,
-		});
+		const result = await callConversation(
+			env,
+			app.id,
+			groupKey(query.group_id),
+			{ requestId: request.requestId, at: "groupDestroy" },
+			async (conversation) =>
+				await conversation.destroy({
+					appId: app.id,
+					groupId: query.group_id,
+					requestId: request.requestId,
+				}),
+		);
 		if (!result.ok) throw ApiError.from(result);
 		return { data: true as const };
 	},

@@ -1,5 +1,5 @@
 import { clock } from "../clock";
-import { conversationObject, groupKey } from "../conversation/key";
+import { callConversation, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { existingUsers } from "../db/memo";
 import { managedGroup } from "../groups/access";
@@ -28,13 +28,20 @@ export const groupInvite = endpoint({
 		});
 		const joining = rows.filter((r) => r.result === "success").map((r) => r.user_id);
 		if (joining.length > 0) {
-			const result = await conversationObject(env, app.id, groupKey(body.group_id)).join({
-				appId: app.id,
-				groupId: body.group_id,
-				userIds: joining,
-				nowMs: clock.now(),
-				requestId: request.requestId,
-			});
+			const result = await callConversation(
+				env,
+				app.id,
+				groupKey(body.group_id),
+				{ requestId: request.requestId, at: "groupInvite" },
+				async (conversation) =>
+					await conversation.join({
+						appId: app.id,
+						groupId: body.group_id,
+						userIds: joining,
+						nowMs: clock.now(),
+						requestId: request.requestId,
+					}),
+			);
 			if (!result.ok) throw ApiError.from(result);
 		}
 		return { data: rows };

@@ -1,4 +1,4 @@
-import { conversationObject, groupKey } from "../conversation/key";
+import { callConversation, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { managedGroup } from "../groups/access";
 import { changeRow, memberChange } from "../groups/schemas";
@@ -23,12 +23,19 @@ export const groupKick = endpoint({
 		});
 		const leaving = rows.filter((r) => r.result === "success").map((r) => r.user_id);
 		if (leaving.length > 0) {
-			const result = await conversationObject(env, app.id, groupKey(body.group_id)).remove({
-				appId: app.id,
-				groupId: body.group_id,
-				userIds: leaving,
-				requestId: request.requestId,
-			});
+			const result = await callConversation(
+				env,
+				app.id,
+				groupKey(body.group_id),
+				{ requestId: request.requestId, at: "groupKick" },
+				async (conversation) =>
+					await conversation.remove({
+						appId: app.id,
+						groupId: body.group_id,
+						userIds: leaving,
+						requestId: request.requestId,
+					}),
+			);
 			if (!result.ok) throw ApiError.from(result);
 		}
 		return { data: rows };

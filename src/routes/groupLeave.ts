@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { requireUser } from "../auth/identity";
-import { conversationObject, groupKey } from "../conversation/key";
+import { callConversation, groupKey } from "../conversation/key";
 import { currentMembers } from "../db/groups";
 import { liveGroup } from "../groups/access";
 import { ApiError, forbidden, notFound } from "../http/envelope";
@@ -25,12 +25,19 @@ export const groupLeave = endpoint({
 		if (group.owner_id === me.userId && !(caller.kind === "user" && caller.viaAdmin)) {
 			throw forbidden(`The owner cannot leave group ${query.group_id}: destroy it, or an admin acts for the owner.`);
 		}
-		const result = await conversationObject(env, app.id, groupKey(query.group_id)).remove({
-			appId: app.id,
-			groupId: query.group_id,
-			userIds: [me.userId],
-			requestId: request.requestId,
-		});
+		const result = await callConversation(
+			env,
+			app.id,
+			groupKey(query.group_id),
+			{ requestId: request.requestId, at: "groupLeave" },
+			async (conversation) =>
+				await conversation.remove({
+					appId: app.id,
+					groupId: query.group_id,
+					userIds: [me.userId],
+					requestId: request.requestId,
+				}),
+		);
 		if (!result.ok) throw ApiError.from(result);
 		return { data: true as const };
 	},

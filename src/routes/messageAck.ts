@@ -23,17 +23,20 @@ export const messageAck = endpoint({
 	data: z.literal(true),
 	errors: { 404: "The peer, or msg_id in that conversation, does not exist.", 503: "A dependency failed; retry." },
 	handle: async (input) => {
-		const { me, conversationKey, conversation } = await myConversation(input, input.query.conversation_id);
-		const result = await conversation.ack({
-			appId: input.app.id,
-			conversationKey,
-			userId: me.userId,
-			msgId: input.query.msg_id ?? 0,
-			deviceSn: input.query.device_sn ?? me.deviceSn,
-			to: input.query.conversation_id,
-			nowMs: clock.now(),
-			requestId: input.request.requestId,
-		});
+		const { me, conversationKey, call } = await myConversation(input, input.query.conversation_id, "messageAck");
+		const result = await call(
+			async (conversation) =>
+				await conversation.ack({
+					appId: input.app.id,
+					conversationKey,
+					userId: me.userId,
+					msgId: input.query.msg_id ?? 0,
+					deviceSn: input.query.device_sn ?? me.deviceSn,
+					to: input.query.conversation_id,
+					nowMs: clock.now(),
+					requestId: input.request.requestId,
+				}),
+		);
 		if (!result.ok) throw ApiError.from(result);
 		return { data: true as const };
 	},

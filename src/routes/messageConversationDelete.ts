@@ -16,13 +16,11 @@ export const messageConversationDelete = endpoint({
 	data: z.literal(true),
 	errors: { 404: "Unknown or already deleted conversation.", 503: "A dependency failed; retry." },
 	handle: async (input) => {
-		const { me, conversationKey, conversation } = await myConversation(input, input.query.conversation_id);
-		const result = await conversation.deleteFor({
-			appId: input.app.id,
-			conversationKey,
-			userId: me.userId,
-			requestId: input.request.requestId,
-		});
+		const { me, conversationKey, call } = await myConversation(input, input.query.conversation_id, "messageConversationDelete");
+		const result = await call(
+			async (conversation) =>
+				await conversation.deleteFor({ appId: input.app.id, conversationKey, userId: me.userId, requestId: input.request.requestId }),
+		);
 		if (!result.ok) throw ApiError.from(result);
 		return { data: true as const };
 	},

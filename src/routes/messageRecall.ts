@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { clock } from "../clock";
-import { conversationObject, groupKey } from "../conversation/key";
+import { callConversation, groupKey } from "../conversation/key";
 import { conversationWith, partiesOf } from "../conversation/peer";
 import { findMessageFacts } from "../db/conversationState";
 import { ApiError, notFound } from "../http/envelope";
@@ -38,24 +38,32 @@ export const messageRecall = endpoint({
 			conversationKey = facts.conversationKey;
 		}
 		const nowMs = clock.now();
-		const result = await conversationObject(env, app.id, conversationKey).recall({
-			appId: app.id,
+		const at = { requestId: request.requestId, at: "messageRecall" };
+		const result = await callConversation(
+			env,
+			app.id,
 			conversationKey,
-			msgId: body.msg_id,
-			permission: {
-				admin: caller.kind !== "user",
-				userId: caller.kind === "user" ? caller.userId : 0,
-				notBefore: nowMs - app.recallWindowS * 1000,
-			},
-			recallWindowS: app.recallWindowS,
-			requestId: request.requestId,
-			// An app admin acting as no user: from uid 0, to the message's receiver.
-			actor:
-				caller.kind === "user"
-					? { uid: caller.userId, deviceSn: caller.deviceSn, to: body.conversation_id }
-					: { uid: 0, deviceSn: 0, to: null },
-			nowMs,
-		});
+			at,
+			async (conversation) =>
+				await conversation.recall({
+					appId: app.id,
+					conversationKey,
+					msgId: body.msg_id,
+					permission: {
+						admin: caller.kind !== "user",
+						userId: caller.kind === "user" ? caller.userId : 0,
+						notBefore: nowMs - app.recallWindowS * 1000,
+					},
+					recallWindowS: app.recallWindowS,
+					requestId: request.requestId,
+					// An app admin acting as no user: from uid 0, to the message's receiver.
+					actor:
+						caller.kind === "user"
+							? { uid: caller.userId, deviceSn: caller.deviceSn, to: body.conversation_id }
+							: { uid: 0, deviceSn: 0, to: null },
+					nowMs,
+				}),
+		);
 		if (!result.ok) throw ApiError.from(result);
 		return { data: true as const };
 	},
