@@ -90,7 +90,9 @@ describe("§6.2 the outbox is written with the write it reports", () => {
 	it("§6.2 a failing batch writes neither the message nor its callback (503, nothing owed)", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
-		const batch = vi.spyOn(Object.getPrototypeOf(env.DB) as D1Database, "batch").mockRejectedValueOnce(new Error("D1_ERROR: injected"));
+		const batch = vi
+			.spyOn(Object.getPrototypeOf(env.DB) as D1Database, "batch")
+			.mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost (injected)"));
 		const failed = await send(p.app, p.aliceToken, { targets: [p.bob], content: "lost" });
 		batch.mockRestore();
 		expect(failed.status).toBe(503);

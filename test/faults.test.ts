@@ -170,3 +170,61 @@ describe("§7 a failing Durable Object call is 503 with Retry-After at every cal
 		expect(await snapshot()).toBe(before);
 	});
 });
+
+describe("§7 storage errors: a retry that can help is 503, one that cannot is 500; logs carry no parameters", () => {
+	const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
+
+	/** Makes every single-statement D1 call fail with `message` (drizzle wraps it with the SQL and its parameters). */
+	function failStatements(message: string) {
+		for (const name of ["all", "run", "raw", "first"] as const) {
+			vi.spyOn(statement, name).mockRejectedValue(new Error(message));
+		}
+	}
+
+	function capturedLogs() {
+		const lines: string[] = [];
+		for (const level of ["log", "error", "warn", "info"] as const) {
+			vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+		}
+		return lines;
+	}
+
+	it("§7 a constraint failure inside a send's batch (a retry fails again) is 500 without Retry-After, not 503", async () => {
+		vi.spyOn(d1, "batch").mockRejectedValue(new Error("D1_ERROR: CHECK constraint failed: messages: SQLITE_CONSTRAINT"));
+		const reply = await send(app, aliceToken, { targets: [bob], content: "cannot be stored" });
+		expect(reply.status).toBe(500);
+		expect(reply.headers.get("retry-after")).toBeNull();
+		expect(reply.body.message).toBe("Internal error; quote the x-request-id header when reporting it.");
+	});
+
+	it("§7 a lost connection on a Worker-side query is 503 + Retry-After; a syntax-level error is 500", async () => {
+		failStatements("D1_ERROR: Network connection lost.");
+		const transient = await call("/user/register/v2", { app, body: { username: "transient-user", password: "secret-pw" } });
+		expect(transient.status).toBe(503);
+		expect(transient.headers.get("retry-after")).toBe("1");
+		vi.restoreAllMocks();
+		failStatements("D1_ERROR: no such column: usernme: SQLITE_ERROR");
+		const permanent = await call("/user/register/v2", { app, body: { username: "permanent-user", password: "secret-pw" } });
+		expect(permanent.status).toBe(500);
+		expect(permanent.headers.get("retry-after")).toBeNull();
+	});
+
+	it("§7 the log line of a failing request names the request id and what failed, never the SQL's parameters or message content", async () => {
+		const logs = capturedLogs();
+		failStatements("D1_ERROR: Network connection lost.");
+		const reply = await call("/user/register/v2", { app, body: { username: "private-name-4711", password: "secret-pw" } });
+		vi.mocked(statement.all).mockRestore();
+		vi.mocked(statement.run).mockRestore();
+		vi.mocked(statement.raw).mockRestore();
+		vi.mocked(statement.first).mockRestore();
+		vi.spyOn(d1, "batch").mockRejectedValue(new Error("D1_ERROR: Network connection lost."));
+		const sent = await send(app, aliceToken, { targets: [bob], content: "private content 0815" });
+		expect([reply.status, sent.status]).toEqual([503, 503]);
+		const text = logs.join("\n");
+		expect(text).toContain(reply.headers.get("x-request-id"));
+		expect(text).toContain(sent.headers.get("x-request-id"));
+		expect(text).toContain("Network connection lost");
+		for (const secret of ["private-name-4711", "private content 0815", "params", "insert into"])
+			expect(text.toLowerCase()).not.toContain(secret);
+	});
+});

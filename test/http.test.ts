@@ -88,7 +88,7 @@ describe("§2 conventions", () => {
 	it("§2 an unexpected error is a 500 without internals; a D1 failure is a 503 with Retry-After", async () => {
 		const d1 = Object.getPrototypeOf(env.DB) as D1Database;
 		vi.spyOn(d1, "prepare").mockImplementation(() => {
-			throw new Error("D1_ERROR: storage exploded at /secret/path");
+			throw new Error("D1_ERROR: Network connection lost (at /secret/path)");
 		});
 		const unavailable = await call("/token/user", { app, token: null, body: { name: "someone", password: "secret-pw" } });
 		expect(unavailable.status).toBe(503);

@@ -4,7 +4,7 @@ import { clock } from "../clock";
 import { NOTHING_OWED, recordDeliveredSql } from "../db/callbacks";
 import { type Database, database } from "../db/client";
 import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
-import { type Failure, storeUnavailable } from "./results";
+import { type Failure, storeFailed } from "./results";
 import { type SendInput, type SendResult, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";
 import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, type RecallInput, recall, type Written } from "./state";
@@ -58,7 +58,7 @@ export class Conversation extends DurableObject<Env> {
 			const first = taken[0]?.input.message;
 			if (first) await this.#callbacks.owe(first, sent.owed);
 		} catch (error) {
-			results = taken.map(() => storeUnavailable(requestId, "Conversation.send", error));
+			results = taken.map(() => storeFailed(requestId, "Conversation.send", error));
 		}
 		for (const [i, t] of taken.entries()) t.done(results[i] as SendResult);
 	}
@@ -106,7 +106,7 @@ export class Conversation extends DurableObject<Env> {
 				if (where) await this.#callbacks.owe(where, written.owed);
 				return written.answer;
 			} catch (error) {
-				return storeUnavailable(requestId, `Conversation.${at}`, error);
+				return storeFailed(requestId, `Conversation.${at}`, error);
 			}
 		});
 	}

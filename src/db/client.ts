@@ -39,8 +39,43 @@ export function database(d1: D1Database): Database {
 export const isUniqueViolation = (error: unknown, table: string): boolean =>
 	errorText(error).includes(`UNIQUE constraint failed: ${table}.`);
 
-/** A failed D1 call (drizzle wraps D1's errors): the client should retry. */
-export const isStorageFailure = (error: unknown): boolean => error instanceof DrizzleQueryError || errorText(error).includes("D1_");
+/** A failed D1 call: whether a retry can help, and D1's own words. */
+export type StorageFailure = { retryable: boolean; detail: string };
+
+/** D1's words for failures that a later try can get past (a lost connection, overload, a reset, a timeout). */
+const RETRYABLE =
+	/network connection lost|overloaded|timed? ?out|internal error|was reset|reset because|try again|unavailable|too many requests/i;
+
+/**
+ * Tells a D1 failure from other errors, and a transient one (503: retry) from
+ * one a retry cannot fix (500: a constraint, a bad statement, a type). D1
+ * reports every failure as a plain Error whose message starts with its kind
+ * (D1_ERROR, D1_TYPE_ERROR, SQLITE_…); drizzle wraps it in an error whose
+ * message holds the SQL and its parameters, which is never used.
+ */
+export function storageFailure(error: unknown): StorageFailure | null {
+	const inner = innermost(error);
+	if (!(inner instanceof Error) || !/\b(D1_[A-Z_]+|SQLITE_[A-Z]+)\b/.test(inner.message)) return null;
+	return {
+		retryable: RETRYABLE.test(inner.message) && !/CONSTRAINT|SQLITE_ERROR|D1_TYPE_ERROR/.test(inner.message),
+		detail: redact(inner.message),
+	};
+}
+
+/** An error as a log line may show it: its kind and words, without SQL parameters or quoted values. */
+export function describeError(error: unknown): string {
+	const inner = innermost(error);
+	return inner instanceof Error ? `${inner.name}: ${redact(inner.message)}` : "unknown error";
+}
+
+function innermost(error: unknown): unknown {
+	let e = error;
+	while (e instanceof DrizzleQueryError && e.cause) e = e.cause;
+	return e instanceof DrizzleQueryError ? new Error("a query failed") : e;
+}
+
+/** Quoted values in a message (a D1 type error quotes the value it refused) are left out. */
+const redact = (message: string) => message.replace(/'[^']*'/g, "'…'").slice(0, 300);
 
 function errorText(error: unknown): string {
 	let text = "";

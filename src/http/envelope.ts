@@ -33,6 +33,9 @@ function json(status: number, body: unknown, headers: Record<string, string>): R
 	});
 }
 
+/** A 500 says nothing more: what failed is in the log line under the request id. */
+export const INTERNAL_ERROR = "Internal error; quote the x-request-id header when reporting it.";
+
 export const badRequest = (message: string) => new ApiError(400, message);
 export const unauthorized = (message: string) => new ApiError(401, message);
 export const forbidden = (message: string) => new ApiError(403, message);

@@ -48,6 +48,9 @@ export async function sendToTargets(env: Env, request: SendRequest): Promise<Sen
 			);
 		}),
 	);
+	// A write that failed in a way a retry cannot fix: 500, whatever the others did.
+	const broken = results.find((r) => !r.ok && r.status === 500);
+	if (broken && !broken.ok) return { kind: "rejected", status: 500, message: broken.message };
 	const conflict = results.find((r) => !r.ok && r.status === 409);
 	if (conflict && !conflict.ok) return { kind: "conflict", message: conflict.message };
 	// A group that changed since the request was validated (destroyed, sender removed).

@@ -2,8 +2,8 @@
 // contract, and /openapi.json describes exactly this list.
 import { Router } from "itty-router";
 import { z } from "zod";
-import { isStorageFailure } from "../db/client";
-import { ApiError, errorResponse, unavailable } from "../http/envelope";
+import { describeError, storageFailure } from "../db/client";
+import { ApiError, errorResponse, INTERNAL_ERROR, unavailable } from "../http/envelope";
 import type { ApiRequest } from "../http/request";
 import { appCallbacksFailed, appCallbacksRedeliver } from "./appCallbacks";
 import { appSettingsChange, appSettingsGet } from "./appSettings";
@@ -84,12 +84,16 @@ export const router = Router<ApiRequest, [Env, ExecutionContext]>({
 	],
 	catch: (error, request) => {
 		if (error instanceof ApiError) return errorResponse(error);
-		if (isStorageFailure(error)) {
-			console.error(JSON.stringify({ requestId: request.requestId, dependency: "D1", error: String(error) }));
-			return errorResponse(unavailable("The database is unavailable; retry the request."));
-		}
-		console.error(JSON.stringify({ requestId: request.requestId, error: String(error), stack: (error as Error)?.stack }));
-		return errorResponse(new ApiError(500, "Internal error; quote the x-request-id header when reporting it."));
+		const storage = storageFailure(error);
+		console.error(
+			JSON.stringify({
+				requestId: request.requestId,
+				...(storage && { dependency: "D1", retryable: storage.retryable }),
+				error: describeError(error),
+			}),
+		);
+		if (storage?.retryable) return errorResponse(unavailable("The database is unavailable; retry the request."));
+		return errorResponse(new ApiError(500, INTERNAL_ERROR));
 	},
 	finally: [
 		(response: Response, request) => {
