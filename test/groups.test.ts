@@ -312,6 +312,37 @@ describe("§5 group conversations", () => {
 		expect(await seen()).toBe("moderated");
 	});
 
+	it("§5.5 §5.7 no answer tells a removed member or a non-member which ids exist: 403 whatever msg_id names", async () => {
+		const c = await crew();
+		const outsider = await registerUser(app);
+		const outsiderToken = await userToken(app, outsider);
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
+		const [seenByAnn] = (await groupSend(c.tokens[c.owner], groupId, "before")).body.msg_ids;
+		const [annsOwn] = (await groupSend(c.tokens[c.ann], groupId, "ann's own")).body.msg_ids;
+		await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann] } });
+		const [afterKick] = (await groupSend(c.tokens[c.owner], groupId, "after")).body.msg_ids;
+		const missing = afterKick + 1000;
+		const annToken = c.tokens[c.ann] as string;
+		// A removed member: ack of a message sent after the removal, existing or not, is 403 and moves nothing.
+		for (const msgId of [afterKick, missing]) {
+			const reply = await ack(app, annToken, groupId, msgId);
+			expect(reply.status, String(msgId)).toBe(403);
+			const op = await send(app, annToken, { type: 2, targets: [groupId], content_type: 9, related_mid: msgId });
+			expect(op.status, `READ_ACK ${msgId}`).toBe(403);
+		}
+		expect((await ack(app, annToken, groupId, seenByAnn)).status).toBe(200); // what they saw, they may mark read
+		expect(await entryFor(app, annToken, groupId)).toMatchObject({ num: 0 });
+		// A non-member: 403 for every id.
+		for (const msgId of [seenByAnn, missing]) {
+			expect((await ack(app, outsiderToken, groupId, msgId)).status, `ack ${msgId}`).toBe(403);
+			expect((await recall(app, outsiderToken, groupId, msgId)).status, `recall ${msgId}`).toBe(403);
+		}
+		// Recall by a removed member: 403 for every id (their own old message included).
+		for (const msgId of [seenByAnn, annsOwn, missing]) {
+			expect((await recall(app, annToken, groupId, msgId)).status, `removed recall ${msgId}`).toBe(403);
+		}
+	});
+
 	it("§5.5 §5.6 ack and delete in a group", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });

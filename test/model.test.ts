@@ -175,6 +175,9 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 			const target = conversation[c.pick % (conversation.length + 1)];
 			const reply = await ack(w.app, w.tokens[c.user] as string, serverId(w, c.peer), target?.id ?? 99_999_999);
 			const side = model.side(c.user, c.peer);
+			// §5.5: in a group, a non-member, or a member removed before the id, gets 403 whatever the id.
+			const beyondRemoval = side?.left !== null && side?.left !== undefined && (target?.id ?? 99_999_999) > side.left;
+			if (c.peer === GROUP && (!side || beyondRemoval)) return expect(reply.status).toBe(403);
 			if (!target || !side) return expect(reply.status).toBe(404);
 			expect(reply.status).toBe(200);
 			side.read = Math.max(side.read, target.id);
@@ -198,6 +201,8 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 				reply = await recall(w.app, w.tokens[c.actor], serverId(w, peer), message.id);
 			}
 			if (!inConversation) return expect(reply.status).toBe(404);
+			// §5.7: in a group only a current member (or an admin) may recall; anyone else gets 403 whatever the id.
+			if (message.to === GROUP && !admin && !model.members.has(c.actor)) return expect(reply.status).toBe(403);
 			const allowed = admin || (message.from === c.actor && !message.system);
 			if (!allowed && !message.recalled) return expect(reply.status).toBe(403);
 			expect(reply.status).toBe(200);

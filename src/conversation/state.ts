@@ -35,7 +35,14 @@ export type AckInput = {
 
 export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: true; readPosition: number }>> {
 	const done = await ackConversation(db, input);
-	if (done) return { answer: { ok: true, readPosition: done.readPosition }, owed: done.owed };
+	if (done.readPosition !== null) return { answer: { ok: true, readPosition: done.readPosition }, owed: done.owed };
+	// §5.5: a non-member of a group, or a member removed before msg_id, gets 403 whatever msg_id names.
+	if (input.conversationKey.startsWith("g:")) {
+		if (!done.side) return refused(failure(403, `User ${input.userId} is not a member of group ${input.to}.`));
+		if (done.side.leftAt !== null && input.msgId > done.side.leftAt) {
+			return refused(failure(403, `User ${input.userId} left group ${input.to} before message ${input.msgId}.`));
+		}
+	}
 	return refused(
 		input.msgId > 0 ? notInConversation(input.msgId) : failure(404, "The conversation is not in your list; there is nothing to mark read."),
 	);
@@ -56,11 +63,17 @@ export type RecallInput = {
 	recallWindowS: number;
 	requestId: string;
 	actor: Actor;
+	/** A group conversation: its group (only a current member or an admin may recall in it). */
+	group: number | null;
 	nowMs: number;
 };
 
 export async function recall(db: Database, input: RecallInput): Promise<Written<{ ok: true }>> {
-	const { facts, owed } = await recallMessage(db, input);
+	const { facts, isMember, owed } = await recallMessage(db, input);
+	// §5.7: in a group, only a current member (or an admin) may recall, and anyone else gets 403 whatever msg_id names.
+	if (!isMember && !input.permission.admin) {
+		return refused(failure(403, `User ${input.permission.userId} is not a member of group ${input.group}.`));
+	}
 	if (!facts) return refused(notInConversation(input.msgId));
 	if (facts.recalled) return { answer: { ok: true }, owed }; // now, or before: both are 200
 	return refused(refusal(facts, input.permission, `recall it: the recall window of ${input.recallWindowS} s has passed`));

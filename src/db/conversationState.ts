@@ -29,8 +29,10 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
 export async function ackConversation(
 	db: Database,
 	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number; to: number; nowMs: number },
-): Promise<{ readPosition: number; owed: Owed } | null> {
+): Promise<{ readPosition: number | null; side: { leftAt: number | null } | null; owed: Owed }> {
 	const me = sql`app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}`;
+	// A removed member may mark read only what they could see (up to their removal).
+	const visible = (msgId: SQL) => sql`(left_at IS NULL OR ${msgId} <= left_at)`;
 	const newestVisible = (leftAt: SQL) =>
 		sql`(SELECT max(id) FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey}
 			AND id <= coalesce(${leftAt}, ${Number.MAX_SAFE_INTEGER}))`;
@@ -44,7 +46,7 @@ export async function ackConversation(
 		"READ",
 		a.nowMs,
 		sql`app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${readTarget}
-			AND EXISTS (SELECT 1 FROM conversation_members WHERE ${me} AND read_position < messages.id)`,
+			AND EXISTS (SELECT 1 FROM conversation_members WHERE ${me} AND read_position < messages.id AND ${visible(sql`messages.id`)})`,
 		operationColumns({ uid: a.userId, deviceSn: a.deviceSn, to: a.to }, a.nowMs, emptyBody),
 	);
 	const { results, owed: now } = await batchOwing(
@@ -59,13 +61,15 @@ export async function ackConversation(
 			delivered_position = max(delivered_position, ${target}),
 			unread_count = ${unreadCountAfter(a.appId, a.conversationKey, a.userId, newPosition)}
 		WHERE ${me}
-			${a.msgId > 0 ? sql`AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})` : sql``}
+			${a.msgId > 0 ? sql`AND ${visible(sql`${a.msgId}`)} AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})` : sql``}
 		RETURNING read_position`,
+			sql`SELECT left_at FROM conversation_members WHERE ${me}`,
 		],
 		[0],
 	);
 	const row = results[1]?.results[0] as { read_position: number } | undefined;
-	return row ? { readPosition: row.read_position, owed: now } : null;
+	const side = results[2]?.results[0] as { left_at: number | null } | undefined;
+	return { readPosition: row?.read_position ?? null, side: side ? { leftAt: side.left_at } : null, owed: now };
 }
 
 /**
@@ -146,16 +150,28 @@ const permitted = (p: Permission) =>
  */
 export async function recallMessage(
 	db: Database,
-	r: { appId: number; conversationKey: string; msgId: number; permission: Permission; requestId: string; actor: Actor; nowMs: number },
-): Promise<{ facts: MessageFacts | null; owed: Owed }> {
+	r: {
+		appId: number;
+		conversationKey: string;
+		msgId: number;
+		permission: Permission;
+		requestId: string;
+		actor: Actor;
+		/** A group conversation: only a current member (or an admin) may recall in it. */
+		group: number | null;
+		nowMs: number;
+	},
+): Promise<{ facts: MessageFacts | null; isMember: boolean; owed: Owed }> {
 	const { appId, conversationKey, msgId } = r;
+	const member = groupMember(appId, r.group, r.permission.userId);
+	const memberOnly = r.group === null || r.permission.admin ? sql`` : sql`AND ${member}`;
 	const { results, owed } = await batchOwing(
 		db,
 		appId,
 		[
 			sql`
 			UPDATE messages SET recalled = 1, recalled_by = ${r.requestId}
-			WHERE id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(r.permission)}`,
+			WHERE id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(r.permission)} ${memberOnly}`,
 			sql`
 			UPDATE conversation_members SET unread_count = max(unread_count - 1, 0)
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
@@ -170,12 +186,19 @@ export async function recallMessage(
 				operationColumns(r.actor, r.nowMs, emptyBody),
 			),
 			factsOf(appId, msgId),
+			sql`SELECT ${r.group === null ? sql`1` : member} AS member`,
 		],
 		[2],
 	);
 	const found = toFacts(results[3]?.results[0] as FactsRow | undefined);
-	return { facts: found && found.conversationKey === conversationKey ? found : null, owed };
+	const isMember = (results[4]?.results[0] as { member: number } | undefined)?.member === 1;
+	return { facts: found && found.conversationKey === conversationKey ? found : null, isMember, owed };
 }
+
+/** Whether `userId` is a current member of `groupId` (SQL; always false for a null group). */
+const groupMember = (appId: number, groupId: number | null, userId: number) =>
+	sql`EXISTS (SELECT 1 FROM group_members WHERE group_members.app_id = ${appId} AND group_members.group_id = ${groupId}
+		AND group_members.user_id = ${userId})`;
 
 export type Edit = {
 	appId: number;
@@ -207,8 +230,7 @@ export async function editMessage(
 	e: Edit,
 ): Promise<{ facts: MessageFacts | null; changed: boolean; group: GroupState; owed: Owed }> {
 	const { appId, conversationKey, msgId } = e;
-	const isMember = sql`EXISTS (SELECT 1 FROM group_members WHERE group_members.app_id = ${appId} AND group_members.group_id = ${e.group}
-		AND group_members.user_id = ${e.permission.userId})`;
+	const isMember = groupMember(appId, e.group, e.permission.userId);
 	const groupAllows =
 		e.group === null
 			? sql``

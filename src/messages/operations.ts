@@ -71,6 +71,7 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				recallWindowS: app.recallWindowS,
 				requestId,
 				actor,
+				group: input.type === 2 ? target : null,
 				nowMs,
 			});
 		} else {

@@ -61,6 +61,7 @@ export const messageRecall = endpoint({
 						caller.kind === "user"
 							? { uid: caller.userId, deviceSn: caller.deviceSn, to: body.conversation_id }
 							: { uid: 0, deviceSn: 0, to: null },
+					group: conversationKey.startsWith("g:") ? (partiesOf(conversationKey)[0] ?? null) : null,
 					nowMs,
 				}),
 		);
