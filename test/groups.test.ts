@@ -343,6 +343,22 @@ describe("§5 group conversations", () => {
 		}
 	});
 
+	it("§5.7 a group's admin (header group_id) has rights in that group only: naming another group grants nothing", async () => {
+		const c = await crew();
+		const mine = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
+		const other = await createGroup(c.tokens[c.ben] as string, { user_list: [c.ann] });
+		const [inOther] = (await groupSend(c.tokens[c.ann], other, "not yours to recall")).body.msg_ids;
+		for (const named of [other, mine]) {
+			const reply = await recall(app, undefined, named, inOther, { group_id: String(mine) });
+			expect(reply.status, `conversation_id ${named}`).toBe(404);
+		}
+		const seen = await allMessages(app, c.tokens[c.ben] as string, other);
+		expect(seen.find((m) => m.msg_id === inOther)).toMatchObject({ recalled: false, content: "not yours to recall" });
+		// In its own group the same header does recall.
+		const [inMine] = (await groupSend(c.tokens[c.ann], mine, "yours")).body.msg_ids;
+		expect((await recall(app, undefined, mine, inMine, { group_id: String(mine) })).status).toBe(200);
+	});
+
 	it("§5.5 §5.6 ack and delete in a group", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });

@@ -59,6 +59,18 @@ describe("§2 conventions", () => {
 		});
 		expect(reply.status).toBe(413);
 		expect(reply.body).toMatchObject({ code: 413, data: null });
+		// Refused by the declared length alone: a body that fails when read is never read.
+		const unreadable = new ReadableStream({
+			pull() {
+				throw new Error("the body was read");
+			},
+		});
+		const declared = await call("/message/send", {
+			app,
+			rawBody: unreadable,
+			headers: { "content-type": "application/json", "content-length": String(70_000) },
+		});
+		expect(declared.status).toBe(413);
 	});
 
 	it("§2 a body over 64 KiB without Content-Length (streamed) is 413", async () => {
