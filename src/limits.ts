@@ -28,6 +28,9 @@ export const MAX_REGISTER_BATCH = 100;
 export const DEFAULT_TOKEN_TTL_S = 7 * 24 * 3600;
 export const MAX_TOKEN_TTL_S = 30 * 24 * 3600;
 
+/** Writes that may wait inside one conversation's object (sends, and other writes, each); beyond: 503 + Retry-After (SPEC §7). */
+export const MAX_QUEUED_WRITES = 1000;
+
 /** Users named in one group create, invite or kick. */
 export const MAX_USER_LIST = 1000;
 

@@ -1,7 +1,10 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { Conversation } from "../src/conversation/Conversation";
 import { conversationObject, pairKey } from "../src/conversation/key";
+import type { SendInput } from "../src/conversation/send";
+import { MAX_QUEUED_WRITES } from "../src/limits";
 import { allMessages, call, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
@@ -226,5 +229,61 @@ describe("§7 storage errors: a retry that can help is 503, one that cannot is 5
 		expect(text).toContain("Network connection lost");
 		for (const secret of ["private-name-4711", "private content 0815", "params", "insert into"])
 			expect(text.toLowerCase()).not.toContain(secret);
+	});
+});
+
+describe("§7 what waits inside a conversation's object is bounded", () => {
+	it("§7 with D1 stalled, sends beyond the cap of waiting writes are 503 at once; the others complete once D1 answers", async () => {
+		const key = pairKey(alice, carol);
+		let release = () => {};
+		const stalled = new Promise<void>((resolve) => {
+			release = resolve;
+		});
+		vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+			if (touches(statements, key)) await stalled;
+			return realBatch.call(this, statements);
+		});
+		const input = (i: number): SendInput => ({
+			message: {
+				appId: app.appId,
+				conversationKey: key,
+				type: 1,
+				contentType: 0,
+				content: `queued ${i}`,
+				attachment: "",
+				config: "",
+				ext: "",
+				fromUid: alice,
+				fromDeviceSn: 0,
+				toUid: carol,
+				timestamp: Date.now(),
+				isSystem: false,
+			},
+			group: null,
+			sender: { userId: alice, peerId: carol },
+			receivers: [{ userId: carol, peerId: alice }],
+			transaction: null,
+			dedupeWindowMs: 60_000,
+			requestId: `queued-${i}`,
+		});
+		const total = MAX_QUEUED_WRITES + 100;
+		const results = await runInDurableObject(conversationObject(env, app.appId, key), async (object) => {
+			const instance = object as Conversation;
+			const pending = Array.from({ length: total }, (_, i) => instance.send(input(i)));
+			// The first batch is held in D1; everything beyond the cap was refused without waiting.
+			await new Promise((r) => setTimeout(r, 50));
+			release();
+			return Promise.all(pending);
+		});
+		const refused = results.filter((r) => !r.ok);
+		expect(refused.length).toBeGreaterThan(0);
+		expect(refused.every((r) => !r.ok && r.status === 503 && r.message === "The conversation is busy; retry the request.")).toBe(true);
+		const sent = results.filter((r) => r.ok).length;
+		expect(sent).toBeGreaterThanOrEqual(MAX_QUEUED_WRITES);
+		expect(sent + refused.length).toBe(total);
+		const stored = await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE app_id = ? AND conversation_key = ?")
+			.bind(app.appId, key)
+			.first<{ n: number }>();
+		expect(stored?.n).toBe(sent);
 	});
 });

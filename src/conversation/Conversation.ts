@@ -4,7 +4,8 @@ import { clock } from "../clock";
 import { NOTHING_OWED, recordDeliveredSql } from "../db/callbacks";
 import { type Database, database } from "../db/client";
 import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
-import { type Failure, storeFailed } from "./results";
+import { MAX_QUEUED_WRITES } from "../limits";
+import { type Failure, failure, storeFailed } from "./results";
 import { type SendInput, type SendResult, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";
 import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, type RecallInput, recall, type Written } from "./state";
@@ -26,6 +27,9 @@ import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, 
 /** At most this many queued sends per D1 batch (each is 3-4 statements). */
 const MAX_GROUP_COMMIT = 25;
 
+/** What waits in the object is bounded: beyond the cap, the caller retries (SPEC §7). */
+const busy = () => failure(503, "The conversation is busy; retry the request.");
+
 export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
 	readonly #callbacks = new CallbackDrainer(this.ctx.storage, () => database(this.env.DB));
@@ -34,6 +38,7 @@ export class Conversation extends DurableObject<Env> {
 	readonly #waiting: { input: SendInput; done: (result: SendResult) => void }[] = [];
 
 	send(input: SendInput): Promise<SendResult> {
+		if (this.#waiting.length >= MAX_QUEUED_WRITES) return Promise.resolve(busy());
 		return new Promise((done) => {
 			this.#waiting.push({ input, done });
 			if (this.#waiting.length === 1) void this.#writes.run(() => this.#sendWaiting());
@@ -100,6 +105,7 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	#serially<T>(at: string, requestId: string, task: (db: Database) => Promise<Written<T>>, where?: ConversationName): Promise<T | Failure> {
+		if (this.#writes.size >= MAX_QUEUED_WRITES) return Promise.resolve(busy());
 		return this.#writes.run(async () => {
 			try {
 				const written = await task(database(this.env.DB));

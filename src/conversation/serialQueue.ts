@@ -5,9 +5,18 @@
  */
 export class SerialQueue {
 	#tail: Promise<unknown> = Promise.resolve();
+	#size = 0;
+
+	/** Tasks waiting or running. */
+	get size(): number {
+		return this.#size;
+	}
 
 	run<T>(task: () => Promise<T>): Promise<T> {
-		const result = this.#tail.then(task);
+		this.#size++;
+		const result = this.#tail.then(task).finally(() => {
+			this.#size--;
+		});
 		this.#tail = result.catch(() => undefined);
 		return result;
 	}
