@@ -14,22 +14,12 @@ import {
 	recall,
 	registerUser,
 	send,
+	TABLES,
 	type TestApp,
 	unreadList,
 	userToken,
 } from "./support";
 
-const TABLES = [
-	"apps",
-	"accounts",
-	"users",
-	"messages",
-	"conversation_members",
-	"send_dedupe",
-	"groups",
-	"group_members",
-	"callback_outbox",
-];
 const seen = new Set<string>();
 
 /** Runs every endpoint once while recording each SQL text the service prepares. */

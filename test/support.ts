@@ -120,19 +120,22 @@ export async function allMessages(app: TestApp, token: string, peer: number, lim
 	}
 }
 
+/** Every table of the schema. */
+export const TABLES = [
+	"apps",
+	"accounts",
+	"users",
+	"messages",
+	"conversation_members",
+	"send_dedupe",
+	"groups",
+	"group_members",
+	"callback_outbox",
+];
+
 /** A snapshot of every table, to prove a bad request changed nothing. */
 export async function snapshot(): Promise<string> {
-	const tables = [
-		"apps",
-		"accounts",
-		"users",
-		"messages",
-		"conversation_members",
-		"send_dedupe",
-		"groups",
-		"group_members",
-		"callback_outbox",
-	];
+	const tables = TABLES;
 	const parts = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
 	return JSON.stringify(parts.map((p) => p.results));
 }
