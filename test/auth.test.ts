@@ -3,6 +3,7 @@ import { SignJWT } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { hashAdminToken } from "../src/auth/adminTokens";
 import { clock } from "../src/clock";
+import { meter } from "./meter";
 import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
@@ -71,9 +72,27 @@ describe("§3 credentials: the access-token header", () => {
 		expect(reply.status).toBe(401);
 	});
 
+	it("§3 a wrong admin token is checked against D1 once, then refused from memory for a minute (a new one still works at once)", async () => {
+		const own = await createApp();
+		const wrong = `adm_${"0".repeat(64)}`;
+		await call("/message/unread", { app: own, token: own.adminToken, headers: { user_id: String(alice) } }); // warm the app memo
+		const m = meter();
+		try {
+			expect((await call("/healthz", {})).status).toBe(200);
+			const first = await call("/app/settings", { app: own, token: wrong });
+			expect(first.status).toBe(401);
+			expect(m.cost.d1).toBe(1);
+			for (let i = 0; i < 5; i++) expect((await call("/app/settings", { app: own, token: wrong })).status).toBe(401);
+			expect(m.cost.d1).toBe(1);
+		} finally {
+			m.stop();
+		}
+		expect((await call("/app/settings", { app: own })).status).toBe(200);
+	});
+
 	it("§3 admin tokens are compared in constant time", async () => {
 		const spy = vi.spyOn(crypto.subtle, "timingSafeEqual");
-		await call("/message/conversation", { app, token: "adm_wrong", query: { opposite_id: alice } });
+		await call("/message/conversation", { app, token: `adm_wrong_${crypto.randomUUID()}`, query: { opposite_id: alice } });
 		// Checked against the remembered app, then once more against D1 (a token may have rotated).
 		expect(spy).toHaveBeenCalledTimes(2);
 		for (const [a, b] of spy.mock.calls as [ArrayBufferView, ArrayBufferView][]) expect(a.byteLength).toBe(b.byteLength);

@@ -3,13 +3,13 @@
 import { z } from "zod";
 import type { AppRecord } from "../db/apps";
 import type { Database } from "../db/client";
-import { accountKind, appByKey, existingUsers } from "../db/memo";
+import { accountKind, appByKey, existingUsers, refusedRecently, rememberRefused } from "../db/memo";
 import { badRequest, forbidden, notFound, unauthorized } from "../http/envelope";
 import { id } from "../http/ids";
 import type { ApiRequest } from "../http/request";
 import { parse } from "../http/validate";
 import { APP_KEY_PATTERN } from "../limits";
-import { adminTokenMatches } from "./adminTokens";
+import { adminTokenMatches, hashAdminToken } from "./adminTokens";
 import { looksLikeUserToken, verifyUserToken } from "./userTokens";
 
 export type Caller =
@@ -67,9 +67,15 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 	}
 
 	if (!(await adminTokenMatches(token, app.adminTokenHash))) {
+		const refusal = unauthorized("The access-token is invalid or expired.");
+		const tokenHash = await hashAdminToken(token);
+		if (refusedRecently(app.key, tokenHash)) throw refusal;
 		// Perhaps a token rotated since this isolate last read the app.
 		const fresh = await appByKey(db, app.key, { fresh: true });
-		if (!fresh || !(await adminTokenMatches(token, fresh.adminTokenHash))) throw unauthorized("The access-token is invalid or expired.");
+		if (!fresh || !(await adminTokenMatches(token, fresh.adminTokenHash))) {
+			rememberRefused(app.key, tokenHash);
+			throw refusal;
+		}
 	}
 	if (acting.user_id !== undefined && acting.group_id !== undefined) {
 		throw badRequest('Headers "user_id" and "group_id" cannot be used together.');

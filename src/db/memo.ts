@@ -30,6 +30,24 @@ export async function appByKey(db: Database, key: string, { fresh = false } = {}
 	return record;
 }
 
+const refused = new Map<string, number>();
+const MAX_REFUSED = 10_000;
+
+/**
+ * Admin tokens refused in the last APP_TTL_MS, by the app and the token's
+ * hash: a wrong token is checked against D1 once a minute, not on every
+ * request. A rotated-in token cannot be among them (it did not exist).
+ */
+export function refusedRecently(appKey: string, tokenHash: string): boolean {
+	const until = refused.get(`${appKey}/${tokenHash}`);
+	return until !== undefined && until > clock.now();
+}
+
+export function rememberRefused(appKey: string, tokenHash: string): void {
+	if (refused.size >= MAX_REFUSED) refused.clear();
+	refused.set(`${appKey}/${tokenHash}`, clock.now() + APP_TTL_MS);
+}
+
 /** Forgets the app (its settings changed): this isolate reads it again on its next request. */
 export function forgetApp(key: string): void {
 	apps.delete(key);
