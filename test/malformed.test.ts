@@ -1,5 +1,6 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type CallOptions, call, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+import { type CallOptions, call, createApp, registerUser, send, snapshot, TABLES, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -234,5 +235,14 @@ describe("§2 text that is not valid Unicode", () => {
 		expect(sent.status).toBe(200);
 		const page = await call("/message/conversation", { app, token: aliceToken, query: { opposite_id: bob } });
 		expect(page.body.data.messages[0].content).toBe(text);
+	});
+});
+
+describe("the nothing-changed snapshot", () => {
+	it("covers every table of the schema (a new table cannot be left out of it)", async () => {
+		const rows = await env.DB.prepare(
+			"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'd1_%' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' ORDER BY name",
+		).all<{ name: string }>();
+		expect(rows.results.map((r) => r.name)).toEqual([...TABLES].sort());
 	});
 });

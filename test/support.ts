@@ -135,8 +135,7 @@ export const TABLES = [
 
 /** A snapshot of every table, to prove a bad request changed nothing. */
 export async function snapshot(): Promise<string> {
-	const tables = TABLES;
-	const parts = await env.DB.batch(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
+	const parts = await env.DB.batch(TABLES.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
 	return JSON.stringify(parts.map((p) => p.results));
 }
 

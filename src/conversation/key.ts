@@ -11,6 +11,11 @@ export function groupKey(groupId: number): string {
 	return `g:${groupId}`;
 }
 
+/** The group a conversation key names (null: a one-to-one conversation). */
+export function groupOf(conversationKey: string): number | null {
+	return conversationKey.startsWith("g:") ? Number(conversationKey.slice(2)) : null;
+}
+
 /** The Durable Object that is the single writer of this conversation. */
 export function conversationObject(env: Env, appId: number, conversationKey: string) {
 	return env.CONVERSATION.getByName(`${appId}/${conversationKey}`);

@@ -14,6 +14,7 @@ import {
 	recallMessage,
 } from "../db/conversationState";
 import { MAX_CONTENT } from "../limits";
+import { groupOf } from "./key";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
@@ -37,7 +38,7 @@ export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: 
 	const done = await ackConversation(db, input);
 	if (done.readPosition !== null) return { answer: { ok: true, readPosition: done.readPosition }, owed: done.owed };
 	// §5.5: a non-member of a group, or a member removed before msg_id, gets 403 whatever msg_id names.
-	if (input.conversationKey.startsWith("g:")) {
+	if (groupOf(input.conversationKey) !== null) {
 		if (!done.side) return refused(failure(403, `User ${input.userId} is not a member of group ${input.to}.`));
 		if (done.side.leftAt !== null && input.msgId > done.side.leftAt) {
 			return refused(failure(403, `User ${input.userId} left group ${input.to} before message ${input.msgId}.`));

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { clock } from "../clock";
-import { callConversation, groupKey } from "../conversation/key";
+import { callConversation, groupKey, groupOf } from "../conversation/key";
 import { conversationWith, partiesOf } from "../conversation/peer";
 import { findMessageFacts } from "../db/conversationState";
 import { ApiError, notFound } from "../http/envelope";
@@ -61,7 +61,7 @@ export const messageRecall = endpoint({
 						caller.kind === "user"
 							? { uid: caller.userId, deviceSn: caller.deviceSn, to: body.conversation_id }
 							: { uid: 0, deviceSn: 0, to: null },
-					group: conversationKey.startsWith("g:") ? (partiesOf(conversationKey)[0] ?? null) : null,
+					group: groupOf(conversationKey),
 					nowMs,
 				}),
 		);
