@@ -2,18 +2,19 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { clock } from "../src/clock";
 import { replayKey } from "../src/dedupe/replay";
-import { allMessages, call, createApp, registerUser, send, type TestApp, userToken } from "./support";
+import { allMessages, call, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
 let bob: number;
 let carol: number;
+let dave: number;
 let aliceToken: string;
 let bobToken: string;
 
 beforeAll(async () => {
 	app = await createApp();
-	[alice, bob, carol] = [await registerUser(app), await registerUser(app), await registerUser(app)];
+	[alice, bob, carol, dave] = [await registerUser(app), await registerUser(app), await registerUser(app), await registerUser(app)];
 	aliceToken = await userToken(app, alice);
 	bobToken = await userToken(app, bob);
 });
@@ -103,6 +104,68 @@ describe("POST /message/send with transaction_id", () => {
 		const put = vi.spyOn(env.DEDUPE, "put");
 		await send(app, aliceToken, { transaction_id: 8, targets: [bob], content: "ttl" });
 		expect(put).toHaveBeenCalledWith(replayKey(app.appId, alice, "8"), expect.any(String), { expirationTtl: 24 * 3600 });
+	});
+});
+
+describe("§5.1 one transaction_id names one request, whatever its targets", () => {
+	/** KV as it is in another location or after eviction: it has seen nothing (it may only save work, never decide). */
+	const blindKv = { get: async () => null, put: async () => undefined } as unknown as KVNamespace;
+	const sendBlind = (body: Record<string, unknown>) =>
+		call("/message/send", { app, token: aliceToken, body: { type: 1, content_type: 0, ...body }, env: { ...env, DEDUPE: blindKv } });
+	const users = () => ({ bob, carol, dave });
+	type Name = keyof ReturnType<typeof users>;
+
+	it.each<[string, Name[], Name[]]>([
+		["other", ["bob"], ["carol"]],
+		["fewer", ["bob", "carol"], ["bob"]],
+		["more", ["bob"], ["bob", "carol"]],
+		["overlapping", ["bob", "carol"], ["carol", "dave"]],
+	])(
+		"§5.1 %s targets under the same id: 409, and none of them is written, also when KV has not seen the first",
+		async (how, first, second) => {
+			const id = `51${first.length}${second.length}${how.length}`;
+			const content = `one request ${how}`;
+			const ids = (names: Name[]) => names.map((n) => users()[n]);
+			expect((await sendBlind({ transaction_id: id, targets: ids(first), content })).status).toBe(200);
+			const before = await snapshot();
+			const reply = await sendBlind({ transaction_id: id, targets: ids(second), content });
+			expect(reply.status).toBe(409);
+			expect(reply.body.message).toBe("transaction_id was already used for a different request.");
+			expect(await snapshot()).toBe(before);
+			// The first request is still answered as itself.
+			const again = await sendBlind({ transaction_id: id, targets: ids(first), content });
+			expect(again.headers.get("idempotent-replayed")).toBe("true");
+		},
+	);
+
+	it("§5.1 after the dedupe window, the id may name a request with other targets", async () => {
+		expect((await sendBlind({ transaction_id: 5300, targets: [bob, carol], content: "old request" })).status).toBe(200);
+		vi.spyOn(clock, "now").mockReturnValue(Date.now() + 24 * 3600 * 1000 + 1000);
+		const reply = await sendBlind({ transaction_id: 5300, targets: [dave], content: "new request" });
+		expect(reply.status).toBe(200);
+		expect(reply.headers.get("idempotent-replayed")).toBeNull();
+		expect(await countContent(await userToken(app, dave), alice, "new request")).toBe(1);
+	});
+
+	it("§5.1 two different requests with one id racing, KV blind: exactly one executes, the other writes none of its targets", async () => {
+		for (let round = 0; round < 8; round++) {
+			const id = 5200 + round;
+			const [a, b] = await Promise.all([
+				sendBlind({ transaction_id: id, targets: [bob, carol], content: `race ${id} a` }),
+				sendBlind({ transaction_id: id, targets: [carol, dave], content: `race ${id} b` }),
+			]);
+			expect([a.status, b.status].sort()).toEqual([200, 409]);
+			const [winner, loser] = a.status === 200 ? ["a", "b"] : ["b", "a"];
+			const carolToken = await userToken(app, carol);
+			const daveToken = await userToken(app, dave);
+			const counts = {
+				bob: await countContent(bobToken, alice, `race ${id} ${loser}`),
+				carol: await countContent(carolToken, alice, `race ${id} ${loser}`),
+				dave: await countContent(daveToken, alice, `race ${id} ${loser}`),
+			};
+			expect(counts).toEqual({ bob: 0, carol: 0, dave: 0 });
+			expect(await countContent(carolToken, alice, `race ${id} ${winner}`)).toBe(1);
+		}
 	});
 });
 

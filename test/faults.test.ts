@@ -102,6 +102,23 @@ describe("POST /message/send under D1 faults", () => {
 		expect((await allMessages(app, carolToken, alice)).filter((m) => m.content === "three")).toHaveLength(1);
 	});
 
+	it("§5.1 after a partial failure, the same id with other targets is 409 and writes nothing; the first request then completes", async () => {
+		failBatches(pairKey(alice, carol), "before-commit");
+		const partial = await send(app, aliceToken, { transaction_id: 104, targets: [bob, carol], content: "four" });
+		expect(partial.status).toBe(503);
+
+		const before = await snapshot();
+		const other = await send(app, aliceToken, { transaction_id: 104, targets: [carol], content: "four" });
+		expect(other.status).toBe(409);
+		expect(await snapshot()).toBe(before);
+
+		const retried = await send(app, aliceToken, { transaction_id: 104, targets: [bob, carol], content: "four" });
+		expect(retried.status).toBe(200);
+		expect(retried.body.msg_ids[0]).toBe(partial.body.msg_ids[0]);
+		const carolToken = await userToken(app, carol);
+		expect((await allMessages(app, carolToken, alice)).filter((m) => m.content === "four")).toHaveLength(1);
+	});
+
 	it("§5.1 a send without transaction_id that fails before commit leaves nothing behind", async () => {
 		const before = await snapshot();
 		failBatches(pairKey(alice, bob), "before-commit");

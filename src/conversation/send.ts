@@ -5,8 +5,8 @@
 
 import type { SQL } from "drizzle-orm";
 import { NOTHING_OWED, type Owed } from "../db/callbacks";
-import { type Database, isUniqueViolation } from "../db/client";
-import type { Transaction } from "../db/dedupe";
+import type { Database } from "../db/client";
+import { isTransactionHit, type Transaction } from "../db/dedupe";
 import { groupMessageStatements, groupSendCheck } from "../db/groups";
 import { appendMessages, type ConversationSide, messageStatements, type NewMessage } from "../db/messages";
 import { type Failure, failure } from "./results";
@@ -77,7 +77,7 @@ export async function sendQueued(
 		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: appended.ids[k] as number, replayed: false };
 		return { results, owed: appended.owed, alongsideCommitted: true };
 	} catch (error) {
-		if (!isUniqueViolation(error, "send_dedupe")) throw error;
+		if (!isTransactionHit(error)) throw error;
 		for (const i of ready) {
 			const one = await sendOne(db, inputs[i] as SendInput);
 			results[i] = one.result;

@@ -1,9 +1,10 @@
-// transaction_id inside the conversation object: the D1 dedupe key is the
-// authority (PLATFORM-NOTES §12). A write whose batch hits that key was
-// already executed — perhaps by a request whose answer was lost after D1
-// committed — so the earlier execution answers instead.
-import { type Database, isUniqueViolation } from "../db/client";
-import { findTransaction, forgetTransaction, type Transaction } from "../db/dedupe";
+// transaction_id inside the conversation object: the D1 dedupe rows are the
+// authority (PLATFORM-NOTES §12). A write whose batch meets them was already
+// executed — perhaps by a request whose answer was lost after D1 committed —
+// or its id names another request (SPEC §5.1: one id, one request, whatever
+// its targets), so the earlier execution answers instead, or 409.
+import type { Database } from "../db/client";
+import { findTransaction, forgetTransaction, isTransactionHit, type Transaction } from "../db/dedupe";
 
 export type Once<T> = { kind: "done"; value: T } | { kind: "replay"; msgId: number } | { kind: "conflict" };
 
@@ -17,15 +18,16 @@ export async function once<T>(
 		try {
 			return { kind: "done", value: await write() };
 		} catch (error) {
-			if (!t.transaction || !isUniqueViolation(error, "send_dedupe")) throw error;
+			if (!t.transaction || !isTransactionHit(error)) throw error;
 		}
-		const previous = await findTransaction(db, t.transaction, t.appId);
-		if (!previous) throw new Error("the transaction's dedupe row vanished");
+		const { transaction } = t;
 		const windowStart = t.nowMs - t.windowMs;
-		if (previous.createdAt >= windowStart) {
-			return previous.bodyHash === t.transaction.bodyHash ? { kind: "replay", msgId: previous.msgId } : { kind: "conflict" };
-		}
-		await forgetTransaction(db, t.transaction, t.appId, windowStart);
+		const earlier = (await findTransaction(db, transaction, t.appId)).filter((row) => row.createdAt >= windowStart);
+		if (earlier.some((row) => row.bodyHash !== transaction.bodyHash)) return { kind: "conflict" };
+		const mine = earlier.find((row) => row.targetId === transaction.targetId);
+		if (mine) return { kind: "replay", msgId: mine.msgId };
+		// Only rows past the window stood in the way: forget them and write.
+		await forgetTransaction(db, transaction, t.appId, windowStart);
 	}
 	throw new Error("the transaction could not be renewed");
 }

@@ -77,7 +77,7 @@ function innermost(error: unknown): unknown {
 /** Quoted values in a message (a D1 type error quotes the value it refused) are left out. */
 const redact = (message: string) => message.replace(/'[^']*'/g, "'…'").slice(0, 300);
 
-function errorText(error: unknown): string {
+export function errorText(error: unknown): string {
 	let text = "";
 	for (let e: unknown = error; e instanceof Error; e = e.cause) text += ` ${e.message}`;
 	return text;

@@ -1,6 +1,6 @@
 // SQL for send_dedupe: the exactly-once authority for transaction_id.
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import type { Database } from "./client";
+import { type Database, errorText, isUniqueViolation } from "./client";
 import { sendDedupe } from "./schema";
 
 /**
@@ -15,24 +15,35 @@ export const insertDedupe = (appId: number, t: Transaction, msgId: SQL, createdA
 	sql`INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at)
 		VALUES (${appId}, ${t.senderId}, ${t.transactionId}, ${t.targetId}, ${msgId}, ${t.bodyHash}, ${createdAt})`;
 
-/** The dedupe row's primary key: (app, sender, transaction_id, target). */
-const transactionIs = (t: Omit<Transaction, "bodyHash">, appId: number) =>
-	and(
-		eq(sendDedupe.appId, appId),
-		eq(sendDedupe.senderId, t.senderId),
-		sql`${sendDedupe.transactionId} = ${t.transactionId}`,
-		eq(sendDedupe.targetId, t.targetId),
-	);
+/** Every row of one transaction: (app, sender, transaction_id), one per target written. */
+const transactionIs = (t: Pick<Transaction, "senderId" | "transactionId">, appId: number) =>
+	and(eq(sendDedupe.appId, appId), eq(sendDedupe.senderId, t.senderId), sql`${sendDedupe.transactionId} = ${t.transactionId}`);
 
-export async function findTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number) {
+/** The rows already written for this transaction (the primary key's prefix: at most one per target). */
+export async function findTransaction(db: Database, t: Pick<Transaction, "senderId" | "transactionId">, appId: number) {
 	return db
-		.select({ msgId: sendDedupe.msgId, bodyHash: sendDedupe.bodyHash, createdAt: sendDedupe.createdAt })
+		.select({ targetId: sendDedupe.targetId, msgId: sendDedupe.msgId, bodyHash: sendDedupe.bodyHash, createdAt: sendDedupe.createdAt })
 		.from(sendDedupe)
 		.where(transactionIs(t, appId))
-		.get();
+		.all();
 }
 
-/** Forgets a transaction whose dedupe window has passed, so its id can be used again. */
-export async function forgetTransaction(db: Database, t: Omit<Transaction, "bodyHash">, appId: number, olderThanMs: number) {
+/** Forgets a transaction's rows whose dedupe window has passed, so its id can be used again. */
+export async function forgetTransaction(
+	db: Database,
+	t: Pick<Transaction, "senderId" | "transactionId">,
+	appId: number,
+	olderThanMs: number,
+) {
 	await db.delete(sendDedupe).where(and(transactionIs(t, appId), sql`${sendDedupe.createdAt} < ${olderThanMs}`));
 }
+
+/**
+ * A write that met an earlier execution of its transaction_id: the row for its
+ * own target exists (primary key), or a row for another request does (the
+ * trigger of migrations/0005).
+ */
+export const isTransactionHit = (error: unknown): boolean =>
+	isUniqueViolation(error, "send_dedupe") || errorText(error).includes(OTHER_REQUEST);
+
+const OTHER_REQUEST = "send_dedupe: transaction_id used for another request";
