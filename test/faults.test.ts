@@ -249,6 +249,31 @@ describe("§7 storage errors: a retry that can help is 503, one that cannot is 5
 	});
 });
 
+/** A send handed to a conversation object directly (as sendToTargets would), for tests that drive its queue. */
+const directSend = (key: string, from: number, to: number, content: string, transaction: SendInput["transaction"] = null): SendInput => ({
+	message: {
+		appId: app.appId,
+		conversationKey: key,
+		type: 1,
+		contentType: 0,
+		content,
+		attachment: "",
+		config: "",
+		ext: "",
+		fromUid: from,
+		fromDeviceSn: 0,
+		toUid: to,
+		timestamp: Date.now(),
+		isSystem: false,
+	},
+	group: null,
+	sender: { userId: from, peerId: to },
+	receivers: [{ userId: to, peerId: from }],
+	transaction,
+	dedupeWindowMs: 60_000,
+	requestId: `direct-${content}`,
+});
+
 describe("§7 what waits inside a conversation's object is bounded", () => {
 	it("§7 with D1 stalled, sends beyond the cap of waiting writes are 503 at once; the others complete once D1 answers", async () => {
 		const key = pairKey(alice, carol);
@@ -260,29 +285,7 @@ describe("§7 what waits inside a conversation's object is bounded", () => {
 			if (touches(statements, key)) await stalled;
 			return realBatch.call(this, statements);
 		});
-		const input = (i: number): SendInput => ({
-			message: {
-				appId: app.appId,
-				conversationKey: key,
-				type: 1,
-				contentType: 0,
-				content: `queued ${i}`,
-				attachment: "",
-				config: "",
-				ext: "",
-				fromUid: alice,
-				fromDeviceSn: 0,
-				toUid: carol,
-				timestamp: Date.now(),
-				isSystem: false,
-			},
-			group: null,
-			sender: { userId: alice, peerId: carol },
-			receivers: [{ userId: carol, peerId: alice }],
-			transaction: null,
-			dedupeWindowMs: 60_000,
-			requestId: `queued-${i}`,
-		});
+		const input = (i: number) => directSend(key, alice, carol, `queued ${i}`);
 		const count = async () =>
 			(
 				await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE app_id = ? AND conversation_key = ?")
@@ -306,5 +309,38 @@ describe("§7 what waits inside a conversation's object is bounded", () => {
 		expect(sent).toBeGreaterThanOrEqual(MAX_QUEUED_WRITES);
 		expect(sent + refused.length).toBe(total);
 		expect(await count()).toBe(storedBefore + sent);
+	});
+});
+
+describe("§5.1 §7 group commit: each queued send is answered by its own fate", () => {
+	it("§5.1 when a batch falls back to one-by-one and a transient error hits midway, only the failed send is 503", async () => {
+		const key = pairKey(bob, carol);
+		// A repeat of a committed transaction in the batch makes it fall back to one-by-one sends.
+		const first = await send(app, bobToken, { transaction_id: 601, targets: [carol], content: "fallback repeat" });
+		expect(first.status).toBe(200);
+		const { bodyHash } = (await env.DB.prepare(
+			"SELECT body_hash AS bodyHash FROM send_dedupe WHERE app_id = ? AND sender_id = ? AND transaction_id = 601",
+		)
+			.bind(app.appId, bob)
+			.first<{ bodyHash: string }>()) as { bodyHash: string };
+		const repeat = directSend(key, bob, carol, "fallback repeat", { senderId: bob, transactionId: "601", targetId: carol, bodyHash });
+		const before = directSend(key, bob, carol, "fallback before");
+		const after = directSend(key, bob, carol, "fallback after");
+		// The group batch and the first two one-by-one writes reach D1; the third meets a lost connection.
+		let batches = 0;
+		vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+			if (touches(statements, key) && ++batches === 4) throw new Error("D1_ERROR: Network connection lost.");
+			return realBatch.call(this, statements);
+		});
+		const results = await runInDurableObject(conversationObject(env, app.appId, key), async (object) => {
+			const instance = object as Conversation;
+			return Promise.all([instance.send(before), instance.send(repeat), instance.send(after)]);
+		});
+		expect(batches).toBe(4);
+		expect(results[0]).toMatchObject({ ok: true, replayed: false });
+		expect(results[1]).toEqual({ ok: true, msgId: first.body.msg_ids[0], replayed: true });
+		expect(results[2]).toEqual({ ok: false, status: 503, message: "The message store is unavailable; retry the request." });
+		const stored = (await allMessages(app, bobToken, carol)).map((m) => m.content);
+		expect(stored.filter((c) => c.startsWith("fallback"))).toEqual(["fallback before", "fallback repeat"]);
 	});
 });

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { CallbackDrainer, type ConversationName } from "../callbacks/drainer";
 import { clock } from "../clock";
-import { NOTHING_OWED, recordDeliveredSql } from "../db/callbacks";
-import { type Database, database } from "../db/client";
+import { NOTHING_OWED, type Owed, recordDeliveredSql } from "../db/callbacks";
+import { type Database, database, describeError } from "../db/client";
 import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
 import { MAX_QUEUED_WRITES } from "../limits";
 import { type Failure, failure, storeFailed } from "./results";
@@ -61,11 +61,25 @@ export class Conversation extends DurableObject<Env> {
 			if (sent.alongsideCommitted) this.#callbacks.recorded(toRecord);
 			results = sent.results;
 			const first = taken[0]?.input.message;
-			if (first) await this.#callbacks.owe(first, sent.owed);
+			if (first) await this.#owe(first, sent.owed, requestId);
 		} catch (error) {
+			// Nothing committed: sendQueued answers each send itself once any of them may have.
 			results = taken.map(() => storeFailed(requestId, "Conversation.send", error));
 		}
 		for (const [i, t] of taken.entries()) t.done(results[i] as SendResult);
+	}
+
+	/**
+	 * Hands what a committed write owes to the drainer. Its failure (object
+	 * storage) must not turn a committed write into an error: the rows are in
+	 * D1, and the scheduled sweep delivers them.
+	 */
+	async #owe(name: ConversationName, owed: Owed, requestId: string): Promise<void> {
+		try {
+			await this.#callbacks.owe(name, owed);
+		} catch (error) {
+			console.error(JSON.stringify({ requestId, at: "Conversation.owe", error: describeError(error) }));
+		}
 	}
 
 	edit(input: EditInput & { requestId: string }) {
@@ -109,7 +123,7 @@ export class Conversation extends DurableObject<Env> {
 		return this.#writes.run(async () => {
 			try {
 				const written = await task(database(this.env.DB));
-				if (where) await this.#callbacks.owe(where, written.owed);
+				if (where) await this.#owe(where, written.owed, requestId);
 				return written.answer;
 			} catch (error) {
 				return storeFailed(requestId, `Conversation.${at}`, error);

@@ -9,7 +9,7 @@ import type { Database } from "../db/client";
 import { isTransactionHit, type Transaction } from "../db/dedupe";
 import { groupMessageStatements, groupSendCheck } from "../db/groups";
 import { appendMessages, type ConversationSide, messageStatements, type NewMessage } from "../db/messages";
-import { type Failure, failure } from "./results";
+import { type Failure, failure, storeFailed } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
 export type SendInput = {
@@ -78,10 +78,16 @@ export async function sendQueued(
 		return { results, owed: appended.owed, alongsideCommitted: true };
 	} catch (error) {
 		if (!isTransactionHit(error)) throw error;
+		// Each is answered by its own fate: one failing midway fails only itself, not those already committed.
 		for (const i of ready) {
-			const one = await sendOne(db, inputs[i] as SendInput);
-			results[i] = one.result;
-			owed = { rows: [...owed.rows, ...one.owed.rows], destination: one.owed.destination ?? owed.destination };
+			const input = inputs[i] as SendInput;
+			try {
+				const one = await sendOne(db, input);
+				results[i] = one.result;
+				owed = { rows: [...owed.rows, ...one.owed.rows], destination: one.owed.destination ?? owed.destination };
+			} catch (failed) {
+				results[i] = storeFailed(input.requestId, "Conversation.send", failed);
+			}
 		}
 	}
 	return { results, owed, alongsideCommitted: false };
