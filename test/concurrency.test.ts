@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { ack, allMessages, createApp, entryFor, recall, registerUser, send, type TestApp, userToken } from "./support";
+import { ack, allMessages, call, createApp, entryFor, recall, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 
@@ -125,5 +125,48 @@ describe("Conversation ordering under concurrency", () => {
 		const seen = await allMessages(app, bobToken, alice);
 		expect(new Set(seen.map((m) => m.msg_id))).toEqual(new Set(replies.map((r) => r.body.msg_ids[0])));
 		expect((await side(bob, alice))?.unread_count).toBe(50);
+	});
+});
+
+describe("§4 membership changes under concurrency", () => {
+	it("§4 20 concurrent invites and kicks of overlapping users: every answer is a real change, and they add up to the final membership", async () => {
+		const owner = await registerUser(app);
+		const ownerToken = await userToken(app, owner);
+		const users = [await registerUser(app), await registerUser(app), await registerUser(app), await registerUser(app)];
+		const created = await call("/group/create", { app, token: ownerToken, body: { name: "churn" } });
+		const groupId = created.body.data.group_id as number;
+		slowD1();
+		// Each request names an overlapping pair of users: (0,1), (1,2), (2,3), (3,0), alternating invite and kick.
+		const requests = Array.from({ length: 20 }, (_, i) => ({
+			path: i % 2 === 0 ? "/group/invite" : "/group/kick",
+			users: [users[i % 4], users[(i + 1) % 4]] as number[],
+		}));
+		const replies = await Promise.all(
+			requests.map((r) => call(r.path, { app, token: ownerToken, body: { group_id: groupId, user_list: r.users } })),
+		);
+		const net = new Map(users.map((u) => [u, 0]));
+		for (const [i, reply] of replies.entries()) {
+			expect(reply.status).toBe(200);
+			for (const row of reply.body.data as { user_id: number; result: string }[]) {
+				if (row.result === "success") net.set(row.user_id, (net.get(row.user_id) ?? 0) + (requests[i]?.path === "/group/invite" ? 1 : -1));
+			}
+		}
+		// Starting outside, a user's successful joins and removals alternate: joins minus removals is 1 for a member, else 0.
+		const members = await call("/group/member_list", { app, token: ownerToken, query: { group_id: groupId } });
+		const final = new Set((members.body.data as { user_id: number }[]).map((m) => m.user_id));
+		for (const user of users) expect(net.get(user)).toBe(final.has(user) ? 1 : 0);
+	});
+
+	it("§4 the same member leaving twice at once: one 200, one 404", async () => {
+		const owner = await registerUser(app);
+		const member = await registerUser(app);
+		const created = await call("/group/create", { app, token: await userToken(app, owner), body: { name: "exit", user_list: [member] } });
+		const groupId = created.body.data.group_id as number;
+		const memberToken = await userToken(app, member);
+		slowD1();
+		const replies = await Promise.all(
+			[0, 1].map(() => call("/group/leave", { app, method: "POST", token: memberToken, query: { group_id: groupId } })),
+		);
+		expect(replies.map((r) => r.status).sort()).toEqual([200, 404]);
 	});
 });

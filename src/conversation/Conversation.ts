@@ -3,7 +3,7 @@ import { CallbackDrainer, type ConversationName } from "../callbacks/drainer";
 import { clock } from "../clock";
 import { NOTHING_OWED, type Owed, recordDeliveredSql } from "../db/callbacks";
 import { type Database, database, describeError } from "../db/client";
-import { destroyGroup, joinGroup, removeFromGroup } from "../db/groups";
+import { destroyGroup, joinGroup, type MembershipChange, removeFromGroup } from "../db/groups";
 import { MAX_QUEUED_WRITES } from "../limits";
 import { type Failure, failure, storeFailed } from "./results";
 import { type SendInput, type SendResult, sendQueued } from "./send";
@@ -99,22 +99,29 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	join(input: { appId: number; groupId: number; userIds: number[]; nowMs: number; requestId: string }) {
-		return this.#membership("join", input.requestId, (db) => joinGroup(db, input.appId, input.groupId, input.userIds, input.nowMs));
+		return this.#membership("join", input, (db) => joinGroup(db, input.appId, input.groupId, input.userIds, input.nowMs));
 	}
 
 	remove(input: { appId: number; groupId: number; userIds: number[]; requestId: string }) {
-		return this.#membership("remove", input.requestId, (db) => removeFromGroup(db, input.appId, input.groupId, input.userIds));
+		return this.#membership("remove", input, (db) => removeFromGroup(db, input.appId, input.groupId, input.userIds));
 	}
 
 	destroy(input: { appId: number; groupId: number; requestId: string }) {
-		return this.#membership("destroy", input.requestId, (db) => destroyGroup(db, input.appId, input.groupId));
+		return this.#serially("destroy", input.requestId, async (db) => {
+			await destroyGroup(db, input.appId, input.groupId);
+			return { answer: { ok: true as const }, owed: NOTHING_OWED };
+		});
 	}
 
-	/** Membership changes run in the queue too, so a send cannot pass a concurrent kick. */
-	#membership(at: string, requestId: string, write: (db: Database) => Promise<void>) {
-		return this.#serially(at, requestId, async (db) => {
-			await write(db);
-			return { answer: { ok: true as const }, owed: NOTHING_OWED };
+	/**
+	 * Membership changes run in the queue too, so a send cannot pass a concurrent
+	 * kick; who joined or left is what the write itself did (SPEC §4).
+	 */
+	#membership(at: string, input: { groupId: number; requestId: string }, write: (db: Database) => Promise<MembershipChange>) {
+		return this.#serially(at, input.requestId, async (db) => {
+			const { live, changed } = await write(db);
+			const answer = live ? { ok: true as const, changed } : failure(404, `Group ${input.groupId} does not exist.`);
+			return { answer, owed: NOTHING_OWED };
 		});
 	}
 

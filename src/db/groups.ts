@@ -66,22 +66,40 @@ function joinStatements(appId: number, groupId: number, userIds: number[], nowMs
 				last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0, left_at = NULL`,
 		sql`INSERT INTO group_members (app_id, group_id, user_id, joined_at)
 			SELECT ${appId}, ${groupId}, value, ${nowMs} FROM json_each(${JSON.stringify(userIds)}) WHERE ${live}
-			ON CONFLICT DO NOTHING`,
+			ON CONFLICT DO NOTHING RETURNING user_id`,
 	];
 }
 
-export async function joinGroup(db: Database, appId: number, groupId: number, userIds: number[], nowMs: number): Promise<void> {
-	await batchSql(db, joinStatements(appId, groupId, userIds, nowMs));
+/** What a membership change did, read from the change itself (so concurrent changes cannot answer for each other). */
+export type MembershipChange = { live: boolean; changed: number[] };
+
+const isLive = (appId: number, groupId: number) =>
+	sql`SELECT EXISTS (SELECT 1 FROM groups WHERE id = ${groupId} AND app_id = ${appId} AND destroyed = 0) AS live`;
+
+/** Who of `userIds` joined: those who were not members already (none if the group is destroyed). */
+export async function joinGroup(db: Database, appId: number, groupId: number, userIds: number[], nowMs: number): Promise<MembershipChange> {
+	const [live, , joined] = await batchSql(db, [isLive(appId, groupId), ...joinStatements(appId, groupId, userIds, nowMs)]);
+	return changeOf(live, joined);
 }
 
-/** Removed members keep their side, bounded at the newest message: they see history up to here, and nothing after. */
-export async function removeFromGroup(db: Database, appId: number, groupId: number, userIds: number[]): Promise<void> {
-	await batchSql(db, [
+/**
+ * Who of `userIds` was removed: those who were members. Removed members keep
+ * their side, bounded at the newest message: they see history up to here, and nothing after.
+ */
+export async function removeFromGroup(db: Database, appId: number, groupId: number, userIds: number[]): Promise<MembershipChange> {
+	const [live, , removed] = await batchSql(db, [
+		isLive(appId, groupId),
 		sql`UPDATE conversation_members SET left_at = ${newestMessage(appId, groupId)}
 			WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)} AND user_id IN ${ids(userIds)} AND left_at IS NULL`,
-		sql`DELETE FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id IN ${ids(userIds)}`,
+		sql`DELETE FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id IN ${ids(userIds)} RETURNING user_id`,
 	]);
+	return changeOf(live, removed);
 }
+
+const changeOf = (live: D1Result<Record<string, unknown>> | undefined, changed: D1Result<Record<string, unknown>> | undefined) => ({
+	live: live?.results[0]?.live === 1,
+	changed: (changed?.results ?? []).map((r) => r.user_id as number),
+});
 
 /** A destroyed group takes no new messages; every member becomes a former member who keeps the history. */
 export async function destroyGroup(db: Database, appId: number, groupId: number): Promise<void> {
@@ -91,14 +109,6 @@ export async function destroyGroup(db: Database, appId: number, groupId: number)
 			WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)} AND left_at IS NULL`,
 		sql`DELETE FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId}`,
 	]);
-}
-
-/** Which of `userIds` are members now. */
-export async function currentMembers(db: Database, appId: number, groupId: number, userIds: number[]): Promise<Set<number>> {
-	const rows = await db.all<{ user_id: number }>(sql`
-		SELECT user_id FROM json_each(${JSON.stringify(userIds)}) AS wanted
-		CROSS JOIN group_members ON group_members.app_id = ${appId} AND group_members.group_id = ${groupId} AND group_members.user_id = wanted.value`);
-	return new Set(rows.map((r) => r.user_id));
 }
 
 /**

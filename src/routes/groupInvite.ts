@@ -1,6 +1,5 @@
 import { clock } from "../clock";
 import { callConversation, groupKey } from "../conversation/key";
-import { currentMembers } from "../db/groups";
 import { existingUsers } from "../db/memo";
 import { managedGroup } from "../groups/access";
 import { changeRow, memberChange } from "../groups/schemas";
@@ -18,16 +17,11 @@ export const groupInvite = endpoint({
 	...memberChange,
 	handle: async ({ request, env, db, app, caller, body }) => {
 		await managedGroup(db, app.id, caller, body.group_id);
-		const [registered, members] = await Promise.all([
-			existingUsers(db, app.id, body.user_list),
-			currentMembers(db, app.id, body.group_id, body.user_list),
-		]);
-		const rows = body.user_list.map((userId) => {
-			const reason = !registered.has(userId) ? "user does not exist" : members.has(userId) ? "already a member" : "";
-			return changeRow(userId, reason);
-		});
-		const joining = rows.filter((r) => r.result === "success").map((r) => r.user_id);
-		if (joining.length > 0) {
+		const registered = await existingUsers(db, app.id, body.user_list);
+		const candidates = body.user_list.filter((userId) => registered.has(userId));
+		// Who is already a member is decided by the group's object as it writes, not read here first.
+		let joined = new Set<number>();
+		if (candidates.length > 0) {
 			const result = await callConversation(
 				env,
 				app.id,
@@ -37,13 +31,18 @@ export const groupInvite = endpoint({
 					await conversation.join({
 						appId: app.id,
 						groupId: body.group_id,
-						userIds: joining,
+						userIds: candidates,
 						nowMs: clock.now(),
 						requestId: request.requestId,
 					}),
 			);
 			if (!result.ok) throw ApiError.from(result);
+			joined = new Set(result.changed);
 		}
-		return { data: rows };
+		return {
+			data: body.user_list.map((userId) =>
+				changeRow(userId, !registered.has(userId) ? "user does not exist" : joined.has(userId) ? "" : "already a member"),
+			),
+		};
 	},
 });

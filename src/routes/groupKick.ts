@@ -1,5 +1,4 @@
 import { callConversation, groupKey } from "../conversation/key";
-import { currentMembers } from "../db/groups";
 import { managedGroup } from "../groups/access";
 import { changeRow, memberChange } from "../groups/schemas";
 import { ApiError } from "../http/envelope";
@@ -16,13 +15,10 @@ export const groupKick = endpoint({
 	...memberChange,
 	handle: async ({ request, env, db, app, caller, body }) => {
 		const group = await managedGroup(db, app.id, caller, body.group_id);
-		const members = await currentMembers(db, app.id, body.group_id, body.user_list);
-		const rows = body.user_list.map((userId) => {
-			const reason = userId === group.owner_id ? "the owner cannot be kicked" : members.has(userId) ? "" : "not a member";
-			return changeRow(userId, reason);
-		});
-		const leaving = rows.filter((r) => r.result === "success").map((r) => r.user_id);
-		if (leaving.length > 0) {
+		const candidates = body.user_list.filter((userId) => userId !== group.owner_id);
+		// Who is a member is decided by the group's object as it writes, not read here first.
+		let removed = new Set<number>();
+		if (candidates.length > 0) {
 			const result = await callConversation(
 				env,
 				app.id,
@@ -32,12 +28,17 @@ export const groupKick = endpoint({
 					await conversation.remove({
 						appId: app.id,
 						groupId: body.group_id,
-						userIds: leaving,
+						userIds: candidates,
 						requestId: request.requestId,
 					}),
 			);
 			if (!result.ok) throw ApiError.from(result);
+			removed = new Set(result.changed);
 		}
-		return { data: rows };
+		return {
+			data: body.user_list.map((userId) =>
+				changeRow(userId, userId === group.owner_id ? "the owner cannot be kicked" : removed.has(userId) ? "" : "not a member"),
+			),
+		};
 	},
 });
