@@ -1,5 +1,10 @@
 import { env } from "cloudflare:workers";
+import fc from "fast-check";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { clock } from "../src/clock";
+import { pairKey } from "../src/conversation/key";
+import { sendQueued } from "../src/conversation/send";
+import { database } from "../src/db/client";
 import { ack, allMessages, call, createApp, entryFor, recall, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
@@ -168,5 +173,75 @@ describe("§4 membership changes under concurrency", () => {
 			[0, 1].map(() => call("/group/leave", { app, method: "POST", token: memberToken, query: { group_id: groupId } })),
 		);
 		expect(replies.map((r) => r.status).sort()).toEqual([200, 404]);
+	});
+});
+
+describe("§5 message timestamps are taken where the order is decided", () => {
+	const timestamps = async (appId: number, key: string) =>
+		(
+			await env.DB.prepare("SELECT timestamp FROM messages WHERE app_id = ? AND conversation_key = ? ORDER BY id")
+				.bind(appId, key)
+				.all<{ timestamp: number }>()
+		).results.map((r) => r.timestamp);
+	const nonDecreasing = (list: number[]) => list.every((t, i) => i === 0 || t >= (list[i - 1] as number));
+
+	it("§5 concurrent sends under a clock that jumps back and forth: timestamp never decreases along msg_id (property)", async () => {
+		await fc.assert(
+			fc.asyncProperty(fc.array(fc.integer({ min: -5_000, max: 5_000 }), { minLength: 2, maxLength: 20 }), async (jumps) => {
+				vi.restoreAllMocks();
+				const [alice, bob] = [await registerUser(app), await registerUser(app)];
+				const tokens = [await userToken(app, alice), await userToken(app, bob)];
+				const base = Date.now();
+				let tick = 0;
+				vi.spyOn(clock, "now").mockImplementation(() => base + (jumps[tick++ % jumps.length] as number));
+				slowD1();
+				const replies = await Promise.all(
+					Array.from({ length: 24 }, (_, i) => send(app, tokens[i % 2], { targets: [i % 2 ? alice : bob], content: `t${i}` })),
+				);
+				expect(replies.every((r) => r.status === 200)).toBe(true);
+				const key = pairKey(alice, bob);
+				const stamps = await timestamps(app.appId, key);
+				expect(stamps).toHaveLength(24);
+				expect(nonDecreasing(stamps)).toBe(true);
+			}),
+			{ numRuns: 15 },
+		);
+	});
+
+	it("§5 a writer whose clock is behind D1's newest message (a cold object elsewhere) still never goes below it", async () => {
+		const [alice, bob] = [await registerUser(app), await registerUser(app)];
+		expect((await send(app, await userToken(app, alice), { targets: [bob], content: "now" })).status).toBe(200);
+		const key = pairKey(alice, bob);
+		const message = {
+			appId: app.appId,
+			conversationKey: key,
+			type: 1 as const,
+			contentType: 0,
+			content: "from a slow clock",
+			attachment: "",
+			config: "",
+			ext: "",
+			fromUid: bob,
+			fromDeviceSn: 0,
+			toUid: alice,
+			timestamp: Date.now() - 60_000,
+			isSystem: false,
+		};
+		const sent = await sendQueued(database(env.DB), [
+			{
+				message,
+				group: null,
+				sender: { userId: bob, peerId: alice },
+				receivers: [{ userId: alice, peerId: bob }],
+				transaction: null,
+				dedupeWindowMs: 60_000,
+				requestId: "slow-clock",
+			},
+		]);
+		expect(sent.results[0]?.ok).toBe(true);
+		const stamps = await timestamps(app.appId, key);
+		expect(stamps).toHaveLength(2);
+		expect(stamps[1]).toBe(stamps[0]);
+		expect(sent.newestTimestamp).toBe(stamps[0]);
 	});
 });

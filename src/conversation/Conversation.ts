@@ -3,12 +3,16 @@ import { CallbackDrainer, type ConversationName } from "../callbacks/drainer";
 import { clock } from "../clock";
 import { NOTHING_OWED, type Owed, recordDeliveredSql } from "../db/callbacks";
 import { type Database, database, describeError } from "../db/client";
+import type { Permission } from "../db/conversationState";
 import { destroyGroup, joinGroup, type MembershipChange, removeFromGroup } from "../db/groups";
 import { MAX_QUEUED_WRITES } from "../limits";
 import { type Failure, failure, storeFailed } from "./results";
 import { type SendInput, type SendResult, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";
 import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, type RecallInput, recall, type Written } from "./state";
+
+/** What a caller hands over: the object takes the time itself. */
+type Untimed<T> = Omit<T, "nowMs">;
 
 /**
  * One object per conversation: the single writer of it. Every write runs
@@ -34,6 +38,15 @@ export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
 	readonly #callbacks = new CallbackDrainer(this.ctx.storage, () => database(this.env.DB));
 
+	/** The newest message timestamp this object gave or saw: the next never goes below it (SPEC §5.1). */
+	#lastStamp = 0;
+
+	/** The timestamp of the messages about to be written: taken in queue order, never earlier than the one before. */
+	#stamp(): number {
+		this.#lastStamp = Math.max(clock.now(), this.#lastStamp);
+		return this.#lastStamp;
+	}
+
 	/** Sends waiting here go to D1 together when the queue reaches them (group commit). */
 	readonly #waiting: { input: SendInput; done: (result: SendResult) => void }[] = [];
 
@@ -49,6 +62,9 @@ export class Conversation extends DurableObject<Env> {
 		const taken = this.#waiting.splice(0, MAX_GROUP_COMMIT);
 		if (this.#waiting.length > 0) void this.#writes.run(() => this.#sendWaiting());
 		const requestId = taken[0]?.input.requestId ?? "";
+		// Stamped here, where their order is decided (the SQL keeps a cold object from going below D1's newest).
+		const timestamp = this.#stamp();
+		for (const t of taken) t.input.message.timestamp = timestamp;
 		let results: SendResult[];
 		try {
 			// Callbacks delivered since the last write are recorded in this batch, at no extra round trip.
@@ -59,6 +75,7 @@ export class Conversation extends DurableObject<Env> {
 				toRecord.length > 0 ? [recordDeliveredSql(toRecord, clock.now())] : [],
 			);
 			if (sent.alongsideCommitted) this.#callbacks.recorded(toRecord);
+			this.#lastStamp = Math.max(this.#lastStamp, sent.newestTimestamp);
 			results = sent.results;
 			const first = taken[0]?.input.message;
 			if (first) await this.#owe(first, sent.owed, requestId);
@@ -82,16 +99,25 @@ export class Conversation extends DurableObject<Env> {
 		}
 	}
 
-	edit(input: EditInput & { requestId: string }) {
-		return this.#serially("edit", input.requestId, (db) => edit(db, input), input);
+	edit(input: Untimed<EditInput> & { requestId: string }) {
+		return this.#serially("edit", input.requestId, (db) => edit(db, { ...input, nowMs: clock.now() }), input);
 	}
 
-	ack(input: AckInput & { requestId: string }) {
-		return this.#serially("ack", input.requestId, (db) => ack(db, input), input);
+	ack(input: Untimed<AckInput> & { requestId: string }) {
+		return this.#serially("ack", input.requestId, (db) => ack(db, { ...input, nowMs: clock.now() }), input);
 	}
 
-	recall(input: RecallInput) {
-		return this.#serially("recall", input.requestId, (db) => recall(db, input), input);
+	/** The recall window is measured on the object's clock, the one that stamped the message. */
+	recall(input: Omit<Untimed<RecallInput>, "permission"> & { permission: Omit<Permission, "notBefore"> }) {
+		return this.#serially(
+			"recall",
+			input.requestId,
+			(db) => {
+				const nowMs = clock.now();
+				return recall(db, { ...input, nowMs, permission: { ...input.permission, notBefore: nowMs - input.recallWindowS * 1000 } });
+			},
+			input,
+		);
 	}
 
 	deleteFor(input: DeleteInput & { requestId: string }) {

@@ -43,7 +43,7 @@ export async function sendQueued(
 	db: Database,
 	inputs: SendInput[],
 	alongside: SQL[] = [],
-): Promise<{ results: SendResult[]; owed: Owed; alongsideCommitted: boolean }> {
+): Promise<{ results: SendResult[]; owed: Owed; alongsideCommitted: boolean; newestTimestamp: number }> {
 	const results: SendResult[] = inputs.map(() => failure(503, "not sent"));
 	const appId = inputs[0]?.message.appId ?? 0;
 	let owed = NOTHING_OWED;
@@ -66,7 +66,8 @@ export async function sendQueued(
 			return !refused;
 		});
 	}
-	if (ready.length === 0) return { results, owed, alongsideCommitted: false };
+	let newestTimestamp = 0;
+	if (ready.length === 0) return { results, owed, alongsideCommitted: false, newestTimestamp };
 	try {
 		const appended = await appendMessages(
 			db,
@@ -75,7 +76,7 @@ export async function sendQueued(
 			alongside,
 		);
 		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: appended.ids[k] as number, replayed: false };
-		return { results, owed: appended.owed, alongsideCommitted: true };
+		return { results, owed: appended.owed, alongsideCommitted: true, newestTimestamp: appended.newestTimestamp };
 	} catch (error) {
 		if (!isTransactionHit(error)) throw error;
 		// Each is answered by its own fate: one failing midway fails only itself, not those already committed.
@@ -84,22 +85,25 @@ export async function sendQueued(
 			try {
 				const one = await sendOne(db, input);
 				results[i] = one.result;
+				newestTimestamp = Math.max(newestTimestamp, one.newestTimestamp);
 				owed = { rows: [...owed.rows, ...one.owed.rows], destination: one.owed.destination ?? owed.destination };
 			} catch (failed) {
 				results[i] = storeFailed(input.requestId, "Conversation.send", failed);
 			}
 		}
 	}
-	return { results, owed, alongsideCommitted: false };
+	return { results, owed, alongsideCommitted: false, newestTimestamp };
 }
 
 /** One message, answering a repeated transaction_id with the message it first created. */
-async function sendOne(db: Database, input: SendInput): Promise<{ result: SendResult; owed: Owed }> {
+async function sendOne(db: Database, input: SendInput): Promise<{ result: SendResult; owed: Owed; newestTimestamp: number }> {
 	const { message, transaction } = input;
 	const outcome = await once(db, { transaction, appId: message.appId, nowMs: message.timestamp, windowMs: input.dedupeWindowMs }, () =>
 		appendMessages(db, message.appId, [statementsOf(input)]),
 	);
-	if (outcome.kind === "conflict") return { result: failure(409, USED_FOR_OTHER), owed: NOTHING_OWED };
-	if (outcome.kind === "replay") return { result: { ok: true, msgId: outcome.msgId, replayed: true }, owed: NOTHING_OWED };
-	return { result: { ok: true, msgId: outcome.value.ids[0] as number, replayed: false }, owed: outcome.value.owed };
+	if (outcome.kind === "conflict") return { result: failure(409, USED_FOR_OTHER), owed: NOTHING_OWED, newestTimestamp: 0 };
+	if (outcome.kind === "replay")
+		return { result: { ok: true, msgId: outcome.msgId, replayed: true }, owed: NOTHING_OWED, newestTimestamp: 0 };
+	const { ids, owed, newestTimestamp } = outcome.value;
+	return { result: { ok: true, msgId: ids[0] as number, replayed: false }, owed, newestTimestamp };
 }

@@ -5,7 +5,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { batchSql, type Database } from "./client";
 import { insertDedupe, type Transaction } from "./dedupe";
-import { messageAndCallback, type NewMessage, newestMessageId } from "./messages";
+import { messageAndCallback, type NewMessage, newestMessageId, newestTimestamp } from "./messages";
 
 export type GroupInfo = {
 	group_id: number;
@@ -148,11 +148,12 @@ export async function groupsOf(db: Database, appId: number, userId: number): Pro
  * other current member's side (unread + 1) — constant in the group's size.
  */
 export function groupMessageStatements(message: NewMessage, transaction: Transaction | null): SQL[] {
-	const { appId, conversationKey, timestamp, fromUid } = message;
+	const { appId, conversationKey, timestamp: nowMs, fromUid } = message;
 	const newId = newestMessageId(appId, conversationKey);
+	const timestamp = newestTimestamp(appId, conversationKey);
 	return [
-		...messageAndCallback(message, timestamp),
-		...(transaction ? [insertDedupe(appId, transaction, newId, timestamp)] : []),
+		...messageAndCallback(message, nowMs),
+		...(transaction ? [insertDedupe(appId, transaction, newId, nowMs)] : []),
 		sql`UPDATE conversation_members SET read_position = ${newId}, read_device_sn = ${message.fromDeviceSn}, unread_count = 0,
 				last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND user_id = ${fromUid} AND left_at IS NULL`,

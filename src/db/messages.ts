@@ -30,11 +30,22 @@ export type ConversationSide = { userId: number; peerId: number };
 export const newestMessageId = (appId: number, conversationKey: string) =>
 	sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey})`;
 
-/** The message insert; its RETURNING id is the statement's first row. */
+/**
+ * The message insert; its RETURNING id and timestamp are the statement's first
+ * row. The timestamp never goes below the conversation's newest message
+ * (SPEC §5.1: timestamps do not decrease along msg_id), whatever the clock of
+ * the object that took it.
+ */
 export const insertMessage = (m: NewMessage) =>
 	sql`INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp, recalled, is_system)
 		VALUES (${m.appId}, ${m.conversationKey}, ${m.type}, ${m.contentType}, ${m.content}, ${m.attachment}, ${m.config}, ${m.ext},
-			${m.fromUid}, ${m.fromDeviceSn}, ${m.toUid}, ${m.timestamp}, 0, ${m.isSystem ? 1 : 0}) RETURNING id`;
+			${m.fromUid}, ${m.fromDeviceSn}, ${m.toUid},
+			max(${m.timestamp}, coalesce((SELECT timestamp FROM messages WHERE app_id = ${m.appId} AND conversation_key = ${m.conversationKey} ORDER BY id DESC LIMIT 1), 0)),
+			0, ${m.isSystem ? 1 : 0}) RETURNING id, timestamp`;
+
+/** The timestamp the message just inserted was given (see insertMessage). */
+export const newestTimestamp = (appId: number, conversationKey: string) =>
+	sql`(SELECT timestamp FROM messages WHERE id = ${newestMessageId(appId, conversationKey)})`;
 
 /** The first two statements of every message: the insert, and the callback it owes (SPEC §6.2). */
 export const messageAndCallback = (m: NewMessage, nowMs: number) => [
@@ -53,8 +64,9 @@ export function messageStatements(
 	receivers: ConversationSide[],
 	transaction: Transaction | null,
 ): SQL[] {
-	const { appId, conversationKey, timestamp, type } = message;
+	const { appId, conversationKey, timestamp: nowMs, type } = message;
 	const newId = newestMessageId(appId, conversationKey);
+	const timestamp = newestTimestamp(appId, conversationKey);
 	const side = (s: ConversationSide, read: boolean) =>
 		read
 			? sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_device_sn, last_msg_id, last_timestamp)
@@ -66,8 +78,8 @@ export function messageStatements(
 				ON CONFLICT DO UPDATE SET unread_count = unread_count + 1,
 					last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`;
 	return [
-		...messageAndCallback(message, timestamp),
-		...(transaction ? [insertDedupe(appId, transaction, newId, timestamp)] : []),
+		...messageAndCallback(message, nowMs),
+		...(transaction ? [insertDedupe(appId, transaction, newId, nowMs)] : []),
 		...(sender ? [side(sender, true)] : []),
 		...receivers.map((r) => side(r, false)),
 	];
@@ -85,7 +97,7 @@ export async function appendMessages(
 	appId: number,
 	perMessage: SQL[][],
 	alongside: SQL[] = [],
-): Promise<{ ids: number[]; owed: Owed }> {
+): Promise<{ ids: number[]; newestTimestamp: number; owed: Owed }> {
 	const starts: number[] = [];
 	let at = 0;
 	for (const statements of perMessage) {
@@ -98,12 +110,12 @@ export async function appendMessages(
 		[...perMessage.flat(), ...alongside],
 		starts.map((start) => start + 1),
 	);
-	const ids = starts.map((start) => {
-		const id = (results[start]?.results[0] as { id?: number } | undefined)?.id;
-		if (!id) throw new Error("message insert returned no id");
-		return id;
+	const inserted = starts.map((start) => {
+		const row = results[start]?.results[0] as { id?: number; timestamp?: number } | undefined;
+		if (!row?.id) throw new Error("message insert returned no id");
+		return { id: row.id, timestamp: row.timestamp ?? 0 };
 	});
-	return { ids, owed };
+	return { ids: inserted.map((m) => m.id), newestTimestamp: Math.max(0, ...inserted.map((m) => m.timestamp)), owed };
 }
 
 // ---- messages: the read side ------------------------------------------------

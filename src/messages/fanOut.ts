@@ -6,7 +6,8 @@ import type { Failure } from "../conversation/results";
 import type { SendInput, SendResult } from "../conversation/send";
 import type { NewMessage } from "../db/messages";
 
-export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid">;
+/** A message as the Worker sends it; its conversation's object gives it its timestamp. */
+export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid" | "timestamp">;
 
 export type SendRequest = {
 	appId: number;
@@ -32,7 +33,7 @@ export async function sendToTargets(env: Env, request: SendRequest): Promise<Sen
 			const toGroup = message.type === 2;
 			const conversationKey = toGroup ? groupKey(targetId) : pairKey(message.fromUid, targetId);
 			const input: SendInput = {
-				message: { ...message, appId, conversationKey, toUid: targetId },
+				message: { ...message, appId, conversationKey, toUid: targetId, timestamp: 0 }, // stamped in the object's queue
 				group: toGroup ? { groupId: targetId, senderMustBeMember: request.senderMustBeMember } : null,
 				// The system account (0) has no side of its own: it never reads.
 				sender: message.fromUid === 0 ? null : { userId: message.fromUid, peerId: targetId },

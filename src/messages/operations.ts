@@ -1,7 +1,6 @@
 // Content types 9-12 sent through /message/send (SPEC §5.1b): operations on an
 // existing message of the conversation between the sender and the one target.
 // None creates a message; msg_ids answers the related message.
-import { clock } from "../clock";
 import { callConversation, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { AppRecord } from "../db/apps";
@@ -42,13 +41,9 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 	if (msgId === 0) return failure(400, 'Field "related_mid" is required for an operation (content_type 9-12).');
 
 	const conversationKey = input.type === 2 ? groupKey(target) : pairKey(sender.id, target);
-	const permission = {
-		admin: sender.adminRights,
-		userId: sender.id,
-		notBefore: input.content_type === RECALL ? clock.now() - app.recallWindowS * 1000 : null,
-	};
+	// Edits have no time limit; a recall's window is measured by the conversation's object.
+	const permission = { admin: sender.adminRights, userId: sender.id, notBefore: null };
 	return callConversation(env, app.id, conversationKey, { requestId, at: "runOperation" }, async (conversation) => {
-		const nowMs = clock.now();
 		const actor = { uid: sender.id, deviceSn: sender.deviceSn, to: target };
 		let result: { ok: true; replayed?: boolean } | Failure;
 		if (input.content_type === READ_ACK) {
@@ -59,7 +54,6 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				msgId,
 				deviceSn: sender.deviceSn,
 				to: target,
-				nowMs,
 				requestId,
 			});
 		} else if (input.content_type === RECALL) {
@@ -72,7 +66,6 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				requestId,
 				actor,
 				group: input.type === 2 ? target : null,
-				nowMs,
 			});
 		} else {
 			const t = r.transaction;
@@ -89,7 +82,6 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				transaction: t && { senderId: sender.id, transactionId: t.transactionId, targetId: target, bodyHash: t.hash },
 				group: input.type === 2 ? target : null,
 				actor,
-				nowMs,
 				dedupeWindowMs: (r.transaction?.windowS ?? 0) * 1000,
 				requestId,
 			});

@@ -3,7 +3,6 @@
 // written, and transaction_id. The body's schema lives with the send
 // endpoint's contract (routes/messageSend.ts); this flow takes its output.
 import type { Caller } from "../auth/identity";
-import { clock } from "../clock";
 import { USED_FOR_OTHER } from "../conversation/transactions";
 import type { AppRecord } from "../db/apps";
 import type { Database } from "../db/client";
@@ -96,7 +95,6 @@ export async function handleSend(
 			ext: input.ext,
 			fromUid: sender.id,
 			fromDeviceSn: sender.deviceSn,
-			timestamp: clock.now(),
 			isSystem: kind === "notify",
 		},
 		targets: input.targets,

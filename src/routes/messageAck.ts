@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { clock } from "../clock";
 import { ApiError } from "../http/envelope";
 import { deviceSn, peerId } from "../http/ids";
 import { endpoint } from "./contract";
@@ -33,7 +32,6 @@ export const messageAck = endpoint({
 					msgId: input.query.msg_id ?? 0,
 					deviceSn: input.query.device_sn ?? me.deviceSn,
 					to: input.query.conversation_id,
-					nowMs: clock.now(),
 					requestId: input.request.requestId,
 				}),
 		);

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { clock } from "../clock";
 import { callConversation, groupKey, groupOf } from "../conversation/key";
 import { conversationWith, partiesOf } from "../conversation/peer";
 import { findMessageFacts } from "../db/conversationState";
@@ -37,7 +36,6 @@ export const messageRecall = endpoint({
 			}
 			conversationKey = facts.conversationKey;
 		}
-		const nowMs = clock.now();
 		const at = { requestId: request.requestId, at: "messageRecall" };
 		const result = await callConversation(
 			env,
@@ -52,7 +50,6 @@ export const messageRecall = endpoint({
 					permission: {
 						admin: caller.kind !== "user",
 						userId: caller.kind === "user" ? caller.userId : 0,
-						notBefore: nowMs - app.recallWindowS * 1000,
 					},
 					recallWindowS: app.recallWindowS,
 					requestId: request.requestId,
@@ -62,7 +59,6 @@ export const messageRecall = endpoint({
 							? { uid: caller.userId, deviceSn: caller.deviceSn, to: body.conversation_id }
 							: { uid: 0, deviceSn: 0, to: null },
 					group: groupOf(conversationKey),
-					nowMs,
 				}),
 		);
 		if (!result.ok) throw ApiError.from(result);
