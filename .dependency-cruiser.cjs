@@ -4,6 +4,7 @@
 const layers = [
 	["base", "^src/(limits|clock|sha256|settings|protocol)\\.ts$"],
 	["http", "^src/http/"],
+	["rateLimits", "^src/rateLimits/"],
 	["db", "^src/db/"],
 	["auth", "^src/auth/"],
 	["callbacks", "^src/callbacks/"],

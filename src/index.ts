@@ -4,6 +4,7 @@ import { runSchedule } from "./apps/scheduled";
 import { router } from "./routes";
 
 export { Conversation } from "./conversation/Conversation";
+export { RateLimiter } from "./rateLimits/RateLimiter";
 
 export default {
 	fetch: (request, env, ctx) => router.fetch(request, env, ctx),

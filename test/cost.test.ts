@@ -77,6 +77,15 @@ describe("§7 cost per request", () => {
 		expect(cost).toEqual({ d1: 0, durableObject: 0, kv: 1 });
 	});
 
+	it("§6.4 §7 with send_rate_per_min set, a send adds one call to the sender's rate limiter and no D1 round trip", async () => {
+		const limited = await createApp();
+		const [from, to] = [await registerUser(limited), await registerUser(limited)];
+		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 1000 } })).status).toBe(200);
+		const token = await userToken(limited, from);
+		const cost = await costOf("send 1:1, rate limit set", () => send(limited, token, { targets: [to], content: "cost" }));
+		expect(cost).toEqual({ d1: 1, durableObject: 2, kv: 0 });
+	});
+
 	it("§7 a send to three users is one Durable Object call and one D1 round trip per conversation", async () => {
 		const [c, d] = [await registerUser(app), await registerUser(app)];
 		const cost = await costOf("send to 3 users", () => send(app, aliceToken, { targets: [bob, c, d], content: "cost" }));

@@ -17,23 +17,25 @@ export function meter() {
 		...ROUND_TRIPS.map((name) => countCalls(statement, name, () => cost.d1++)),
 		...(["get", "put", "delete", "list", "getWithMetadata"] as const).map((name) => countCalls(env.DEDUPE, name, () => cost.kv++)),
 	];
-	const namespace = env.CONVERSATION;
-	const realGetByName = namespace.getByName.bind(namespace);
-	spies.push(
-		vi.spyOn(namespace, "getByName").mockImplementation((name: string) => {
-			const stub = realGetByName(name);
-			return new Proxy(stub, {
-				get(target, property) {
-					const value = Reflect.get(target, property);
-					if (typeof value !== "function" || typeof property !== "string" || property === "then") return value;
-					return (...args: unknown[]) => {
-						cost.durableObject++;
-						return Reflect.apply(value, target, args);
-					};
-				},
-			});
-		}),
-	);
+	// Every Durable Object namespace: conversations and rate limiters.
+	for (const namespace of [env.CONVERSATION, env.RATE_LIMITER] as unknown as DurableObjectNamespace[]) {
+		const realGetByName = namespace.getByName.bind(namespace);
+		spies.push(
+			vi.spyOn(namespace, "getByName").mockImplementation((name: string) => {
+				const stub = realGetByName(name);
+				return new Proxy(stub, {
+					get(target, property) {
+						const value = Reflect.get(target, property);
+						if (typeof value !== "function" || typeof property !== "string" || property === "then") return value;
+						return (...args: unknown[]) => {
+							cost.durableObject++;
+							return Reflect.apply(value, target, args);
+						};
+					},
+				});
+			}),
+		);
+	}
 	return {
 		cost,
 		reset: () => Object.assign(cost, { d1: 0, durableObject: 0, kv: 0 }),

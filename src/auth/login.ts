@@ -2,28 +2,39 @@
 import { clock } from "../clock";
 import { unauthorized } from "../http/envelope";
 import { DEFAULT_TOKEN_TTL_S } from "../limits";
+import { attemptLogin, loginSucceeded } from "../rateLimits/limits";
 import { passwordIterations } from "../settings";
 import { burnPasswordCheck, verifyPassword } from "./passwords";
 import { issueUserToken } from "./userTokens";
 
 const WRONG = "The user or password is incorrect.";
 
-/** Same answer, and about the same time, for an unknown user and a wrong password. */
+export type LoginContext = { env: Env; ctx: ExecutionContext; app: { id: number; key: string }; requestId: string };
+
+/**
+ * Same answer, and about the same time, for an unknown user and a wrong
+ * password. `tried` names the account as the caller did (for an unknown one):
+ * the failures of one account are limited per minute (SPEC §6.4), counted by
+ * the account id whichever way it was named.
+ */
 export async function login(
-	env: Env,
-	appKey: string,
+	{ env, ctx, app, requestId }: LoginContext,
 	user: { id: number; passwordHash: string } | undefined,
+	tried: string,
 	password: string,
 	deviceSn: number,
 ) {
+	const account = user ? `user:${user.id}` : tried;
+	await attemptLogin(env, app.id, account, requestId);
 	if (!user) {
 		await burnPasswordCheck(password, passwordIterations(env));
 		throw unauthorized(WRONG);
 	}
 	if (!(await verifyPassword(password, user.passwordHash))) throw unauthorized(WRONG);
+	loginSucceeded(env, ctx, app.id, account);
 	const { token, expire } = await issueUserToken(
 		env.TOKEN_SIGNING_KEY,
-		{ appKey, userId: user.id, deviceSn },
+		{ appKey: app.key, userId: user.id, deviceSn },
 		DEFAULT_TOKEN_TTL_S,
 		clock.now(),
 	);

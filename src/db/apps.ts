@@ -5,7 +5,10 @@ import { eq } from "drizzle-orm";
 import type { Database } from "./client";
 import { apps } from "./schema";
 
-export type AppRecord = Pick<typeof apps.$inferSelect, "id" | "key" | "adminTokenHash" | "openRegistration" | "recallWindowS">;
+export type AppRecord = Pick<
+	typeof apps.$inferSelect,
+	"id" | "key" | "adminTokenHash" | "openRegistration" | "recallWindowS" | "sendRatePerMin"
+>;
 
 export async function findApp(db: Database, key: string): Promise<AppRecord | undefined> {
 	return db
@@ -15,6 +18,7 @@ export async function findApp(db: Database, key: string): Promise<AppRecord | un
 			adminTokenHash: apps.adminTokenHash,
 			openRegistration: apps.openRegistration,
 			recallWindowS: apps.recallWindowS,
+			sendRatePerMin: apps.sendRatePerMin,
 		})
 		.from(apps)
 		.where(eq(apps.key, key))

@@ -10,6 +10,7 @@ import { groupsForSend } from "../db/groups";
 import { accountKinds } from "../db/memo";
 import { idempotency, rememberSent, replayFromCache, type Sent } from "../dedupe/replay";
 import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from "../http/envelope";
+import { attemptSend } from "../rateLimits/limits";
 import { dedupeWindowS } from "../settings";
 import { contentProblem } from "./contentTypes";
 import { sendToTargets } from "./fanOut";
@@ -41,6 +42,8 @@ export async function handleSend(
 	kind: "send" | "notify",
 ): Promise<Sent> {
 	const sender = kind === "notify" ? notifier(caller, input.from_user_id) : senderOf(caller, input.from_user_id);
+	// SPEC §6.4: counted before anything is read or written; no cost when the app sets no limit.
+	await attemptSend(env, app.id, sender.id, app.sendRatePerMin, requestId);
 	const isOperation = OPERATIONS.has(input.content_type);
 	if (isOperation && kind === "notify") throw badRequest('Field "content_type" 9-12 (operations) go through /message/send.');
 	if (!isOperation) {

@@ -52,6 +52,7 @@ export const sentData = {
 export const sendErrors = {
 	404: "The sender, a target or related_mid does not exist.",
 	409: "transaction_id was used for another request; or the message was recalled.",
+	429: "The app's send_rate_per_min is used up for this sender: retry after Retry-After seconds.",
 	503: "A dependency failed; retry with the same transaction_id.",
 };
 

@@ -14,8 +14,11 @@ export const tokenId = endpoint({
 	access: "app",
 	body: z.object({ user_id: id, password: z.string({ error: "must be a string" }), device_sn: deviceSn.optional() }),
 	data: tokenData,
-	handle: async ({ env, db, app, body }) => {
+	errors: { 429: "More than 10 failed logins for this account within a minute: retry after Retry-After seconds." },
+	handle: async ({ request, env, ctx, db, app, body }) => {
 		const user = await findUserById(db, app.id, body.user_id);
-		return { data: await login(env, app.key, user, body.password, body.device_sn ?? 0) };
+		return {
+			data: await login({ env, ctx, app, requestId: request.requestId }, user, `user:${body.user_id}`, body.password, body.device_sn ?? 0),
+		};
 	},
 });

@@ -18,8 +18,11 @@ export const tokenUser = endpoint({
 		device_sn: deviceSn.optional(),
 	}),
 	data: tokenData,
-	handle: async ({ env, db, app, body }) => {
+	errors: { 429: "More than 10 failed logins for this account within a minute: retry after Retry-After seconds." },
+	handle: async ({ request, env, ctx, db, app, body }) => {
 		const user = await findUserByName(db, app.id, body.name);
-		return { data: await login(env, app.key, user, body.password, body.device_sn ?? 0) };
+		return {
+			data: await login({ env, ctx, app, requestId: request.requestId }, user, `name:${body.name}`, body.password, body.device_sn ?? 0),
+		};
 	},
 });

@@ -1,0 +1,103 @@
+// SPEC §6.4 rate limits: failed logins per account, sends per sender.
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { clock } from "../src/clock";
+import { call, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+
+let app: TestApp;
+
+beforeAll(async () => {
+	app = await createApp();
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+/** A user whose name and password the test knows. */
+async function account() {
+	const name = `login-${crypto.randomUUID().slice(0, 8)}`;
+	const id = await registerUser(app, name, "right-password");
+	return { name, id };
+}
+
+const byName = (name: string, password: string) => call("/token/user", { app, token: null, body: { name, password } });
+const byId = (userId: number, password: string) => call("/token/id", { app, token: null, body: { user_id: userId, password } });
+
+function expectTooMany(reply: { status: number; headers: Headers; body: { code: number; message: string } }) {
+	expect(reply.status).toBe(429);
+	expect(reply.body.code).toBe(429);
+	const wait = Number(reply.headers.get("retry-after"));
+	expect(wait).toBeGreaterThanOrEqual(1);
+	expect(wait).toBeLessThanOrEqual(60);
+}
+
+describe("§6.4 failed logins are limited per account", () => {
+	it("§6.4 after 10 failed attempts within a minute, the account answers 429 + Retry-After, the right password included, until the minute passes", async () => {
+		const { name, id } = await account();
+		for (let i = 0; i < 10; i++) expect((await byName(name, `wrong-${i}`)).status).toBe(401);
+		expectTooMany(await byName(name, "right-password"));
+		// The account, not the way it is named: /token/id is refused too.
+		expectTooMany(await byId(id, "right-password"));
+		// Another account is not affected.
+		const other = await account();
+		expect((await byName(other.name, "right-password")).status).toBe(200);
+		// A minute later the right password works again.
+		vi.spyOn(clock, "now").mockReturnValue(Date.now() + 61_000);
+		expect((await byName(name, "right-password")).status).toBe(200);
+	});
+
+	it("§6.4 a right password is not a failure: 9 failures, 5 logins, 1 failure, then the 11th attempt is refused", async () => {
+		const { name } = await account();
+		for (let i = 0; i < 9; i++) expect((await byName(name, "wrong")).status).toBe(401);
+		for (let i = 0; i < 5; i++) expect((await byName(name, "right-password")).status).toBe(200);
+		expect((await byName(name, "wrong")).status).toBe(401);
+		expectTooMany(await byName(name, "right-password"));
+	});
+
+	it("§6.4 30 concurrent guesses: at most 10 reach the password check, the rest are 429", async () => {
+		const { id } = await account();
+		const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => byId(id, `guess-${i}`)));
+		const statuses = replies.map((r) => r.status);
+		expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+		expect(statuses.filter((s) => s === 429)).toHaveLength(20);
+	});
+
+	it("§6.4 an unknown user name is limited the same way (no answer tells accounts apart)", async () => {
+		const name = `nobody-${crypto.randomUUID().slice(0, 8)}`;
+		for (let i = 0; i < 10; i++) expect((await byName(name, "guess")).status).toBe(401);
+		expectTooMany(await byName(name, "guess"));
+	});
+});
+
+describe("§6.4 sends are limited per sender when the app sets send_rate_per_min", () => {
+	it("§6.4 beyond send_rate_per_min within a minute: 429 + Retry-After and nothing written; other senders unaffected; a minute later it sends", async () => {
+		const limited = await createApp();
+		const [alice, bob, carol] = [await registerUser(limited), await registerUser(limited), await registerUser(limited)];
+		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 3 } })).status).toBe(200);
+		const [aliceToken, carolToken] = [await userToken(limited, alice), await userToken(limited, carol)];
+		for (let i = 0; i < 3; i++) expect((await send(limited, aliceToken, { targets: [bob], content: `ok ${i}` })).status).toBe(200);
+		const before = await snapshot();
+		expectTooMany(await send(limited, aliceToken, { targets: [bob], content: "one too many" }));
+		// Operations count as sends too.
+		expectTooMany(await send(limited, aliceToken, { targets: [bob], content_type: 9, related_mid: 1 }));
+		expect(await snapshot()).toBe(before);
+		expect((await send(limited, carolToken, { targets: [bob], content: "another sender" })).status).toBe(200);
+		vi.spyOn(clock, "now").mockReturnValue(Date.now() + 61_000);
+		expect((await send(limited, aliceToken, { targets: [bob], content: "a minute later" })).status).toBe(200);
+	});
+
+	it("§6.4 notify is limited per its sender (the system account unless named)", async () => {
+		const limited = await createApp();
+		const bob = await registerUser(limited);
+		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 2 } })).status).toBe(200);
+		const notify = () => call("/message/notify", { app: limited, body: { type: 1, targets: [bob], content_type: 0, content: "note" } });
+		expect([(await notify()).status, (await notify()).status]).toEqual([200, 200]);
+		expectTooMany(await notify());
+	});
+
+	it("§6.4 without send_rate_per_min there is no limit", async () => {
+		const open = await createApp();
+		const [alice, bob] = [await registerUser(open), await registerUser(open)];
+		const token = await userToken(open, alice);
+		const replies = await Promise.all(Array.from({ length: 40 }, (_, i) => send(open, token, { targets: [bob], content: `free ${i}` })));
+		expect(replies.every((r) => r.status === 200)).toBe(true);
+	});
+});
