@@ -5,7 +5,7 @@ import { clock } from "../src/clock";
 import { pairKey } from "../src/conversation/key";
 import { sendQueued } from "../src/conversation/send";
 import { database } from "../src/db/client";
-import { ack, allMessages, call, createApp, entryFor, recall, registerUser, send, type TestApp, userToken } from "./support";
+import { ack, allMessages, call, createApp, entryFor, history, recall, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 
@@ -44,7 +44,20 @@ describe("Conversation ordering under concurrency", () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		slowD1();
+		// Readers page the newest messages while the sends commit (SPEC §5: never a message before the ones below it).
+		const pages: number[][] = [];
+		let storming = true;
+		const reader = async () => {
+			while (storming) {
+				const page = await history(app, bobToken, { opposite_id: alice, msg_id_start: 0, limit: 50 });
+				expect(page.status).toBe(200);
+				pages.push(page.body.data.messages.map((m: { msg_id: number }) => m.msg_id));
+			}
+		};
+		const readers = [reader(), reader(), reader()];
 		const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => send(app, aliceToken, { targets: [bob], content: `m${i}` })));
+		storming = false;
+		await Promise.all(readers);
 		expect(replies.map((r) => r.status)).toEqual(Array(200).fill(200));
 		const ids = replies.map((r) => r.body.msg_ids[0] as number);
 		expect(new Set(ids).size).toBe(200);
@@ -54,6 +67,17 @@ describe("Conversation ordering under concurrency", () => {
 		const seenIds = seen.map((m) => m.msg_id);
 		for (let i = 1; i < seenIds.length; i++) expect(seenIds[i]).toBeLessThan(seenIds[i - 1]);
 		expect(new Set(seenIds)).toEqual(new Set(ids));
+		// Each send's answer names the message it sent.
+		const contentOf = new Map(seen.map((m) => [m.msg_id, m.content]));
+		for (const [i, id] of ids.entries()) expect(contentOf.get(id)).toBe(`m${i}`);
+		// Every page a reader saw is a run of consecutive messages of the final history, newest first: no gap.
+		const position = new Map(seenIds.map((id, i) => [id, i]));
+		expect(pages.length).toBeGreaterThan(3);
+		for (const page of pages) {
+			const at = page.map((id) => position.get(id) as number);
+			expect(at).toEqual(at.map((_, k) => (at[0] as number) + k));
+			if (page.length > 0 && page.length < 50) expect(at.at(-1)).toBe(seenIds.length - 1); // a short page reaches the oldest
+		}
 		expect((await side(bob, alice))?.unread_count).toBe(200);
 	});
 

@@ -21,6 +21,8 @@ import {
 } from "./support";
 
 const seen = new Set<string>();
+/** Set-up requests that did not answer 200: a failed one would leave its queries out unseen. */
+const failedSetUp: string[] = [];
 
 /** Runs every endpoint once while recording each SQL text the service prepares. */
 beforeAll(async () => {
@@ -30,6 +32,12 @@ beforeAll(async () => {
 	const spy = vi.spyOn(d1, "prepare").mockImplementation(function (this: D1Database, query: string) {
 		seen.add(query);
 		return realPrepare.call(this, query);
+	});
+	const realFetch = worker.fetch;
+	const fetchSpy = vi.spyOn(worker, "fetch").mockImplementation(async (request, ...rest) => {
+		const response = await realFetch(request, ...rest);
+		if (response.status !== 200) failedSetUp.push(`${request.method} ${new URL(request.url).pathname} → ${response.status}`);
+		return response;
 	});
 	const [alice, bob] = [await registerUser(app, "plan-a", "secret-pw"), await registerUser(app)];
 	await call("/user/register/batch", { app, body: { list: [{ username: "plan-b", password: "secret-pw" }] } });
@@ -73,6 +81,7 @@ beforeAll(async () => {
 	await call("/group/destroy", { app, method: "POST", token, query: { group_id: group } });
 	await callbacks();
 	spy.mockRestore();
+	fetchSpy.mockRestore();
 });
 
 /** Every callback path: owed by each kind of write, delivered, retried, dead-lettered, listed, redelivered, swept, purged. */
@@ -119,6 +128,32 @@ async function callbacks() {
 afterAll(() => vi.restoreAllMocks());
 
 describe("Query plans", () => {
+	it("§7 every set-up request succeeded, so each path's queries ran", () => {
+		expect(failedSetUp).toEqual([]);
+	});
+
+	it("§7 every named query of the message, dedupe and group paths was captured", () => {
+		for (const part of [
+			"INSERT INTO messages",
+			"INSERT INTO send_dedupe",
+			'from "send_dedupe"',
+			"UPDATE messages SET recalled = 1",
+			"UPDATE conversation_members SET",
+			"INSERT INTO conversation_members",
+			"INSERT INTO group_members",
+			"DELETE FROM group_members",
+			"UPDATE groups SET destroyed = 1",
+			"FROM group_members",
+			"INSERT INTO accounts",
+			'from "users"',
+		]) {
+			expect(
+				[...seen].some((q) => q.includes(part)),
+				part,
+			).toBe(true);
+		}
+	});
+
 	it("§7 the service's queries were captured", () => {
 		expect(seen.size).toBeGreaterThanOrEqual(8);
 		for (const table of ["apps", "users", "messages", "conversation_members", "send_dedupe", "callback_outbox"]) {
