@@ -5,6 +5,7 @@ import { router } from "./routes";
 
 export { Conversation } from "./conversation/Conversation";
 export { RateLimiter } from "./rateLimits/RateLimiter";
+export { UserChannels } from "./realtime/UserChannels";
 
 export default {
 	fetch: (request, env, ctx) => router.fetch(request, env, ctx),

@@ -49,3 +49,8 @@ export const MAX_CALLBACK_SECRET = 256;
 export const MAX_CALLBACK_ATTEMPTS = 20;
 export const DEFAULT_CALLBACK_ATTEMPTS = 10;
 export const MAX_SEND_RATE_PER_MIN = 100_000;
+
+/** Realtime channels (SPEC §6.3): open WebSockets per user (devices and tabs together); one more is 429. */
+export const MAX_CHANNELS_PER_USER = 20;
+/** A client frame larger than this closes its channel (1009); clients only send "ping". */
+export const MAX_CLIENT_FRAME_BYTES = 1024;

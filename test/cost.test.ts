@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CallbackDrainer } from "../src/callbacks/drainer";
 import { conversationObject, pairKey } from "../src/conversation/key";
+import { asUser, connect, eventsOf } from "./channels";
 import { type Cost, meter } from "./meter";
 import { receiver, setSettings } from "./receiver";
 import {
@@ -144,6 +145,19 @@ describe("§7 cost per request", () => {
 		expect(costSmall).toEqual({ d1: 2, durableObject: 1, kv: 0 });
 		const [entry] = (await unreadList(app, await userToken(app, members[500] as number))).body.data;
 		expect(entry).toMatchObject({ conversation_id: { uid: big.group_id }, num: 2 });
+
+		// §6.3 With 10 of the 1,000 online: the same D1 round trips, and one push per online member — never one per member.
+		const online = await Promise.all(members.slice(0, 10).map(async (member) => connect(asUser(app, await userToken(app, member)))));
+		const m = meter();
+		try {
+			expect((await toGroup(big.group_id)()).status).toBe(200);
+			for (const channel of online) await eventsOf(channel, 1);
+			measured["send into a group of 1,000, 10 online"] = { ...m.cost };
+			expect(m.cost).toEqual({ d1: 2, durableObject: 1 + 10, kv: 0 });
+		} finally {
+			m.stop();
+			for (const channel of online) channel.close();
+		}
 	});
 
 	it("§6.2 §7 with callbacks on, a send is still one DO call and one D1 round trip; its callback is delivered after the answer", async () => {

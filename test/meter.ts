@@ -17,8 +17,8 @@ export function meter() {
 		...ROUND_TRIPS.map((name) => countCalls(statement, name, () => cost.d1++)),
 		...(["get", "put", "delete", "list", "getWithMetadata"] as const).map((name) => countCalls(env.DEDUPE, name, () => cost.kv++)),
 	];
-	// Every Durable Object namespace: conversations and rate limiters.
-	for (const namespace of [env.CONVERSATION, env.RATE_LIMITER] as unknown as DurableObjectNamespace[]) {
+	// Every Durable Object namespace: conversations, rate limiters, users' channels.
+	for (const namespace of [env.CONVERSATION, env.RATE_LIMITER, env.USER_CHANNELS] as unknown as DurableObjectNamespace[]) {
 		const realGetByName = namespace.getByName.bind(namespace);
 		spies.push(
 			vi.spyOn(namespace, "getByName").mockImplementation((name: string) => {

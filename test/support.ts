@@ -131,6 +131,7 @@ export const TABLES = [
 	"groups",
 	"group_members",
 	"callback_outbox",
+	"online_users",
 ];
 
 /** A snapshot of every table, to prove a bad request changed nothing. */

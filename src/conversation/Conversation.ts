@@ -6,8 +6,9 @@ import { type Database, database, describeError } from "../db/client";
 import type { Permission } from "../db/conversationState";
 import { destroyGroup, joinGroup, type MembershipChange, removeFromGroup } from "../db/groups";
 import { MAX_QUEUED_WRITES } from "../limits";
+import { Pusher } from "../realtime/push";
 import { type Failure, failure, storeFailed } from "./results";
-import { type SendInput, type SendResult, sendQueued } from "./send";
+import { type SendInput, type SendResult, type SendRun, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";
 import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, type RecallInput, recall, type Written } from "./state";
 
@@ -37,6 +38,7 @@ const busy = () => failure(503, "The conversation is busy; retry the request.");
 export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
 	readonly #callbacks = new CallbackDrainer(this.ctx.storage, () => database(this.env.DB));
+	readonly #pusher = new Pusher(this.env);
 
 	/** The newest message timestamp this object gave or saw: the next never goes below it (SPEC §5.1). */
 	#lastStamp = 0;
@@ -66,6 +68,7 @@ export class Conversation extends DurableObject<Env> {
 		const timestamp = this.#stamp();
 		for (const t of taken) t.input.message.timestamp = timestamp;
 		let results: SendResult[];
+		let written: SendRun | null = null;
 		try {
 			// Callbacks delivered since the last write are recorded in this batch, at no extra round trip.
 			const toRecord = this.#callbacks.toRecord();
@@ -75,15 +78,25 @@ export class Conversation extends DurableObject<Env> {
 				toRecord.length > 0 ? [recordDeliveredSql(toRecord, clock.now())] : [],
 			);
 			if (sent.alongsideCommitted) this.#callbacks.recorded(toRecord);
-			this.#lastStamp = Math.max(this.#lastStamp, sent.newestTimestamp);
+			this.#lastStamp = Math.max(this.#lastStamp, ...sent.written.map((m) => m.timestamp));
 			results = sent.results;
 			const first = taken[0]?.input.message;
 			if (first) await this.#owe(first, sent.owed, requestId);
+			written = sent;
 		} catch (error) {
 			// Nothing committed: sendQueued answers each send itself once any of them may have.
 			results = taken.map(() => storeFailed(requestId, "Conversation.send", error));
 		}
 		for (const [i, t] of taken.entries()) t.done(results[i] as SendResult);
+		// After the answers: to the devices online in the conversation (SPEC §6.3).
+		if (written) {
+			const appId = taken[0]?.input.message.appId ?? 0;
+			this.#pusher.push(
+				appId,
+				written.online,
+				written.written.map((message) => ({ kind: "message", message, onlineOnly: false })),
+			);
+		}
 	}
 
 	/**

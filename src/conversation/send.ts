@@ -8,7 +8,8 @@ import { NOTHING_OWED, type Owed } from "../db/callbacks";
 import type { Database } from "../db/client";
 import { isTransactionHit, type Transaction } from "../db/dedupe";
 import { groupMessageStatements, groupSendCheck } from "../db/groups";
-import { appendMessages, type ConversationSide, messageStatements, type NewMessage } from "../db/messages";
+import { appendMessages, type ConversationSide, type MessageRow, messageStatements, type NewMessage } from "../db/messages";
+import type { Audience } from "../db/presence";
 import { type Failure, failure, storeFailed } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
@@ -30,6 +31,17 @@ const statementsOf = (input: SendInput) =>
 		? groupMessageStatements(input.message, input.transaction)
 		: messageStatements(input.message, input.sender, input.receivers, input.transaction);
 
+/** What a group-commit run did: each send's answer, and what the object passes on after answering. */
+export type SendRun = {
+	results: SendResult[];
+	owed: Owed;
+	alongsideCommitted: boolean;
+	/** The messages written now (not replays), in commit order: for the realtime push. */
+	written: MessageRow[];
+	/** Who of the conversation was online when they committed. */
+	online: number[];
+};
+
 /**
  * Sends queued messages of one conversation: a group's rules are checked once
  * for all of them (here, in the object that also runs joins and removals, so a
@@ -39,20 +51,17 @@ const statementsOf = (input: SendInput) =>
  * `alongside` statements ride in that one batch; `alongsideCommitted` says
  * whether they committed.
  */
-export async function sendQueued(
-	db: Database,
-	inputs: SendInput[],
-	alongside: SQL[] = [],
-): Promise<{ results: SendResult[]; owed: Owed; alongsideCommitted: boolean; newestTimestamp: number }> {
+export async function sendQueued(db: Database, inputs: SendInput[], alongside: SQL[] = []): Promise<SendRun> {
 	const results: SendResult[] = inputs.map(() => failure(503, "not sent"));
-	const appId = inputs[0]?.message.appId ?? 0;
-	let owed = NOTHING_OWED;
+	const run: SendRun = { results, owed: NOTHING_OWED, alongsideCommitted: false, written: [], online: [] };
+	const first = inputs[0];
+	if (!first) return run;
+	const appId = first.message.appId;
+	const audience: Audience = first.group ? { groupId: first.group.groupId } : { users: [first.message.fromUid, first.message.toUid] };
 	let ready = inputs.map((_, i) => i);
-	const group = inputs[0]?.group;
+	const group = first.group;
 	if (group) {
-		const check = await groupSendCheck(db, inputs[0]?.message.appId ?? 0, group.groupId, [
-			...new Set(inputs.map((i) => i.message.fromUid)),
-		]);
+		const check = await groupSendCheck(db, appId, group.groupId, [...new Set(inputs.map((i) => i.message.fromUid))]);
 		ready = ready.filter((i) => {
 			const input = inputs[i] as SendInput;
 			const refused = !check.exists
@@ -66,44 +75,64 @@ export async function sendQueued(
 			return !refused;
 		});
 	}
-	let newestTimestamp = 0;
-	if (ready.length === 0) return { results, owed, alongsideCommitted: false, newestTimestamp };
+	if (ready.length === 0) return run;
 	try {
 		const appended = await appendMessages(
 			db,
 			appId,
 			ready.map((i) => statementsOf(inputs[i] as SendInput)),
 			alongside,
+			audience,
 		);
-		for (const [k, i] of ready.entries()) results[i] = { ok: true, msgId: appended.ids[k] as number, replayed: false };
-		return { results, owed: appended.owed, alongsideCommitted: true, newestTimestamp: appended.newestTimestamp };
+		for (const [k, i] of ready.entries()) {
+			const { id, timestamp } = appended.inserted[k] as { id: number; timestamp: number };
+			results[i] = { ok: true, msgId: id, replayed: false };
+			run.written.push(rowOf((inputs[i] as SendInput).message, id, timestamp));
+		}
+		return { ...run, owed: appended.owed, alongsideCommitted: true, online: appended.online };
 	} catch (error) {
 		if (!isTransactionHit(error)) throw error;
-		// Each is answered by its own fate: one failing midway fails only itself, not those already committed.
-		for (const i of ready) {
-			const input = inputs[i] as SendInput;
-			try {
-				const one = await sendOne(db, input);
-				results[i] = one.result;
-				newestTimestamp = Math.max(newestTimestamp, one.newestTimestamp);
-				owed = { rows: [...owed.rows, ...one.owed.rows], destination: one.owed.destination ?? owed.destination };
-			} catch (failed) {
-				results[i] = storeFailed(input.requestId, "Conversation.send", failed);
-			}
+	}
+	// Each is answered by its own fate: one failing midway fails only itself, not those already committed.
+	const online = new Set<number>();
+	for (const i of ready) {
+		const input = inputs[i] as SendInput;
+		try {
+			const one = await sendOne(db, input, audience);
+			results[i] = one.result;
+			if (one.written) run.written.push(one.written);
+			for (const user of one.online) online.add(user);
+			run.owed = { rows: [...run.owed.rows, ...one.owed.rows], destination: one.owed.destination ?? run.owed.destination };
+		} catch (failed) {
+			results[i] = storeFailed(input.requestId, "Conversation.send", failed);
 		}
 	}
-	return { results, owed, alongsideCommitted: false, newestTimestamp };
+	return { ...run, online: [...online] };
 }
 
+/** The stored row of a message just written (what a history read would return). */
+const rowOf = (message: NewMessage, id: number, timestamp: number): MessageRow => ({
+	...message,
+	id,
+	timestamp,
+	recalled: false,
+	recalledBy: null,
+});
+
 /** One message, answering a repeated transaction_id with the message it first created. */
-async function sendOne(db: Database, input: SendInput): Promise<{ result: SendResult; owed: Owed; newestTimestamp: number }> {
+async function sendOne(
+	db: Database,
+	input: SendInput,
+	audience: Audience,
+): Promise<{ result: SendResult; owed: Owed; written: MessageRow | null; online: number[] }> {
 	const { message, transaction } = input;
 	const outcome = await once(db, { transaction, appId: message.appId, nowMs: message.timestamp, windowMs: input.dedupeWindowMs }, () =>
-		appendMessages(db, message.appId, [statementsOf(input)]),
+		appendMessages(db, message.appId, [statementsOf(input)], [], audience),
 	);
-	if (outcome.kind === "conflict") return { result: failure(409, USED_FOR_OTHER), owed: NOTHING_OWED, newestTimestamp: 0 };
-	if (outcome.kind === "replay")
-		return { result: { ok: true, msgId: outcome.msgId, replayed: true }, owed: NOTHING_OWED, newestTimestamp: 0 };
-	const { ids, owed, newestTimestamp } = outcome.value;
-	return { result: { ok: true, msgId: ids[0] as number, replayed: false }, owed, newestTimestamp };
+	const nothing = { owed: NOTHING_OWED, written: null, online: [] };
+	if (outcome.kind === "conflict") return { result: failure(409, USED_FOR_OTHER), ...nothing };
+	if (outcome.kind === "replay") return { result: { ok: true, msgId: outcome.msgId, replayed: true }, ...nothing };
+	const { inserted, owed, online } = outcome.value;
+	const { id, timestamp } = inserted[0] as { id: number; timestamp: number };
+	return { result: { ok: true, msgId: id, replayed: false }, owed, written: rowOf(message, id, timestamp), online };
 }

@@ -4,6 +4,7 @@ import { type SQL, sql } from "drizzle-orm";
 import { batchOwing, type Owed, oweNewMessage } from "./callbacks";
 import { batchSql, type Database } from "./client";
 import { insertDedupe, type Transaction } from "./dedupe";
+import { type Audience, onlineOf, onlineUserIds } from "./presence";
 import type { messages } from "./schema";
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -89,25 +90,28 @@ export function messageStatements(
  * Runs several messages' statements (each starting with `messageAndCallback`)
  * as ONE atomic D1 batch (group commit: the conversation's object sends what
  * queued up together), with `alongside` statements that ride in the same
- * batch. Returns each message's id, and the callbacks now owed; a duplicate
- * transaction fails the whole batch.
+ * batch and, last, who of `audience` is online (realtime, SPEC §6.3). Returns
+ * each message's id and timestamp, the callbacks now owed and the online
+ * users; a duplicate transaction fails the whole batch.
  */
 export async function appendMessages(
 	db: Database,
 	appId: number,
 	perMessage: SQL[][],
-	alongside: SQL[] = [],
-): Promise<{ ids: number[]; newestTimestamp: number; owed: Owed }> {
+	alongside: SQL[],
+	audience: Audience,
+): Promise<{ inserted: { id: number; timestamp: number }[]; owed: Owed; online: number[] }> {
 	const starts: number[] = [];
 	let at = 0;
 	for (const statements of perMessage) {
 		starts.push(at);
 		at += statements.length;
 	}
+	const statements = [...perMessage.flat(), ...alongside, onlineOf(appId, audience)];
 	const { results, owed } = await batchOwing(
 		db,
 		appId,
-		[...perMessage.flat(), ...alongside],
+		statements,
 		starts.map((start) => start + 1),
 	);
 	const inserted = starts.map((start) => {
@@ -115,7 +119,7 @@ export async function appendMessages(
 		if (!row?.id) throw new Error("message insert returned no id");
 		return { id: row.id, timestamp: row.timestamp ?? 0 };
 	});
-	return { ids: inserted.map((m) => m.id), newestTimestamp: Math.max(0, ...inserted.map((m) => m.timestamp)), owed };
+	return { inserted, owed, online: onlineUserIds(results[statements.length - 1]) };
 }
 
 // ---- messages: the read side ------------------------------------------------

@@ -162,6 +162,21 @@ export const groupMembers = sqliteTable(
 );
 
 /**
+ * Users with at least one open realtime channel (SPEC §6.3), kept by each
+ * user's UserChannels object: a conversation's write reads who of its members
+ * is here in its own batch, and pushes to those only.
+ */
+export const onlineUsers = sqliteTable(
+	"online_users",
+	{
+		appId: integer("app_id").notNull(),
+		userId: integer("user_id").notNull(),
+		since: integer("since").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.userId] })],
+);
+
+/**
  * Message callbacks owed to the app's backend (SPEC §6.2), one row per event,
  * written in the same D1 batch as the write it reports. `id` orders a
  * conversation's callbacks (commit order); the conversation's Durable Object

@@ -25,6 +25,7 @@ import { messageRecall } from "./messageRecall";
 import { messageSend } from "./messageSend";
 import { messageUnread } from "./messageUnread";
 import { openApiDocument } from "./openapi";
+import { realtime } from "./realtime";
 import { tokenId } from "./tokenId";
 import { tokenIssue } from "./tokenIssue";
 import { tokenUser } from "./tokenUser";
@@ -59,6 +60,7 @@ export const endpoints: Endpoint[] = [
 	messageUnread,
 	messageAck,
 	messageRecall,
+	realtime,
 	groupCreate,
 	groupInvite,
 	groupKick,
@@ -97,7 +99,8 @@ export const router = Router<ApiRequest, [Env, ExecutionContext]>({
 	},
 	finally: [
 		(response: Response, request) => {
-			response.headers.set("x-request-id", request.requestId);
+			// A WebSocket's 101 comes from its object as it is (its headers cannot change).
+			if (response.status !== 101) response.headers.set("x-request-id", request.requestId);
 			return response;
 		},
 	],

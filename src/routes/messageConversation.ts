@@ -5,7 +5,7 @@ import { type HistoryPage, historyPage, type MessageRow } from "../db/messages";
 import { forbidden } from "../http/envelope";
 import { idOut, integerIn, peerId } from "../http/ids";
 import { MAX_ID } from "../limits";
-import { type MessageStatus, messageJson, messageSchema } from "../messages/format";
+import { type MessageStatus, messageJson, messageSchema } from "../shapes/message";
 import { endpoint } from "./contract";
 
 const DEFAULT_LIMIT = 20;

@@ -1,0 +1,35 @@
+// Realtime channels in tests (SPEC §6.3): open one through the Worker and
+// collect what it receives.
+import { SELF } from "cloudflare:test";
+import { expect, vi } from "vitest";
+import type { TestApp } from "./support";
+
+/** An open channel and every event it has received. */
+export type Channel = { socket: WebSocket; events: { event: string; data: any }[]; texts: string[]; close(): void };
+
+export async function connect(headers: Record<string, string>, query = ""): Promise<Channel> {
+	const response = await SELF.fetch(`https://im.test/realtime${query}`, { headers: { upgrade: "websocket", ...headers } });
+	expect(response.status).toBe(101);
+	const socket = response.webSocket as WebSocket;
+	socket.accept();
+	const channel: Channel = { socket, events: [], texts: [], close: () => socket.close(1000, "done") };
+	socket.addEventListener("message", (e) => {
+		const text = String(e.data);
+		channel.texts.push(text);
+		if (text.startsWith("{")) channel.events.push(JSON.parse(text));
+	});
+	return channel;
+}
+
+/** Waits until `channel` has at least `n` events. */
+export const eventsOf = (channel: Channel, n: number) =>
+	vi.waitFor(
+		() => {
+			if (channel.events.length < n) throw new Error(`${channel.events.length} of ${n} events`);
+			return channel.events;
+		},
+		{ timeout: 5_000, interval: 20 },
+	);
+
+/** The headers that open a channel as the token's user. */
+export const asUser = (app: TestApp, token: string) => ({ app_id: app.key, "access-token": token });
