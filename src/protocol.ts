@@ -4,3 +4,10 @@
 export const CONTENT_TYPES = ["TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATION", "COMMAND", "FORWARD"] as const;
 
 export const ctypeName = (contentType: number): (typeof CONTENT_TYPES)[number] | "UNKNOWN" => CONTENT_TYPES[contentType] ?? "UNKNOWN";
+
+/** Content types 9-12 (SPEC §5.1b): operations on an existing message, sent through /message/send. */
+export const READ_ACK = 9;
+export const RECALL = 10;
+export const APPEND = 11;
+export const REPLACE = 12;
+export const OPERATIONS = new Set([READ_ACK, RECALL, APPEND, REPLACE]);

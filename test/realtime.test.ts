@@ -6,7 +6,20 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { userChannels } from "../src/realtime/push";
 import { asUser, connect, eventsOf } from "./channels";
 import { meter } from "./meter";
-import { call, createApp, registerUser, send, type TestApp, userToken } from "./support";
+import { receiver, setSettings } from "./receiver";
+import {
+	ack,
+	allMessages,
+	call,
+	createApp,
+	deleteConversation,
+	entryFor,
+	recall,
+	registerUser,
+	send,
+	type TestApp,
+	userToken,
+} from "./support";
 
 let app: TestApp;
 
@@ -134,5 +147,114 @@ describe("§6.3 GET /realtime", () => {
 		} finally {
 			m.stop();
 		}
+	});
+});
+
+describe("§6.3 every kind of event", () => {
+	it("§6.3 append, update (REPLACE and recall) and read reach the peer; conversation_deleted reaches the user's other channel", async () => {
+		const { alice, bob, aliceToken, bobToken } = await pair();
+		const [mid] = (await send(app, aliceToken, { targets: [bob], content: "draft" })).body.msg_ids;
+		const [bobChannel, aliceChannel, aliceOther] = [
+			await connect(asUser(app, bobToken)),
+			await connect(asUser(app, aliceToken)),
+			await connect(asUser(app, aliceToken)),
+		];
+		await send(app, aliceToken, { targets: [bob], content_type: 11, related_mid: mid, content: " more" });
+		await send(app, aliceToken, { targets: [bob], content_type: 12, related_mid: mid, content: "final" });
+		expect((await ack(app, bobToken, alice, mid, 7)).status).toBe(200);
+		expect((await recall(app, aliceToken, bob, mid)).status).toBe(200);
+		const events = await eventsOf(bobChannel, 4);
+		expect(events.map((e) => e.event)).toEqual(["append", "update", "read", "update"]);
+		expect(events[0]?.data).toEqual({ conversation_id: alice, msg_id: mid, content: " more", online_only: false });
+		expect(events[1]?.data).toMatchObject({ conversation_id: alice, message: { msg_id: mid, content: "final", recalled: false } });
+		expect(events[2]?.data).toEqual({ conversation_id: alice, user_id: bob, msg_id: mid, device_sn: 7 });
+		expect(events[3]?.data).toMatchObject({ message: { msg_id: mid, content: "", recalled: true } });
+		// The sender hears that the peer read it.
+		const aliceEvents = await eventsOf(aliceChannel, 4);
+		expect(aliceEvents[2]).toEqual({ event: "read", data: { conversation_id: bob, user_id: bob, msg_id: mid, device_sn: 7 } });
+		// Deleting is told to the user's own other channels, not to the peer.
+		expect((await deleteConversation(app, aliceToken, bob)).status).toBe(200);
+		const deleted = await vi.waitFor(() => {
+			const found = aliceOther.events.find((e) => e.event === "conversation_deleted");
+			if (!found) throw new Error("not yet");
+			return found;
+		});
+		expect(deleted.data).toEqual({ conversation_id: bob });
+		await new Promise((r) => setTimeout(r, 50));
+		expect(bobChannel.events.some((e) => e.event === "conversation_deleted")).toBe(false);
+		for (const c of [bobChannel, aliceChannel, aliceOther]) c.close();
+	});
+
+	it("§6.3 a group message reaches every online member, with the group as conversation_id", async () => {
+		const [owner, ann, ben] = [await registerUser(app), await registerUser(app), await registerUser(app)];
+		const ownerToken = await userToken(app, owner);
+		const groupId = (await call("/group/create", { app, token: ownerToken, body: { user_list: [ann, ben] } })).body.data.group_id;
+		const [annChannel, benChannel] = [
+			await connect(asUser(app, await userToken(app, ann))),
+			await connect(asUser(app, await userToken(app, ben))),
+		];
+		const sent = await send(app, ownerToken, { type: 2, targets: [groupId], content: "to all" });
+		for (const channel of [annChannel, benChannel]) {
+			const [event] = await eventsOf(channel, 1);
+			expect(event?.data).toMatchObject({ msg_id: sent.body.msg_ids[0], conversation_id: groupId, type: "GROUPCHAT" });
+			channel.close();
+		}
+	});
+});
+
+describe("§5.1b §6.3 online_only", () => {
+	it("§6.3 a streamed reply: 20 online_only APPENDs reach the peer as 20 append events, then REPLACE as one update; history holds only the final text", async () => {
+		const { alice, bob, aliceToken, bobToken } = await pair();
+		const [mid] = (await send(app, aliceToken, { targets: [bob], content: "Thinking" })).body.msg_ids;
+		const bobChannel = await connect(asUser(app, bobToken));
+		for (let i = 0; i < 20; i++) {
+			const chunk = await send(app, aliceToken, {
+				targets: [bob],
+				content_type: 11,
+				related_mid: mid,
+				content: ` w${i}`,
+				online_only: true,
+			});
+			expect(chunk.status).toBe(200);
+			expect(chunk.body.msg_ids).toEqual([0]);
+		}
+		await send(app, aliceToken, { targets: [bob], content_type: 12, related_mid: mid, content: "The final answer." });
+		const events = await eventsOf(bobChannel, 21);
+		expect(events.slice(0, 20).map((e) => [e.event, e.data.content, e.data.online_only])).toEqual(
+			Array.from({ length: 20 }, (_, i) => ["append", ` w${i}`, true]),
+		);
+		expect(events[20]).toMatchObject({ event: "update", data: { message: { msg_id: mid, content: "The final answer." } } });
+		const stored = (await allMessages(app, bobToken, alice)).filter((m) => m.msg_id === mid);
+		expect(stored.map((m) => m.content)).toEqual(["The final answer."]);
+		bobChannel.close();
+	});
+
+	it("§5.1b an online_only message reaches open channels only: not stored, not counted, not called back, msg_ids 0", async () => {
+		const hooked = await createApp();
+		const hook = receiver();
+		await setSettings(hooked, { callback_url: hook.url });
+		const [alice, bob] = [await registerUser(hooked), await registerUser(hooked)];
+		const [aliceToken, bobToken] = [await userToken(hooked, alice), await userToken(hooked, bob)];
+		const bobChannel = await connect(asUser(hooked, bobToken));
+		const reply = await send(hooked, aliceToken, { targets: [bob], content: "typing…", online_only: true });
+		expect(reply.status).toBe(200);
+		expect(reply.body.msg_ids).toEqual([0]);
+		const [event] = await eventsOf(bobChannel, 1);
+		expect(event).toMatchObject({ event: "message", data: { msg_id: 0, content: "typing…", online_only: true, conversation_id: alice } });
+		expect(await allMessages(hooked, bobToken, alice)).toEqual([]);
+		expect(await entryFor(hooked, bobToken, alice)).toBeUndefined();
+		await new Promise((r) => setTimeout(r, 100));
+		expect(hook.received).toEqual([]);
+		bobChannel.close();
+	});
+
+	it("§5.1b online_only keeps the rights of the stored kind: another's message 403, unknown related_mid 404, a recall 400", async () => {
+		const { alice, bob, aliceToken, bobToken } = await pair();
+		const [mid] = (await send(app, aliceToken, { targets: [bob], content: "mine" })).body.msg_ids;
+		const edit = (token: string, to: number, extra: Record<string, unknown>) =>
+			send(app, token, { targets: [to], content_type: 11, content: "x", online_only: true, ...extra });
+		expect((await edit(bobToken, alice, { related_mid: mid })).status).toBe(403);
+		expect((await edit(aliceToken, bob, { related_mid: mid + 1000 })).status).toBe(404);
+		expect((await send(app, aliceToken, { targets: [bob], content_type: 10, related_mid: mid, online_only: true })).status).toBe(400);
 	});
 });

@@ -7,6 +7,7 @@ import type { Permission } from "../db/conversationState";
 import { destroyGroup, joinGroup, type MembershipChange, removeFromGroup } from "../db/groups";
 import { MAX_QUEUED_WRITES } from "../limits";
 import { Pusher } from "../realtime/push";
+import { type RelayInput, relay } from "./relay";
 import { type Failure, failure, storeFailed } from "./results";
 import { type SendInput, type SendResult, type SendRun, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";
@@ -133,8 +134,17 @@ export class Conversation extends DurableObject<Env> {
 		);
 	}
 
+	/** An online_only message or operation: to the open channels only, in its place among the conversation's events. */
+	relay(input: RelayInput) {
+		const { appId, conversationKey } = input.message;
+		return this.#serially("relay", input.requestId, async (db) => ({ ...(await relay(db, input, clock.now())), owed: NOTHING_OWED }), {
+			appId,
+			conversationKey,
+		});
+	}
+
 	deleteFor(input: DeleteInput & { requestId: string }) {
-		return this.#serially("deleteFor", input.requestId, (db) => deleteFor(db, input));
+		return this.#serially("deleteFor", input.requestId, (db) => deleteFor(db, input), input);
 	}
 
 	join(input: { appId: number; groupId: number; userIds: number[]; nowMs: number; requestId: string }) {
@@ -170,6 +180,7 @@ export class Conversation extends DurableObject<Env> {
 			try {
 				const written = await task(database(this.env.DB));
 				if (where) await this.#owe(where, written.owed, requestId);
+				if (where && written.push) this.#pusher.push(where.appId, written.push.online, written.push.happenings);
 				return written.answer;
 			} catch (error) {
 				return storeFailed(requestId, `Conversation.${at}`, error);

@@ -11,15 +11,28 @@ import {
 	editMessage,
 	type MessageFacts,
 	type Permission,
+	type Results,
 	recallMessage,
 } from "../db/conversationState";
+import { messageRowOf, messageRowSql } from "../db/messages";
+import { type Audience, onlineOf, onlineUserIds } from "../db/presence";
 import { MAX_CONTENT } from "../limits";
-import { groupOf } from "./key";
+import type { Happening } from "../realtime/events";
+import { audienceOf, groupOf } from "./key";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
-/** A write's answer, and the callbacks it owes (the object hands them to its drainer). */
-export type Written<T> = { answer: T | Failure; owed: Owed };
+/** What a committed write tells the channels of the users online in its conversation (SPEC §6.3). */
+export type Push = { online: number[]; happenings: Happening[] };
+
+/** A write's answer, the callbacks it owes (the object hands them to its drainer), and what it pushes. */
+export type Written<T> = { answer: T | Failure; owed: Owed; push?: Push };
+
+/** The statements a write adds to its batch for its push: who is online, then (optionally) the message as it is now. */
+const pushReads = (appId: number, conversationKey: string, msgId?: number) => [
+	onlineOf(appId, audienceOf(conversationKey)),
+	...(msgId === undefined ? [] : [messageRowSql(appId, msgId)]),
+];
 const answered = <T>(answer: T): Written<T> => ({ answer, owed: NOTHING_OWED });
 const refused = (answer: Failure): Written<never> => ({ answer, owed: NOTHING_OWED });
 
@@ -35,8 +48,17 @@ export type AckInput = {
 };
 
 export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: true; readPosition: number }>> {
-	const done = await ackConversation(db, input);
-	if (done.readPosition !== null) return { answer: { ok: true, readPosition: done.readPosition }, owed: done.owed };
+	const done = await ackConversation(db, input, pushReads(input.appId, input.conversationKey));
+	if (done.readPosition !== null) {
+		const where = audienceOf(input.conversationKey);
+		const push: Push | undefined = done.moved
+			? {
+					online: onlineUserIds(done.also[0]),
+					happenings: [{ kind: "read", where, userId: input.userId, msgId: done.readPosition, deviceSn: input.deviceSn }],
+				}
+			: undefined;
+		return { answer: { ok: true, readPosition: done.readPosition }, owed: done.owed, push };
+	}
 	// §5.5: a non-member of a group, or a member removed before msg_id, gets 403 whatever msg_id names.
 	if (groupOf(input.conversationKey) !== null) {
 		if (!done.side) return refused(failure(403, `User ${input.userId} is not a member of group ${input.to}.`));
@@ -52,7 +74,17 @@ export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: 
 export type DeleteInput = { appId: number; conversationKey: string; userId: number };
 
 export async function deleteFor(db: Database, input: DeleteInput): Promise<Written<{ ok: true }>> {
-	if (await deleteConversationFor(db, input)) return answered({ ok: true as const });
+	// Told to the user's own other channels only.
+	const mine: Audience = { users: [input.userId] };
+	const done = await deleteConversationFor(db, input, [onlineOf(input.appId, mine)]);
+	if (done.deleted) {
+		const where = audienceOf(input.conversationKey);
+		return {
+			answer: { ok: true as const },
+			owed: NOTHING_OWED,
+			push: { online: onlineUserIds(done.also[0]), happenings: [{ kind: "conversation_deleted", where }] },
+		};
+	}
 	return refused(failure(404, "The conversation does not exist or is already deleted."));
 }
 
@@ -70,13 +102,23 @@ export type RecallInput = {
 };
 
 export async function recall(db: Database, input: RecallInput): Promise<Written<{ ok: true }>> {
-	const { facts, isMember, owed } = await recallMessage(db, input);
+	const { facts, isMember, owed, also } = await recallMessage(db, input, pushReads(input.appId, input.conversationKey, input.msgId));
 	// §5.7: in a group, only a current member (or an admin) may recall, and anyone else gets 403 whatever msg_id names.
 	if (!isMember && !input.permission.admin) {
 		return refused(failure(403, `User ${input.permission.userId} is not a member of group ${input.group}.`));
 	}
 	if (!facts) return refused(notInConversation(input.msgId));
-	if (facts.recalled) return { answer: { ok: true }, owed }; // now, or before: both are 200
+	if (facts.recalled) {
+		// Now, or before: both are 200; only a recall made now is pushed.
+		const tombstone = facts.recalledBy === input.requestId ? messageRowOf(also[1]) : null;
+		const push: Push | undefined = tombstone
+			? {
+					online: onlineUserIds(also[0]),
+					happenings: [{ kind: "update", where: audienceOf(input.conversationKey), message: tombstone, onlineOnly: false }],
+				}
+			: undefined;
+		return { answer: { ok: true }, owed, push };
+	}
 	return refused(refusal(facts, input.permission, `recall it: the recall window of ${input.recallWindowS} s has passed`));
 }
 
@@ -86,12 +128,12 @@ export async function edit(db: Database, input: EditInput): Promise<Written<{ ok
 	const outcome = await once(
 		db,
 		{ transaction: input.transaction, appId: input.appId, nowMs: input.nowMs, windowMs: input.dedupeWindowMs },
-		() => editMessage(db, input),
+		() => editMessage(db, input, pushReads(input.appId, input.conversationKey, input.msgId)),
 	);
 	if (outcome.kind === "conflict") return refused(failure(409, USED_FOR_OTHER));
 	if (outcome.kind === "replay") return answered({ ok: true as const, replayed: true });
-	const { facts, changed, group, owed } = outcome.value;
-	if (changed) return { answer: { ok: true, replayed: false }, owed };
+	const { facts, changed, group, owed, also } = outcome.value;
+	if (changed) return { answer: { ok: true, replayed: false }, owed, push: editPush(input, also) };
 	// The rights of §5.3 come first, whatever msg_id names: a destroyed group takes no edits, a removed member makes none.
 	if (group?.destroyed) return refused(failure(403, `Group ${input.group} was destroyed; it takes no edits.`));
 	if (group && !group.member && !input.permission.admin) {
@@ -103,6 +145,18 @@ export async function edit(db: Database, input: EditInput): Promise<Written<{ ok
 		return refused(failure(400, `Field "content" would make message ${input.msgId} longer than ${MAX_CONTENT} characters.`));
 	}
 	return refused(refusal(facts, input.permission, "edit it"));
+}
+
+/** APPEND: the chunk (an empty one tells nobody anything); REPLACE: the message as it is now. */
+function editPush(input: EditInput, also: Results): Push | undefined {
+	const where = audienceOf(input.conversationKey);
+	const online = onlineUserIds(also[0]);
+	if (input.mode === "append") {
+		if (input.content === "") return undefined;
+		return { online, happenings: [{ kind: "append", where, msgId: input.msgId, content: input.content, onlineOnly: false }] };
+	}
+	const message = messageRowOf(also[1]);
+	return message ? { online, happenings: [{ kind: "update", where, message, onlineOnly: false }] } : undefined;
 }
 
 const notInConversation = (msgId: number) => failure(404, `Message ${msgId} is not a message of this conversation.`);

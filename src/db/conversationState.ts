@@ -5,7 +5,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { MAX_CONTENT } from "../limits";
 import { type Actor, batchOwing, emptyBody, type Owed, operationColumns, oweCallback } from "./callbacks";
-import type { Database } from "./client";
+import { batchSql, type Database } from "./client";
 import type { Transaction } from "./dedupe";
 
 /**
@@ -29,7 +29,8 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
 export async function ackConversation(
 	db: Database,
 	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number; to: number; nowMs: number },
-): Promise<{ readPosition: number | null; side: { leftAt: number | null } | null; owed: Owed }> {
+	also: SQL[] = [],
+): Promise<{ readPosition: number | null; moved: boolean; side: { leftAt: number | null } | null; owed: Owed; also: Results }> {
 	const me = sql`app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}`;
 	// A removed member may mark read only what they could see (up to their removal).
 	const visible = (msgId: SQL) => sql`(left_at IS NULL OR ${msgId} <= left_at)`;
@@ -54,6 +55,7 @@ export async function ackConversation(
 		a.appId,
 		[
 			owed,
+			sql`SELECT read_position FROM conversation_members WHERE ${me}`,
 			sql`
 		UPDATE conversation_members SET
 			read_position = ${newPosition},
@@ -64,27 +66,46 @@ export async function ackConversation(
 			${a.msgId > 0 ? sql`AND ${visible(sql`${a.msgId}`)} AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})` : sql``}
 		RETURNING read_position`,
 			sql`SELECT left_at FROM conversation_members WHERE ${me}`,
+			...also,
 		],
 		[0],
 	);
-	const row = results[1]?.results[0] as { read_position: number } | undefined;
-	const side = results[2]?.results[0] as { left_at: number | null } | undefined;
-	return { readPosition: row?.read_position ?? null, side: side ? { leftAt: side.left_at } : null, owed: now };
+	const before = results[1]?.results[0] as { read_position: number } | undefined;
+	const row = results[2]?.results[0] as { read_position: number } | undefined;
+	const side = results[3]?.results[0] as { left_at: number | null } | undefined;
+	const readPosition = row?.read_position ?? null;
+	return {
+		readPosition,
+		moved: readPosition !== null && readPosition > (before?.read_position ?? 0),
+		side: side ? { leftAt: side.left_at } : null,
+		owed: now,
+		also: results.slice(4),
+	};
 }
+
+/** The results of statements a caller added to a write's batch (e.g. who is online), in order. */
+export type Results = D1Result<Record<string, unknown>>[];
 
 /**
  * Removes the conversation from the user's list: unread 0, clear point at the
  * newest message. False if the user has no such conversation, or it is deleted.
  */
-export async function deleteConversationFor(db: Database, d: { appId: number; conversationKey: string; userId: number }): Promise<boolean> {
-	const rows = await db.all(sql`
+export async function deleteConversationFor(
+	db: Database,
+	d: { appId: number; conversationKey: string; userId: number },
+	also: SQL[] = [],
+): Promise<{ deleted: boolean; also: Results }> {
+	const [deleted, ...rest] = await batchSql(db, [
+		sql`
 		UPDATE conversation_members SET
 			deleted = 1,
 			unread_count = 0,
 			clear_point = coalesce((SELECT max(id) FROM messages WHERE app_id = ${d.appId} AND conversation_key = ${d.conversationKey}), clear_point)
 		WHERE app_id = ${d.appId} AND user_id = ${d.userId} AND conversation_key = ${d.conversationKey} AND deleted = 0
-		RETURNING 1`);
-	return rows.length > 0;
+		RETURNING 1`,
+		...also,
+	]);
+	return { deleted: (deleted?.results.length ?? 0) > 0, also: rest };
 }
 
 export type MessageFacts = {
@@ -161,7 +182,8 @@ export async function recallMessage(
 		group: number | null;
 		nowMs: number;
 	},
-): Promise<{ facts: MessageFacts | null; isMember: boolean; owed: Owed }> {
+	also: SQL[] = [],
+): Promise<{ facts: MessageFacts | null; isMember: boolean; owed: Owed; also: Results }> {
 	const { appId, conversationKey, msgId } = r;
 	const member = groupMember(appId, r.group, r.permission.userId);
 	const memberOnly = r.group === null || r.permission.admin ? sql`` : sql`AND ${member}`;
@@ -187,12 +209,13 @@ export async function recallMessage(
 			),
 			factsOf(appId, msgId),
 			sql`SELECT ${r.group === null ? sql`1` : member} AS member`,
+			...also,
 		],
 		[2],
 	);
 	const found = toFacts(results[3]?.results[0] as FactsRow | undefined);
 	const isMember = (results[4]?.results[0] as { member: number } | undefined)?.member === 1;
-	return { facts: found && found.conversationKey === conversationKey ? found : null, isMember, owed };
+	return { facts: found && found.conversationKey === conversationKey ? found : null, isMember, owed, also: results.slice(5) };
 }
 
 /** Whether `userId` is a current member of `groupId` (SQL; always false for a null group). */
@@ -228,7 +251,8 @@ export type GroupState = { destroyed: boolean; member: boolean } | null;
 export async function editMessage(
 	db: Database,
 	e: Edit,
-): Promise<{ facts: MessageFacts | null; changed: boolean; group: GroupState; owed: Owed }> {
+	also: SQL[] = [],
+): Promise<{ facts: MessageFacts | null; changed: boolean; group: GroupState; owed: Owed; also: Results }> {
 	const { appId, conversationKey, msgId } = e;
 	const isMember = groupMember(appId, e.group, e.permission.userId);
 	const groupAllows =
@@ -279,7 +303,12 @@ export async function editMessage(
 	);
 	const groupState =
 		e.group === null ? [] : [sql`SELECT destroyed, ${isMember} AS member FROM groups WHERE id = ${e.group} AND app_id = ${appId}`];
-	const { results, owed } = await batchOwing(db, appId, [...dedupe, callback, edit, factsOf(appId, msgId), ...groupState], [dedupe.length]);
+	const { results, owed } = await batchOwing(
+		db,
+		appId,
+		[...dedupe, callback, edit, factsOf(appId, msgId), ...groupState, ...also],
+		[dedupe.length],
+	);
 	const edited = results[dedupe.length + 1];
 	const found = toFacts(results[dedupe.length + 2]?.results[0] as FactsRow | undefined);
 	const groupRow = results[dedupe.length + 3]?.results[0] as { destroyed: number; member: number } | undefined;
@@ -288,6 +317,7 @@ export async function editMessage(
 		changed: (edited?.meta.changes ?? 0) > 0,
 		group: e.group === null ? null : { destroyed: groupRow?.destroyed === 1, member: groupRow?.member === 1 },
 		owed,
+		also: results.slice(dedupe.length + 3 + groupState.length),
 	};
 }
 

@@ -122,6 +122,36 @@ export async function appendMessages(
 	return { inserted, owed, online: onlineUserIds(results[statements.length - 1]) };
 }
 
+/** A message as stored, read inside a write's batch (e.g. after an edit, for the realtime push). */
+export const messageRowSql = (appId: number, msgId: number) =>
+	sql`SELECT id, app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn,
+			to_uid, timestamp, recalled, recalled_by, is_system
+		FROM messages WHERE id = ${msgId} AND app_id = ${appId}`;
+
+/** The row `messageRowSql` read, if any. */
+export function messageRowOf(result: D1Result<Record<string, unknown>> | undefined): MessageRow | null {
+	const r = result?.results[0];
+	if (!r) return null;
+	return {
+		id: r.id as number,
+		appId: r.app_id as number,
+		conversationKey: r.conversation_key as string,
+		type: r.type as number,
+		contentType: r.content_type as number,
+		content: r.content as string,
+		attachment: r.attachment as string,
+		config: r.config as string,
+		ext: r.ext as string,
+		fromUid: r.from_uid as number,
+		fromDeviceSn: r.from_device_sn as number,
+		toUid: r.to_uid as number,
+		timestamp: r.timestamp as number,
+		recalled: r.recalled === 1,
+		recalledBy: r.recalled_by as string | null,
+		isSystem: r.is_system === 1,
+	};
+}
+
 // ---- messages: the read side ------------------------------------------------
 
 export type HistoryPage = {

@@ -5,12 +5,7 @@ import { callConversation, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { AppRecord } from "../db/apps";
 import type { Idempotency } from "../dedupe/replay";
-
-export const READ_ACK = 9;
-export const RECALL = 10;
-export const APPEND = 11;
-export const REPLACE = 12;
-export const OPERATIONS = new Set([READ_ACK, RECALL, APPEND, REPLACE]);
+import { APPEND, READ_ACK, RECALL } from "../protocol";
 
 /** The fields of a send request that an operation reads. */
 export type Operation = {

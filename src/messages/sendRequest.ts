@@ -10,11 +10,13 @@ import { groupsForSend } from "../db/groups";
 import { accountKinds } from "../db/memo";
 import { idempotency, rememberSent, replayFromCache, type Sent } from "../dedupe/replay";
 import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from "../http/envelope";
+import { OPERATIONS } from "../protocol";
 import { attemptSend } from "../rateLimits/limits";
 import { dedupeWindowS } from "../settings";
 import { contentProblem } from "./contentTypes";
 import { sendToTargets } from "./fanOut";
-import { OPERATIONS, runOperation } from "./operations";
+import { runOperation } from "./operations";
+import { relayToTargets } from "./relay";
 
 /** A send or notify request, validated. */
 export type SendFields = {
@@ -71,8 +73,12 @@ export async function handleSend(
 		}
 	}
 
-	// Relayed to connected devices only: nothing is stored (no live delivery yet).
-	if (input.online_only) return { msgIds: input.targets.map(() => 0), replayed: false };
+	// Relayed to the recipients' open channels only: nothing is stored, counted or called back.
+	if (input.online_only) {
+		const relayed = await relayToTargets(env, { appId: app.id, sender, input, requestId });
+		if (!relayed.ok) throw ApiError.from(relayed);
+		return { msgIds: input.targets.map(() => 0), replayed: false };
+	}
 
 	const { transaction_id, online_only: _, ...sameRequest } = input;
 	const windowS = dedupeWindowS(env);
