@@ -54,3 +54,7 @@ export const MAX_SEND_RATE_PER_MIN = 100_000;
 export const MAX_CHANNELS_PER_USER = 20;
 /** A client frame larger than this closes its channel (1009); clients only send "ping". */
 export const MAX_CLIENT_FRAME_BYTES = 1024;
+/** A resume (`since`) replays at most this many missed messages; beyond, one `resync` event (SPEC §6.3). */
+export const MAX_RESUME_MESSAGES = 1000;
+/** How long a device's recently sent message ids are remembered, so a resume can fill what overtook its `since`. */
+export const RESUME_LOG_MS = 120_000;

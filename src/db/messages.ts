@@ -131,7 +131,10 @@ export const messageRowSql = (appId: number, msgId: number) =>
 /** The row `messageRowSql` read, if any. */
 export function messageRowOf(result: D1Result<Record<string, unknown>> | undefined): MessageRow | null {
 	const r = result?.results[0];
-	if (!r) return null;
+	return r ? toMessageRow(r) : null;
+}
+
+function toMessageRow(r: Record<string, unknown>): MessageRow {
 	return {
 		id: r.id as number,
 		appId: r.app_id as number,
@@ -150,6 +153,30 @@ export function messageRowOf(result: D1Result<Record<string, unknown>> | undefin
 		recalledBy: r.recalled_by as string | null,
 		isSystem: r.is_system === 1,
 	};
+}
+
+/**
+ * Every message with an id above `afterId` that `userId` can see, in id order
+ * (a resume, SPEC §6.3): in each conversation on their list, after its clear
+ * point and, for a removed member, up to their removal. At most `limit`.
+ */
+export async function visibleMessagesAfter(
+	db: Database,
+	appId: number,
+	userId: number,
+	afterId: number,
+	limit: number,
+): Promise<MessageRow[]> {
+	const rows = await db.all<Record<string, unknown>>(sql`
+		SELECT m.id, m.app_id, m.conversation_key, m.type, m.content_type, m.content, m.attachment, m.config, m.ext, m.from_uid,
+			m.from_device_sn, m.to_uid, m.timestamp, m.recalled, m.recalled_by, m.is_system
+		FROM conversation_members AS c
+		JOIN messages AS m ON m.app_id = c.app_id AND m.conversation_key = c.conversation_key
+			AND m.id > max(${afterId}, c.clear_point) AND m.id <= coalesce(c.left_at, ${Number.MAX_SAFE_INTEGER})
+		WHERE c.app_id = ${appId} AND c.user_id = ${userId}
+		ORDER BY m.id
+		LIMIT ${limit}`);
+	return rows.map(toMessageRow);
 }
 
 // ---- messages: the read side ------------------------------------------------

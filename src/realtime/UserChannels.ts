@@ -1,13 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "../clock";
 import { database } from "../db/client";
+import { type MessageRow, visibleMessagesAfter } from "../db/messages";
 import { setOnline } from "../db/presence";
 import { ApiError, errorResponse } from "../http/envelope";
-import { MAX_CHANNELS_PER_USER, MAX_CLIENT_FRAME_BYTES } from "../limits";
-import { eventFor, type Happening } from "./events";
+import { MAX_CHANNELS_PER_USER, MAX_CLIENT_FRAME_BYTES, MAX_RESUME_MESSAGES, RESUME_LOG_MS } from "../limits";
+import { eventFor, type Happening, type RealtimeEvent } from "./events";
 
 /** Who this object serves; kept in its storage (the object's name is not visible to it). */
 type Owner = { appId: number; userId: number };
+
+/** A frame, and the stored message it carries (0: none), so a resume's replay and live events do not repeat one. */
+type Frame = { text: string; msgId: number };
+
+/** The message ids sent to one device lately, in the order sent (see `#resumeFrom`). */
+type SentLog = { at: number; id: number }[];
 
 /**
  * One object per user (SPEC §6.3): it holds the user's open channels — every
@@ -35,38 +42,127 @@ export class UserChannels extends DurableObject<Env> {
 			return refuse(429, `A user may hold at most ${MAX_CHANNELS_PER_USER} realtime channels; close one first.`, "60");
 		}
 		this.ctx.storage.kv.put("owner", owner);
+		const since = url.searchParams.get("since");
 		const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
 		this.ctx.acceptWebSocket(server);
 		server.serializeAttachment({ deviceSn });
-		// The presence row exists before the client hears 101: every write committed after this pushes to it.
+		this.#remember(deviceSn, 0);
+		// Live events wait behind the replay of what was missed.
+		if (since !== null) this.#catchingUp.set(server, []);
 		try {
+			// The presence row exists before anything is read: every write committed after this pushes here.
 			await this.#syncPresence();
+			if (since !== null) {
+				const missed = await this.#resumeFrom(owner, deviceSn, Number(since));
+				this.#finishCatchUp(server, deviceSn, missed);
+			}
 		} catch (error) {
-			server.close(1011, "presence unavailable");
+			this.#catchingUp.delete(server);
+			server.close(1011, "unavailable");
 			console.error(JSON.stringify({ at: "UserChannels.open", dependency: "D1", error: String(error) }));
 			return refuse(503, "The realtime service is unavailable; retry.", "1");
 		}
 		return new Response(null, { status: 101, webSocket: client });
 	}
 
+	/** Channels replaying what they missed; their live frames wait here. */
+	readonly #catchingUp = new Map<WebSocket, Frame[]>();
+
+	/**
+	 * What a device that saw up to `since` missed: every visible stored message
+	 * with a larger id, and — because events of different conversations can
+	 * overtake each other — those with a smaller id that were not sent to the
+	 * device before `since` was (its sent log of the last RESUME_LOG_MS).
+	 * Null: more than MAX_RESUME_MESSAGES (the client resyncs).
+	 */
+	async #resumeFrom(owner: Owner, deviceSn: number, since: number): Promise<MessageRow[] | null> {
+		const log = this.#sentLog(deviceSn);
+		const at = log.findIndex((e) => e.id === since);
+		const received = new Set(at >= 0 ? log.slice(0, at + 1).map((e) => e.id) : []);
+		// Replay from above `since`, or from the first message sent after `since` was (it may not have arrived).
+		const after = at >= 0 ? Math.min(since, ...log.slice(at + 1).map((e) => e.id - 1)) : since;
+		const rows = await visibleMessagesAfter(
+			database(this.env.DB),
+			owner.appId,
+			owner.userId,
+			after,
+			MAX_RESUME_MESSAGES + received.size + 1,
+		);
+		const missed = rows.filter((m) => !received.has(m.id));
+		return rows.length > MAX_RESUME_MESSAGES + received.size || missed.length > MAX_RESUME_MESSAGES ? null : missed;
+	}
+
+	/** Sends the replay, then the live frames that waited, leaving out a message already replayed. */
+	#finishCatchUp(socket: WebSocket, deviceSn: number, missed: MessageRow[] | null): void {
+		const owner = this.ctx.storage.kv.get<Owner>("owner") as Owner;
+		const waiting = this.#catchingUp.get(socket) ?? [];
+		this.#catchingUp.delete(socket);
+		const replayed = new Set((missed ?? []).map((m) => m.id));
+		const frames: Frame[] =
+			missed === null
+				? [frameOf({ event: "resync", data: { reason: `more than ${MAX_RESUME_MESSAGES} messages were missed` } }, 0)]
+				: missed.map((message) => frameOf(eventFor({ kind: "message", message, onlineOnly: false }, owner.userId), message.id));
+		this.#log(deviceSn, frames); // (the live frames were logged as they came)
+		frames.push(...waiting.filter((f) => f.msgId === 0 || !replayed.has(f.msgId)));
+		this.#send(socket, frames);
+	}
+
 	/** Happenings of one conversation, in its commit order: each channel gets them as this user's events. */
 	deliver(happenings: Happening[]): void {
 		const owner = this.ctx.storage.kv.get<Owner>("owner");
 		const sockets = this.ctx.getWebSockets();
+		if (owner) {
+			const frames = happenings.map((h) => frameOf(eventFor(h, owner.userId), h.kind === "message" && !h.onlineOnly ? h.message.id : 0));
+			for (const socket of sockets) {
+				const waiting = this.#catchingUp.get(socket);
+				if (waiting) waiting.push(...frames);
+				else this.#send(socket, frames);
+			}
+			// Devices with a channel open now or lately log what they were sent (for their resume).
+			for (const deviceSn of this.#recentDevices()) this.#log(deviceSn, frames);
+		}
 		if (!owner || sockets.length === 0) {
 			// A presence row outlived its channels (e.g. the object restarted): correct it.
 			void this.#syncPresence().catch(() => undefined);
-			return;
 		}
-		const frames = happenings.map((h) => JSON.stringify(eventFor(h, owner.userId)));
-		for (const socket of sockets) {
-			try {
-				for (const frame of frames) socket.send(frame);
-			} catch {
-				// A dead channel: drop it; the others are unaffected.
-				socket.close(1011, "send failed");
-			}
+	}
+
+	#send(socket: WebSocket, frames: Frame[]): void {
+		try {
+			for (const frame of frames) socket.send(frame.text);
+		} catch {
+			// A dead channel: drop it; the others are unaffected.
+			socket.close(1011, "send failed");
 		}
+	}
+
+	// ---- what each device was sent lately (for resume) ----------------------
+
+	#sentLog(deviceSn: number): SentLog {
+		const cutoff = clock.now() - RESUME_LOG_MS;
+		return (this.ctx.storage.kv.get<SentLog>(`sent:${deviceSn}`) ?? []).filter((e) => e.at >= cutoff);
+	}
+
+	#log(deviceSn: number, frames: Frame[]): void {
+		const now = clock.now();
+		const ids = frames.filter((f) => f.msgId > 0).map((f) => ({ at: now, id: f.msgId }));
+		if (ids.length > 0) this.ctx.storage.kv.put(`sent:${deviceSn}`, [...this.#sentLog(deviceSn), ...ids].slice(-MAX_RESUME_MESSAGES));
+	}
+
+	/** Notes a device's channel: open now (0), or closed at `closedAt`. */
+	#remember(deviceSn: number, closedAt: number): void {
+		const devices = this.ctx.storage.kv.get<Record<string, number>>("devices") ?? {};
+		devices[deviceSn] = closedAt;
+		this.ctx.storage.kv.put("devices", devices);
+	}
+
+	/** Devices with a channel open, or closed within RESUME_LOG_MS (their pushes may have been cut). */
+	#recentDevices(): number[] {
+		const cutoff = clock.now() - RESUME_LOG_MS;
+		const devices = this.ctx.storage.kv.get<Record<string, number>>("devices") ?? {};
+		return Object.entries(devices)
+			.filter(([, closedAt]) => closedAt === 0 || closedAt >= cutoff)
+			.map(([sn]) => Number(sn));
 	}
 
 	override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
@@ -76,6 +172,13 @@ export class UserChannels extends DurableObject<Env> {
 	}
 
 	override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+		const { deviceSn } = socket.deserializeAttachment() as { deviceSn: number };
+		const stillOpen = this.ctx
+			.getWebSockets()
+			.some(
+				(s) => s !== socket && s.readyState === WebSocket.OPEN && (s.deserializeAttachment() as { deviceSn: number }).deviceSn === deviceSn,
+			);
+		if (!stillOpen) this.#remember(deviceSn, clock.now());
 		try {
 			socket.close(code === 1005 ? 1000 : code, "closed");
 		} catch {
@@ -102,6 +205,8 @@ export class UserChannels extends DurableObject<Env> {
 		return run;
 	}
 }
+
+const frameOf = (event: RealtimeEvent, msgId: number): Frame => ({ text: JSON.stringify(event), msgId });
 
 const refuse = (status: number, message: string, retryAfterS: string) =>
 	errorResponse(new ApiError(status, message, null, { "retry-after": retryAfterS }));

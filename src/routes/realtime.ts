@@ -6,9 +6,10 @@ import { z } from "zod";
 import { authenticate, requireUser } from "../auth/identity";
 import { database } from "../db/client";
 import { ApiError, unavailable } from "../http/envelope";
-import { deviceSn } from "../http/ids";
+import { deviceSn, integerIn } from "../http/ids";
 import { type ApiRequest, queryOf } from "../http/request";
 import { parse } from "../http/validate";
+import { MAX_ID } from "../limits";
 import { userChannels } from "../realtime/push";
 import type { Endpoint } from "./contract";
 
@@ -16,6 +17,7 @@ const query = z.object({
 	app_id: z.string().optional().meta({ description: "For browsers: the app's key (instead of the app_id header)." }),
 	access_token: z.string().optional().meta({ description: "For browsers: the token (instead of the access-token header)." }),
 	device_sn: deviceSn.optional().meta({ description: "This device (default: the token's)." }),
+	since: integerIn(0, MAX_ID, "Resume: the largest msg_id this device has seen; every stored message it missed comes first.").optional(),
 });
 
 /** The request with query credentials moved into the headers the rest of the service reads. */
@@ -37,6 +39,7 @@ async function serve(request: ApiRequest, env: Env): Promise<Response> {
 	target.searchParams.set("app", String(app.id));
 	target.searchParams.set("user", String(me.userId));
 	target.searchParams.set("device_sn", String(q.device_sn ?? me.deviceSn));
+	if (q.since !== undefined) target.searchParams.set("since", String(q.since));
 	try {
 		return await userChannels(env, app.id, me.userId).fetch(target.toString(), { headers: { upgrade: "websocket" } });
 	} catch (error) {
