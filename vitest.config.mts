@@ -1,9 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { copyDocsAssets } from "./scripts/docs-assets.mjs";
+import { buildPublic } from "./scripts/public-assets.mjs";
 
 // wrangler.toml names public/ as the static assets folder: it must exist before the pool reads it.
-copyDocsAssets();
+buildPublic();
 
 export default defineConfig({
 	plugins: [

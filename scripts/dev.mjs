@@ -1,11 +1,12 @@
 // npm run dev [-- --port N --persist-to DIR]
 // Local development in one command: a signing key in .dev.vars, the /docs
 // assets copied, the D1 migrations applied to local state, the dev app seeded
-// (app_id "1", admin token DEV_ADMIN_TOKEN or "dev-admin-token"), then `wrangler dev`.
+// (app_id "1", admin token DEV_ADMIN_TOKEN or "dev-admin-token", users ann and ben
+// with password "password1" for the chat page at /), then `wrangler dev`.
 // Everything here touches local state only; nothing is sent to Cloudflare.
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
-import { copyDocsAssets } from "./docs-assets.mjs";
+import { buildPublic } from "./public-assets.mjs";
 import { localStateArgs, option, sqlString, wrangler, wranglerForeground } from "./wrangler.mjs";
 
 const argv = process.argv.slice(2);
@@ -16,7 +17,7 @@ if (!existsSync(".dev.vars")) {
 	console.log("Wrote .dev.vars with a fresh TOKEN_SIGNING_KEY.");
 }
 
-copyDocsAssets();
+buildPublic();
 wrangler(["d1", "migrations", "apply", "DB", ...local], { quiet: true });
 
 const adminToken = process.env.DEV_ADMIN_TOKEN || "dev-admin-token";
@@ -62,8 +63,21 @@ async function runCronLocally(base) {
 			() => false,
 		);
 	while (!(await answers())) await new Promise((resolve) => setTimeout(resolve, 500));
+	await seedDemoUsers(base);
 	for (;;) {
 		await fetch(`${base}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`).catch(() => {});
 		await new Promise((resolve) => setTimeout(resolve, 60_000));
 	}
+}
+
+/** Two users to chat with on the page at / (dev state only): ann and ben, password "password1". */
+async function seedDemoUsers(base) {
+	for (const username of ["ann", "ben"]) {
+		await fetch(`${base}/user/register/v2`, {
+			method: "POST",
+			headers: { app_id: "1", "access-token": adminToken, "content-type": "application/json" },
+			body: JSON.stringify({ username, password: "password1" }),
+		}).catch(() => {}); // 409 once they exist
+	}
+	console.log(`Chat page: open ${base}/ and log in as ann or ben (password "password1"), one per tab.`);
 }

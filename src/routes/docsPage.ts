@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { rawEndpoint } from "./contract";
 
-/** Where the Swagger UI files are served from (Workers static assets; see scripts/docs-assets.mjs). */
+/** Where the Swagger UI files are served from (Workers static assets; see scripts/public-assets.mjs). */
 export const DOCS_ASSETS = "/docs/assets";
 
 const page = `<!doctype html>
