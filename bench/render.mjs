@@ -27,6 +27,16 @@ export function renderResults() {
 				),
 			].join("\n")
 		: "";
+	const realtimeTable = r.realtime
+		? [
+				"| concurrency | send req/s, 100 channels open ÷ none | sends | events missing | answer → event p50 ms | p99 ms |",
+				"|---:|---:|---:|---:|---:|---:|",
+				...r.realtime.map(
+					(c) =>
+						`| ${c.concurrency} | ${c.open_vs_none.toFixed(2)} | ${c.sends} | ${c.missing} | ${c.latency_p50_ms} | ${c.latency_p99_ms} |`,
+				),
+			].join("\n")
+		: "";
 	let notes = "";
 	try {
 		notes = readFileSync("bench/NOTES.md", "utf8");
@@ -44,7 +54,7 @@ export function renderResults() {
 - Each cell ${s.duration_s} s, ${s.rounds} rounds, the cells interleaved within each round. Sends rotate over ${s.pairs} conversations; history reads a conversation of ${s.history_size} messages.
 
 ${table}
-${callbackTable ? `\n## Message callbacks\n\nThe callbacks-on cell sends the same traffic in an app whose callback URL is a receiver that answers 200 at once (bench/receiver.mjs, its own process on the same machine). Latency: from the moment autocannon read the send's answer to the callback's arrival, over every send of that cell in all rounds (a negative value: the callback arrived before the load generator got round to the answer).\n\n${callbackTable}\n` : ""}
+${realtimeTable ? `\n## Realtime channels\n\nThe channels-open cell sends the same traffic in an app whose 100 receivers each hold an open channel (\`GET /realtime\`, Node WebSockets in bench/channels.mjs, its own process on the same machine); it is compared with "send 1:1" (no channels). Latency: from the moment autocannon read the send's answer to the message event's arrival at the receiver's channel, over every send of that cell in all rounds.\n\n${realtimeTable}\n` : ""}${callbackTable ? `\n## Message callbacks\n\nThe callbacks-on cell sends the same traffic in an app whose callback URL is a receiver that answers 200 at once (bench/receiver.mjs, its own process on the same machine). Latency: from the moment autocannon read the send's answer to the callback's arrival, over every send of that cell in all rounds (a negative value: the callback arrived before the load generator got round to the answer).\n\n${callbackTable}\n` : ""}
 ## Cost per request
 
 Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
@@ -52,7 +62,7 @@ Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
 ${costTable}
 ${notes ? `\n${notes}` : ""}`,
 	);
-	return `${table}\n\n${callbackTable}\n\n${costTable}`;
+	return `${table}\n\n${realtimeTable}\n\n${callbackTable}\n\n${costTable}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(renderResults());

@@ -48,6 +48,10 @@ const receiver = fork("bench/receiver.mjs");
 const receiverPort = await new Promise((resolve) => receiver.once("message", (m) => resolve(m.port)));
 /** When each callbacks-on send was answered, by msgId and concurrency. */
 const answeredAt = new Map();
+// The realtime clients (SPEC §6.3 latency), likewise in their own process.
+const channels = fork("bench/channels.mjs");
+/** When each send of the channels-open cell was answered, by msgId and concurrency. */
+const liveAnsweredAt = new Map();
 
 let results;
 try {
@@ -76,6 +80,25 @@ try {
 		const [from, to] = [hookedUsers[2 * i], hookedUsers[2 * i + 1]];
 		hookedPairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from }, hookedAdmin)).token });
 	}
+
+	// And in a third app whose receivers hold open realtime channels (SPEC §6.3), 100 of them, in their own process.
+	const liveApp = await createApp(server, "bench realtime");
+	const liveAdmin = { app_id: String(liveApp.app_id), "access-token": liveApp.admin_token, "content-type": "application/json" };
+	const liveUsers = [];
+	for (let i = 0; i < (2 * PAIRS) / 100; i++) {
+		const list = Array.from({ length: 100 }, (_, j) => ({ username: `live-${i}-${j}`, password: "bench-password" }));
+		liveUsers.push(...(await api("POST", "/user/register/batch", { list }, liveAdmin)).map((row) => row.user_id));
+	}
+	const livePairs = [];
+	const listeners = [];
+	for (let i = 0; i < PAIRS; i++) {
+		const [from, to] = [liveUsers[2 * i], liveUsers[2 * i + 1]];
+		livePairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from }, liveAdmin)).token });
+		listeners.push((await api("POST", "/token/issue", { user_id: to }, liveAdmin)).token);
+	}
+	channels.send({ open: { base: server.url, app: String(liveApp.app_id), tokens: listeners } });
+	const opened = await new Promise((resolve) => channels.once("message", (m) => resolve(m.opened)));
+	if (opened !== PAIRS) throw new Error(`${opened} of ${PAIRS} channels opened`);
 
 	const [writer, reader] = [users[2 * PAIRS], users[2 * PAIRS + 1]];
 	const writerToken = (await api("POST", "/token/issue", { user_id: writer })).token;
@@ -130,29 +153,39 @@ try {
 	// ---- the cells -------------------------------------------------------------
 	let next = 0;
 	let transaction = 0;
-	const sendRequest = (withTransaction, hooked = null) => ({
-		method: "POST",
-		path: "/message/send",
-		setupRequest: (request) => {
-			const pair = (hooked ? hookedPairs : pairs)[next++ % PAIRS];
-			const body = { type: 1, targets: [pair.to], content_type: 0, content: "bench message" };
-			if (withTransaction) body.transaction_id = ++transaction;
-			return {
-				...request,
-				headers: { app_id: hooked ? String(hookedApp.app_id) : APP, "access-token": pair.token, "content-type": "application/json" },
-				body: JSON.stringify(body),
-			};
-		},
-		...(hooked && {
-			onResponse: (status, body) => {
-				if (status === 200) answeredAt.set(String(JSON.parse(body).msg_ids[0]), { at: Date.now(), connections: hooked.connections });
+	/** A 1:1 send in the bench app, or (`track`) in the callbacks app or the realtime app, noting when each was answered. */
+	const sendRequest = (withTransaction, track = null) => {
+		const [appId, appPairs, answered] =
+			track?.kind === "callbacks"
+				? [String(hookedApp.app_id), hookedPairs, answeredAt]
+				: track?.kind === "realtime"
+					? [String(liveApp.app_id), livePairs, liveAnsweredAt]
+					: [APP, pairs, null];
+		return {
+			method: "POST",
+			path: "/message/send",
+			setupRequest: (request) => {
+				const pair = appPairs[next++ % PAIRS];
+				const body = { type: 1, targets: [pair.to], content_type: 0, content: "bench message" };
+				if (withTransaction) body.transaction_id = ++transaction;
+				return {
+					...request,
+					headers: { app_id: appId, "access-token": pair.token, "content-type": "application/json" },
+					body: JSON.stringify(body),
+				};
 			},
-		}),
-	});
+			...(answered && {
+				onResponse: (status, body) => {
+					if (status === 200) answered.set(String(JSON.parse(body).msg_ids[0]), { at: Date.now(), connections: track.connections });
+				},
+			}),
+		};
+	};
 	const endpoints = {
 		"GET /healthz (floor)": [{ method: "GET", path: "/healthz" }],
 		"send 1:1": [sendRequest(false)],
-		"send 1:1, callbacks on": (connections) => [sendRequest(false, { connections })],
+		"send 1:1, callbacks on": (connections) => [sendRequest(false, { kind: "callbacks", connections })],
+		"send 1:1, 100 channels open": (connections) => [sendRequest(false, { kind: "realtime", connections })],
 		"send 1:1 + transaction_id": [sendRequest(true)],
 		"history, 20 of 10,000": [
 			{
@@ -253,10 +286,29 @@ try {
 			latency_p99_ms: percentile(delays, 99),
 		};
 	});
-	results = { rows, samples, callbacks };
+	// Realtime: throughput with 100 receivers online vs none, and the time from a send's answer to its event at the channel.
+	channels.send("arrivals");
+	const eventAt = new Map(Object.entries(await new Promise((resolve) => channels.once("message", (m) => resolve(m.arrivedAt)))));
+	const realtime = concurrencies.map((connections) => {
+		const row = (name) => rows.find((x) => x.endpoint === name && x.concurrency === connections);
+		const delays = [...liveAnsweredAt]
+			.filter(([, a]) => a.connections === connections)
+			.map(([msgId, a]) => (eventAt.has(msgId) ? eventAt.get(msgId) - a.at : Number.POSITIVE_INFINITY))
+			.sort((a, b) => a - b);
+		return {
+			concurrency: connections,
+			open_vs_none: Number((row("send 1:1, 100 channels open").median_rps / row("send 1:1").median_rps).toFixed(3)),
+			sends: delays.length,
+			missing: delays.filter((d) => d === Number.POSITIVE_INFINITY).length,
+			latency_p50_ms: percentile(delays, 50),
+			latency_p99_ms: percentile(delays, 99),
+		};
+	});
+	results = { rows, samples, callbacks, realtime };
 } finally {
 	await server.stop();
 	receiver.disconnect();
+	channels.disconnect();
 }
 
 // ---- cost per request, from the instrumentation the tests use ----------------
