@@ -29,6 +29,11 @@ type Untimed<T> = Omit<T, "nowMs">;
  * back for retries and after an eviction. The object, not a Queue, because it
  * keeps a conversation's order and is already where its writes commit
  * (PLATFORM-NOTES §18–19).
+ *
+ * And it pushes each committed write's events to the users of the
+ * conversation who are online (read in the write's own batch), after
+ * answering and in commit order (realtime/push.ts, SPEC §6.3); online_only
+ * sends pass through it too (relay.ts), so they keep their place.
  */
 /** At most this many queued sends per D1 batch (each is 3-4 statements). */
 const MAX_GROUP_COMMIT = 25;

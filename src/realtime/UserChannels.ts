@@ -42,6 +42,7 @@ export class UserChannels extends DurableObject<Env> {
 			return refuse(429, `A user may hold at most ${MAX_CHANNELS_PER_USER} realtime channels; close one first.`, "60");
 		}
 		this.ctx.storage.kv.put("owner", owner);
+		this.#owner = owner;
 		const since = url.searchParams.get("since");
 		const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
 		this.ctx.acceptWebSocket(server);
@@ -63,6 +64,14 @@ export class UserChannels extends DurableObject<Env> {
 			return refuse(503, "The realtime service is unavailable; retry.", "1");
 		}
 		return new Response(null, { status: 101, webSocket: client });
+	}
+
+	#owner: Owner | undefined;
+
+	/** Who this object serves (kept in storage: it outlives a hibernation). */
+	#ownerOf(): Owner | undefined {
+		this.#owner ??= this.ctx.storage.kv.get<Owner>("owner");
+		return this.#owner;
 	}
 
 	/** Channels replaying what they missed; their live frames wait here. */
@@ -94,7 +103,7 @@ export class UserChannels extends DurableObject<Env> {
 
 	/** Sends the replay, then the live frames that waited, leaving out a message already replayed. */
 	#finishCatchUp(socket: WebSocket, deviceSn: number, missed: MessageRow[] | null): void {
-		const owner = this.ctx.storage.kv.get<Owner>("owner") as Owner;
+		const owner = this.#ownerOf() as Owner;
 		const waiting = this.#catchingUp.get(socket) ?? [];
 		this.#catchingUp.delete(socket);
 		const replayed = new Set((missed ?? []).map((m) => m.id));
@@ -109,7 +118,7 @@ export class UserChannels extends DurableObject<Env> {
 
 	/** Happenings of one conversation, in its commit order: each channel gets them as this user's events. */
 	deliver(happenings: Happening[]): void {
-		const owner = this.ctx.storage.kv.get<Owner>("owner");
+		const owner = this.#ownerOf();
 		const sockets = this.ctx.getWebSockets();
 		if (owner) {
 			const frames = happenings.map((h) => frameOf(eventFor(h, owner.userId), h.kind === "message" && !h.onlineOnly ? h.message.id : 0));
@@ -137,32 +146,42 @@ export class UserChannels extends DurableObject<Env> {
 	}
 
 	// ---- what each device was sent lately (for resume) ----------------------
+	// In memory: a push is on the hot path of every message, and the log only
+	// matters for a cut within seconds of a push — when the object is awake.
+	// (Evicted, it was idle: nothing was in flight to overtake anything.)
+
+	/** Per device: the message ids sent lately, oldest first. */
+	readonly #sent = new Map<number, SentLog>();
+	/** Per device: 0 while a channel is open, else when its last one closed. */
+	readonly #devices = new Map<number, number>();
 
 	#sentLog(deviceSn: number): SentLog {
 		const cutoff = clock.now() - RESUME_LOG_MS;
-		return (this.ctx.storage.kv.get<SentLog>(`sent:${deviceSn}`) ?? []).filter((e) => e.at >= cutoff);
+		const log = this.#sent.get(deviceSn) ?? [];
+		while (log.length > 0 && ((log[0] as { at: number }).at < cutoff || log.length > MAX_RESUME_MESSAGES)) log.shift();
+		return log;
 	}
 
 	#log(deviceSn: number, frames: Frame[]): void {
 		const now = clock.now();
-		const ids = frames.filter((f) => f.msgId > 0).map((f) => ({ at: now, id: f.msgId }));
-		if (ids.length > 0) this.ctx.storage.kv.put(`sent:${deviceSn}`, [...this.#sentLog(deviceSn), ...ids].slice(-MAX_RESUME_MESSAGES));
+		const log = this.#sentLog(deviceSn);
+		for (const f of frames) if (f.msgId > 0) log.push({ at: now, id: f.msgId });
+		this.#sent.set(deviceSn, log);
 	}
 
 	/** Notes a device's channel: open now (0), or closed at `closedAt`. */
 	#remember(deviceSn: number, closedAt: number): void {
-		const devices = this.ctx.storage.kv.get<Record<string, number>>("devices") ?? {};
-		devices[deviceSn] = closedAt;
-		this.ctx.storage.kv.put("devices", devices);
+		this.#devices.set(deviceSn, closedAt);
 	}
 
-	/** Devices with a channel open, or closed within RESUME_LOG_MS (their pushes may have been cut). */
+	/** Devices with a channel open (also after a hibernation), or closed within RESUME_LOG_MS (their pushes may have been cut). */
 	#recentDevices(): number[] {
 		const cutoff = clock.now() - RESUME_LOG_MS;
-		const devices = this.ctx.storage.kv.get<Record<string, number>>("devices") ?? {};
-		return Object.entries(devices)
-			.filter(([, closedAt]) => closedAt === 0 || closedAt >= cutoff)
-			.map(([sn]) => Number(sn));
+		for (const socket of this.ctx.getWebSockets()) {
+			const { deviceSn } = socket.deserializeAttachment() as { deviceSn: number };
+			if (!this.#devices.has(deviceSn)) this.#devices.set(deviceSn, 0);
+		}
+		return [...this.#devices].filter(([, closedAt]) => closedAt === 0 || closedAt >= cutoff).map(([sn]) => sn);
 	}
 
 	override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
@@ -196,7 +215,7 @@ export class UserChannels extends DurableObject<Env> {
 	/** Writes whether this user has an open channel now; concurrent calls run in turn. */
 	#syncPresence(): Promise<void> {
 		const run = this.#presence.then(async () => {
-			const owner = this.ctx.storage.kv.get<Owner>("owner");
+			const owner = this.#ownerOf();
 			if (!owner) return;
 			const open = this.ctx.getWebSockets().some((s) => s.readyState === WebSocket.OPEN);
 			await setOnline(database(this.env.DB), owner.appId, owner.userId, open, clock.now());
