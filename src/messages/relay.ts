@@ -4,11 +4,22 @@
 import { callConversation, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import { OPERATIONS } from "../protocol";
-import type { Sender, SendFields } from "./sendRequest";
+
+/** What a relay reads of a send request (the fields of sendRequest's SendFields). */
+type RelayFields = {
+	type: 1 | 2;
+	targets: number[];
+	content_type: number;
+	content: string;
+	ext: string;
+	config: string;
+	attachment: string;
+	related_mid?: number;
+};
 
 export async function relayToTargets(
 	env: Env,
-	r: { appId: number; sender: Sender; input: SendFields; requestId: string },
+	r: { appId: number; sender: { id: number; deviceSn: number; adminRights: boolean }; input: RelayFields; requestId: string },
 ): Promise<{ ok: true } | Failure> {
 	const { appId, sender, input, requestId } = r;
 	if (OPERATIONS.has(input.content_type)) {
