@@ -5,7 +5,20 @@ import { clock } from "../src/clock";
 import { pairKey } from "../src/conversation/key";
 import { sendQueued } from "../src/conversation/send";
 import { database } from "../src/db/client";
-import { ack, allMessages, call, createApp, entryFor, history, recall, registerUser, send, type TestApp, userToken } from "./support";
+import {
+	ack,
+	allMessages,
+	call,
+	createApp,
+	directSend,
+	entryFor,
+	history,
+	recall,
+	registerUser,
+	send,
+	type TestApp,
+	userToken,
+} from "./support";
 
 let app: TestApp;
 
@@ -236,32 +249,7 @@ describe("§5 message timestamps are taken where the order is decided", () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		expect((await send(app, await userToken(app, alice), { targets: [bob], content: "now" })).status).toBe(200);
 		const key = pairKey(alice, bob);
-		const message = {
-			appId: app.appId,
-			conversationKey: key,
-			type: 1 as const,
-			contentType: 0,
-			content: "from a slow clock",
-			attachment: "",
-			config: "",
-			ext: "",
-			fromUid: bob,
-			fromDeviceSn: 0,
-			toUid: alice,
-			timestamp: Date.now() - 60_000,
-			isSystem: false,
-		};
-		const sent = await sendQueued(database(env.DB), [
-			{
-				message,
-				group: null,
-				sender: { userId: bob, peerId: alice },
-				receivers: [{ userId: alice, peerId: bob }],
-				transaction: null,
-				dedupeWindowMs: 60_000,
-				requestId: "slow-clock",
-			},
-		]);
+		const sent = await sendQueued(database(env.DB), [directSend(app, bob, alice, "from a slow clock", { timestamp: Date.now() - 60_000 })]);
 		expect(sent.results[0]?.ok).toBe(true);
 		const stamps = await timestamps(app.appId, key);
 		expect(stamps).toHaveLength(2);

@@ -3,9 +3,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Conversation } from "../src/conversation/Conversation";
 import { conversationObject, pairKey } from "../src/conversation/key";
-import type { SendInput } from "../src/conversation/send";
 import { MAX_QUEUED_WRITES } from "../src/limits";
-import { allMessages, call, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+import { allMessages, call, createApp, directSend, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -249,31 +248,6 @@ describe("§7 storage errors: a retry that can help is 503, one that cannot is 5
 	});
 });
 
-/** A send handed to a conversation object directly (as sendToTargets would), for tests that drive its queue. */
-const directSend = (key: string, from: number, to: number, content: string, transaction: SendInput["transaction"] = null): SendInput => ({
-	message: {
-		appId: app.appId,
-		conversationKey: key,
-		type: 1,
-		contentType: 0,
-		content,
-		attachment: "",
-		config: "",
-		ext: "",
-		fromUid: from,
-		fromDeviceSn: 0,
-		toUid: to,
-		timestamp: Date.now(),
-		isSystem: false,
-	},
-	group: null,
-	sender: { userId: from, peerId: to },
-	receivers: [{ userId: to, peerId: from }],
-	transaction,
-	dedupeWindowMs: 60_000,
-	requestId: `direct-${content}`,
-});
-
 describe("§7 what waits inside a conversation's object is bounded", () => {
 	it("§7 with D1 stalled, sends beyond the cap of waiting writes are 503 at once; the others complete once D1 answers", async () => {
 		const key = pairKey(alice, carol);
@@ -285,7 +259,7 @@ describe("§7 what waits inside a conversation's object is bounded", () => {
 			if (touches(statements, key)) await stalled;
 			return realBatch.call(this, statements);
 		});
-		const input = (i: number) => directSend(key, alice, carol, `queued ${i}`);
+		const input = (i: number) => directSend(app, alice, carol, `queued ${i}`);
 		const count = async () =>
 			(
 				await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE app_id = ? AND conversation_key = ?")
@@ -323,9 +297,11 @@ describe("§5.1 §7 group commit: each queued send is answered by its own fate",
 		)
 			.bind(app.appId, bob)
 			.first<{ bodyHash: string }>()) as { bodyHash: string };
-		const repeat = directSend(key, bob, carol, "fallback repeat", { senderId: bob, transactionId: "601", targetId: carol, bodyHash });
-		const before = directSend(key, bob, carol, "fallback before");
-		const after = directSend(key, bob, carol, "fallback after");
+		const repeat = directSend(app, bob, carol, "fallback repeat", {
+			transaction: { senderId: bob, transactionId: "601", targetId: carol, bodyHash },
+		});
+		const before = directSend(app, bob, carol, "fallback before");
+		const after = directSend(app, bob, carol, "fallback after");
 		// The group batch and the first two one-by-one writes reach D1; the third meets a lost connection.
 		let batches = 0;
 		vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {

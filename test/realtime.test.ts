@@ -3,7 +3,6 @@
 import { evictDurableObject, SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { pairKey } from "../src/conversation/key";
 import { userChannels } from "../src/realtime/push";
 import { asUser, connect, eventsOf } from "./channels";
 import { meter } from "./meter";
@@ -14,6 +13,7 @@ import {
 	call,
 	createApp,
 	deleteConversation,
+	directSend,
 	entryFor,
 	recall,
 	registerUser,
@@ -333,22 +333,10 @@ describe("§6.3 resume with since", () => {
 		const [older] = (await send(app, aliceToken, { targets: [bob], content: "older, overtaken" })).body.msg_ids;
 		const [newer] = (await send(app, await userToken(app, carol), { targets: [bob], content: "newer, seen" })).body.msg_ids;
 		const row = (id: number, from: number, content: string) => ({
+			...directSend(app, from, bob, content).message,
 			id,
-			appId: app.appId,
-			conversationKey: pairKey(from, bob),
-			type: 1,
-			contentType: 0,
-			content,
-			attachment: "",
-			config: "",
-			ext: "",
-			fromUid: from,
-			fromDeviceSn: 0,
-			toUid: bob,
-			timestamp: Date.now(),
 			recalled: false,
 			recalledBy: null,
-			isSystem: false,
 		});
 		const channels = userChannels(env, app.appId, bob);
 		const channel = await connect(asUser(app, bobToken));

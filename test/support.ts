@@ -2,6 +2,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { hashAdminToken } from "../src/auth/adminTokens";
+import { pairKey } from "../src/conversation/key";
+import type { SendInput } from "../src/conversation/send";
 import worker from "../src/index";
 
 /** `key` is what clients send as app_id; `appId` is the internal number that rows and KV keys carry. */
@@ -169,4 +171,37 @@ export async function entryFor(app: TestApp, token: string, peer: number) {
 	const list = await unreadList(app, token, { limit: 500 });
 	if (list.status !== 200) throw new Error(`unread failed: ${JSON.stringify(list.body)}`);
 	return (list.body.data as any[]).find((e) => e.conversation_id.uid === peer);
+}
+
+/** A one-to-one send handed to a conversation object directly (as sendToTargets would), for tests that drive its queue. */
+export function directSend(
+	app: TestApp,
+	from: number,
+	to: number,
+	content: string,
+	options: { transaction?: SendInput["transaction"]; timestamp?: number } = {},
+): SendInput {
+	return {
+		message: {
+			appId: app.appId,
+			conversationKey: pairKey(from, to),
+			type: 1,
+			contentType: 0,
+			content,
+			attachment: "",
+			config: "",
+			ext: "",
+			fromUid: from,
+			fromDeviceSn: 0,
+			toUid: to,
+			timestamp: options.timestamp ?? Date.now(),
+			isSystem: false,
+		},
+		group: null,
+		sender: { userId: from, peerId: to },
+		receivers: [{ userId: to, peerId: from }],
+		transaction: options.transaction ?? null,
+		dedupeWindowMs: 60_000,
+		requestId: `direct-${content}`,
+	};
 }

@@ -9,6 +9,25 @@ import type { NewMessage } from "../db/messages";
 /** A message as the Worker sends it; its conversation's object gives it its timestamp. */
 export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid" | "timestamp">;
 
+/** The message a send or notify request describes (SPEC §5.1), from `sender`. */
+export function outgoing(
+	input: { type: 1 | 2; content_type: number; content: string; attachment: string; config: string; ext: string },
+	sender: { id: number; deviceSn: number },
+	isSystem: boolean,
+): Outgoing {
+	return {
+		type: input.type,
+		contentType: input.content_type,
+		content: input.content,
+		attachment: input.attachment,
+		config: input.config,
+		ext: input.ext,
+		fromUid: sender.id,
+		fromDeviceSn: sender.deviceSn,
+		isSystem,
+	};
+}
+
 export type SendRequest = {
 	appId: number;
 	message: Outgoing;

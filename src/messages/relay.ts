@@ -4,6 +4,7 @@
 import { callConversation, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import { OPERATIONS } from "../protocol";
+import { outgoing } from "./fanOut";
 
 /** What a relay reads of a send request (the fields of sendRequest's SendFields). */
 type RelayFields = {
@@ -19,9 +20,16 @@ type RelayFields = {
 
 export async function relayToTargets(
 	env: Env,
-	r: { appId: number; sender: { id: number; deviceSn: number; adminRights: boolean }; input: RelayFields; requestId: string },
+	r: {
+		appId: number;
+		sender: { id: number; deviceSn: number; adminRights: boolean };
+		input: RelayFields;
+		/** A notification (/message/notify). */
+		isSystem: boolean;
+		requestId: string;
+	},
 ): Promise<{ ok: true } | Failure> {
-	const { appId, sender, input, requestId } = r;
+	const { appId, sender, input, isSystem, requestId } = r;
 	if (OPERATIONS.has(input.content_type)) {
 		if (input.targets.length !== 1)
 			return failure(400, 'Field "targets" must name exactly one target for an operation (content_type 9-12).');
@@ -32,21 +40,8 @@ export async function relayToTargets(
 			const conversationKey = input.type === 2 ? groupKey(target) : pairKey(sender.id, target);
 			return callConversation(env, appId, conversationKey, { requestId, at: "relayToTargets" }, async (conversation) => {
 				const relayed: { ok: true } | Failure = await conversation.relay({
-					message: {
-						appId,
-						conversationKey,
-						type: input.type,
-						contentType: input.content_type,
-						content: input.content,
-						attachment: input.attachment,
-						config: input.config,
-						ext: input.ext,
-						fromUid: sender.id,
-						fromDeviceSn: sender.deviceSn,
-						toUid: target,
-						timestamp: 0, // taken by the object
-						isSystem: sender.id === 0,
-					},
+					// The timestamp is taken by the object.
+					message: { ...outgoing(input, sender, isSystem), appId, conversationKey, toUid: target, timestamp: 0 },
 					relatedMid: input.related_mid ?? 0,
 					admin: sender.adminRights,
 					requestId,

@@ -14,7 +14,7 @@ import { OPERATIONS } from "../protocol";
 import { attemptSend } from "../rateLimits/limits";
 import { dedupeWindowS } from "../settings";
 import { contentProblem } from "./contentTypes";
-import { sendToTargets } from "./fanOut";
+import { outgoing, sendToTargets } from "./fanOut";
 import { runOperation } from "./operations";
 import { relayToTargets } from "./relay";
 
@@ -75,7 +75,7 @@ export async function handleSend(
 
 	// Relayed to the recipients' open channels only: nothing is stored, counted or called back.
 	if (input.online_only) {
-		const relayed = await relayToTargets(env, { appId: app.id, sender, input, requestId });
+		const relayed = await relayToTargets(env, { appId: app.id, sender, input, isSystem: kind === "notify", requestId });
 		if (!relayed.ok) throw ApiError.from(relayed);
 		return { msgIds: input.targets.map(() => 0), replayed: false };
 	}
@@ -95,17 +95,7 @@ export async function handleSend(
 	const outcome = await sendToTargets(env, {
 		appId: app.id,
 		senderMustBeMember: !sender.adminRights,
-		message: {
-			type: input.type,
-			contentType: input.content_type,
-			content: input.content,
-			attachment: input.attachment,
-			config: input.config,
-			ext: input.ext,
-			fromUid: sender.id,
-			fromDeviceSn: sender.deviceSn,
-			isSystem: kind === "notify",
-		},
+		message: outgoing(input, sender, kind === "notify"),
 		targets: input.targets,
 		transaction: t && { id: t.transactionId, bodyHash: t.hash },
 		dedupeWindowMs: windowS * 1000,
