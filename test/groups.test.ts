@@ -312,13 +312,14 @@ describe("§5 group conversations", () => {
 		expect(await seen()).toBe("moderated");
 	});
 
-	it("§5.5 §5.7 no answer tells a removed member or a non-member which ids exist: 403 whatever msg_id names", async () => {
+	it("§5.1b §5.5 §5.7 no answer tells a removed member or a non-member which ids exist: 403 whatever msg_id names", async () => {
 		const c = await crew();
 		const outsider = await registerUser(app);
 		const outsiderToken = await userToken(app, outsider);
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		const [seenByAnn] = (await groupSend(c.tokens[c.owner], groupId, "before")).body.msg_ids;
 		const [annsOwn] = (await groupSend(c.tokens[c.ann], groupId, "ann's own")).body.msg_ids;
+		const [unreadByAnn] = (await groupSend(c.tokens[c.owner], groupId, "before, not read yet")).body.msg_ids;
 		await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann] } });
 		const [afterKick] = (await groupSend(c.tokens[c.owner], groupId, "after")).body.msg_ids;
 		const missing = afterKick + 1000;
@@ -330,7 +331,12 @@ describe("§5 group conversations", () => {
 			const op = await send(app, annToken, { type: 2, targets: [groupId], content_type: 9, related_mid: msgId });
 			expect(op.status, `READ_ACK ${msgId}`).toBe(403);
 		}
-		expect((await ack(app, annToken, groupId, seenByAnn)).status).toBe(200); // what they saw, they may mark read
+		// §5.1b: through send a removed member may not READ_ACK at all, not even what they saw; it moves nothing.
+		const readAck = await send(app, annToken, { type: 2, targets: [groupId], content_type: 9, related_mid: unreadByAnn });
+		expect(readAck.status).toBe(403);
+		expect(await entryFor(app, annToken, groupId)).toMatchObject({ num: 1 });
+		// §5.5: /message/ack still marks read what they saw.
+		expect((await ack(app, annToken, groupId, unreadByAnn)).status).toBe(200);
 		expect(await entryFor(app, annToken, groupId)).toMatchObject({ num: 0 });
 		// A non-member: 403 for every id.
 		for (const msgId of [seenByAnn, missing]) {

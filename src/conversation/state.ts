@@ -45,6 +45,8 @@ export type AckInput = {
 	deviceSn: number;
 	to: number;
 	nowMs: number;
+	/** READ_ACK through send (SPEC §5.1b): only a current member of a group may. */
+	currentMemberOnly?: boolean;
 };
 
 export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: true; readPosition: number }>> {
@@ -62,6 +64,9 @@ export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: 
 	// §5.5: a non-member of a group, or a member removed before msg_id, gets 403 whatever msg_id names.
 	if (groupOf(input.conversationKey) !== null) {
 		if (!done.side) return refused(failure(403, `User ${input.userId} is not a member of group ${input.to}.`));
+		if (done.side.leftAt !== null && input.currentMemberOnly) {
+			return refused(failure(403, `User ${input.userId} is no longer a member of group ${input.to}.`));
+		}
 		if (done.side.leftAt !== null && input.msgId > done.side.leftAt) {
 			return refused(failure(403, `User ${input.userId} left group ${input.to} before message ${input.msgId}.`));
 		}

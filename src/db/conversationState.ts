@@ -28,12 +28,22 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
  */
 export async function ackConversation(
 	db: Database,
-	a: { appId: number; conversationKey: string; userId: number; msgId: number; deviceSn: number; to: number; nowMs: number },
+	a: {
+		appId: number;
+		conversationKey: string;
+		userId: number;
+		msgId: number;
+		deviceSn: number;
+		to: number;
+		nowMs: number;
+		/** READ_ACK through send: a removed member may not (SPEC §5.1b); /message/ack: up to their removal (§5.5). */
+		currentMemberOnly?: boolean;
+	},
 	also: SQL[] = [],
 ): Promise<{ readPosition: number | null; moved: boolean; side: { leftAt: number | null } | null; owed: Owed; also: Results }> {
 	const me = sql`app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}`;
-	// A removed member may mark read only what they could see (up to their removal).
-	const visible = (msgId: SQL) => sql`(left_at IS NULL OR ${msgId} <= left_at)`;
+	// A removed member may mark read only what they could see (up to their removal), and through READ_ACK nothing.
+	const visible = (msgId: SQL) => (a.currentMemberOnly ? sql`left_at IS NULL` : sql`(left_at IS NULL OR ${msgId} <= left_at)`);
 	const newestVisible = (leftAt: SQL) =>
 		sql`(SELECT max(id) FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey}
 			AND id <= coalesce(${leftAt}, ${Number.MAX_SAFE_INTEGER}))`;

@@ -49,6 +49,7 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 				msgId,
 				deviceSn: sender.deviceSn,
 				to: target,
+				currentMemberOnly: input.type === 2,
 				requestId,
 			});
 		} else if (input.content_type === RECALL) {
