@@ -1,5 +1,4 @@
 // How a conversation is named: in D1 rows (conversation_key) and as the name of
-import type { Audience } from "../db/presence";
 import { type Failure, failure } from "./results";
 // its Durable Object. Both are scoped by app.
 
@@ -15,14 +14,6 @@ export function groupKey(groupId: number): string {
 /** The group a conversation key names (null: a one-to-one conversation). */
 export function groupOf(conversationKey: string): number | null {
 	return conversationKey.startsWith("g:") ? Number(conversationKey.slice(2)) : null;
-}
-
-/** Who a conversation's events go to: the two users of a pair, or the group's members. */
-export function audienceOf(conversationKey: string): Audience {
-	const group = groupOf(conversationKey);
-	if (group !== null) return { groupId: group };
-	const [, a, b] = conversationKey.split(":");
-	return { users: [Number(a), Number(b)] };
 }
 
 /** The Durable Object that is the single writer of this conversation. */

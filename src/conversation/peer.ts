@@ -3,8 +3,9 @@
 
 import type { Database } from "../db/client";
 import { accountKind } from "../db/memo";
+import type { Audience } from "../db/presence";
 import { badRequest, notFound } from "../http/envelope";
-import { groupKey, pairKey } from "./key";
+import { groupKey, groupOf, pairKey } from "./key";
 
 export type Named = { key: string; type: 1 | 2 };
 
@@ -21,4 +22,10 @@ export async function conversationWith(db: Database, appId: number, me: number, 
 export function partiesOf(conversationKey: string): number[] {
 	const [kind, a, b] = conversationKey.split(":");
 	return kind === "p" ? [Number(a), Number(b)] : [Number(a)];
+}
+
+/** Who a conversation's events go to: the two users of a pair, or the group's members. */
+export function audienceOf(conversationKey: string): Audience {
+	const group = groupOf(conversationKey);
+	return group === null ? { users: partiesOf(conversationKey) } : { groupId: group };
 }

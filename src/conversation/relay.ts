@@ -9,7 +9,8 @@ import type { MessageRow, NewMessage } from "../db/messages";
 import { messageRowOf, messageRowSql } from "../db/messages";
 import { onlineOf, onlineUserIds } from "../db/presence";
 import { APPEND, READ_ACK, RECALL, REPLACE } from "../protocol";
-import { audienceOf, groupOf } from "./key";
+import { groupOf } from "./key";
+import { audienceOf } from "./peer";
 import { type Failure, failure } from "./results";
 import type { Push } from "./state";
 

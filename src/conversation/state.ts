@@ -5,6 +5,7 @@
 import { type Actor, NOTHING_OWED, type Owed } from "../db/callbacks";
 import type { Database } from "../db/client";
 import {
+	type Ack,
 	ackConversation,
 	deleteConversationFor,
 	type Edit,
@@ -18,7 +19,8 @@ import { messageRowOf, messageRowSql } from "../db/messages";
 import { type Audience, onlineOf, onlineUserIds } from "../db/presence";
 import { MAX_CONTENT } from "../limits";
 import type { Happening } from "../realtime/events";
-import { audienceOf, groupOf } from "./key";
+import { groupOf } from "./key";
+import { audienceOf } from "./peer";
 import { type Failure, failure } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
@@ -36,18 +38,7 @@ const pushReads = (appId: number, conversationKey: string, msgId?: number) => [
 const answered = <T>(answer: T): Written<T> => ({ answer, owed: NOTHING_OWED });
 const refused = (answer: Failure): Written<never> => ({ answer, owed: NOTHING_OWED });
 
-/** `to`: the other side of the conversation from the reader's view (peer user or group). */
-export type AckInput = {
-	appId: number;
-	conversationKey: string;
-	userId: number;
-	msgId: number;
-	deviceSn: number;
-	to: number;
-	nowMs: number;
-	/** READ_ACK through send (SPEC §5.1b): only a current member of a group may. */
-	currentMemberOnly?: boolean;
-};
+export type AckInput = Ack;
 
 export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: true; readPosition: number }>> {
 	const done = await ackConversation(db, input, pushReads(input.appId, input.conversationKey));

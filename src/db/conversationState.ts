@@ -26,19 +26,22 @@ const unreadCountAfter = (appId: number, conversationKey: string, userId: number
  * see (a removed member: up to their removal). Null if the user has no side in
  * the conversation, or `msgId` is not one of its messages.
  */
+/** `to`: the other side of the conversation from the reader's view (peer user or group). */
+export type Ack = {
+	appId: number;
+	conversationKey: string;
+	userId: number;
+	msgId: number;
+	deviceSn: number;
+	to: number;
+	nowMs: number;
+	/** READ_ACK through send: a removed member may not (SPEC §5.1b); /message/ack: up to their removal (§5.5). */
+	currentMemberOnly?: boolean;
+};
+
 export async function ackConversation(
 	db: Database,
-	a: {
-		appId: number;
-		conversationKey: string;
-		userId: number;
-		msgId: number;
-		deviceSn: number;
-		to: number;
-		nowMs: number;
-		/** READ_ACK through send: a removed member may not (SPEC §5.1b); /message/ack: up to their removal (§5.5). */
-		currentMemberOnly?: boolean;
-	},
+	a: Ack,
 	also: SQL[] = [],
 ): Promise<{ readPosition: number | null; moved: boolean; side: { leftAt: number | null } | null; owed: Owed; also: Results }> {
 	const me = sql`app_id = ${a.appId} AND user_id = ${a.userId} AND conversation_key = ${a.conversationKey}`;

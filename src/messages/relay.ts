@@ -5,25 +5,14 @@ import { callConversation, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import { OPERATIONS } from "../protocol";
 import { outgoing } from "./fanOut";
-
-/** What a relay reads of a send request (the fields of sendRequest's SendFields). */
-type RelayFields = {
-	type: 1 | 2;
-	targets: number[];
-	content_type: number;
-	content: string;
-	ext: string;
-	config: string;
-	attachment: string;
-	related_mid?: number;
-};
+import type { Operation } from "./operations";
 
 export async function relayToTargets(
 	env: Env,
 	r: {
 		appId: number;
 		sender: { id: number; deviceSn: number; adminRights: boolean };
-		input: RelayFields;
+		input: Operation;
 		/** A notification (/message/notify). */
 		isSystem: boolean;
 		requestId: string;

@@ -177,9 +177,10 @@ export class UserChannels extends DurableObject<Env> {
 	/** Devices with a channel open (also after a hibernation), or closed within RESUME_LOG_MS (their pushes may have been cut). */
 	#recentDevices(): number[] {
 		const cutoff = clock.now() - RESUME_LOG_MS;
-		for (const socket of this.ctx.getWebSockets()) {
-			const { deviceSn } = socket.deserializeAttachment() as { deviceSn: number };
-			if (!this.#devices.has(deviceSn)) this.#devices.set(deviceSn, 0);
+		// Woken from hibernation, memory is empty: the open channels say which devices are here (read once).
+		if (this.#devices.size === 0) {
+			for (const socket of this.ctx.getWebSockets())
+				this.#devices.set((socket.deserializeAttachment() as { deviceSn: number }).deviceSn, 0);
 		}
 		return [...this.#devices].filter(([, closedAt]) => closedAt === 0 || closedAt >= cutoff).map(([sn]) => sn);
 	}
