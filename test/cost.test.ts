@@ -101,6 +101,46 @@ describe("§7 cost per request", () => {
 		});
 	});
 
+	it("§7 §5.3 a read does not write on its hot path: history writes the delivered position only when it moves", async () => {
+		const [p, q] = [await registerUser(app), await registerUser(app)];
+		const [pToken, qToken] = [await userToken(app, p), await userToken(app, q)];
+		const read = () => history(app, qToken, { opposite_id: p });
+		expect((await read()).status).toBe(200); // warms the isolate: nothing to deliver yet
+		const sent = (await send(app, pToken, { targets: [q], content: "to deliver" })).body.msg_ids[0];
+		const m = meter();
+		try {
+			expect((await read()).status).toBe(200);
+			expect(m.writes).toEqual(["UPDATE conversation_members SET"]);
+			expect(m.cost).toEqual({ d1: 2, durableObject: 0, kv: 0 });
+			m.reset();
+			// The same page again, and the peer's own read: one round trip, nothing written.
+			expect((await read()).status).toBe(200);
+			const seenBySender = await history(app, pToken, { opposite_id: q });
+			expect(m.writes).toEqual([]);
+			expect(m.cost).toEqual({ d1: 2, durableObject: 0, kv: 0 });
+			expect(seenBySender.body.data.messages[0]).toMatchObject({ msg_id: sent, status: "DELIVERED" });
+		} finally {
+			m.stop();
+		}
+	});
+
+	it("§7 a group's history never writes (its own messages are DELIVERED, §5.3)", async () => {
+		const member = await registerUser(app);
+		const memberToken = await userToken(app, member);
+		const group = (await call("/group/create", { app, token: aliceToken, body: { user_list: [member] } })).body.data.group_id;
+		const read = () => history(app, memberToken, { opposite_id: group });
+		expect((await read()).status).toBe(200);
+		expect((await send(app, aliceToken, { type: 2, targets: [group], content: "to the group" })).status).toBe(200);
+		const m = meter();
+		try {
+			expect((await read()).body.data.messages).toHaveLength(1);
+			expect(m.writes).toEqual([]);
+			expect(m.cost).toEqual({ d1: 1, durableObject: 0, kv: 0 });
+		} finally {
+			m.stop();
+		}
+	});
+
 	it("§7 history read by the admin acting as a user is one D1 round trip", async () => {
 		const asBob = () => call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
 		expect(await costOf("GET /message/conversation (admin + user_id)", asBob)).toEqual({ d1: 1, durableObject: 0, kv: 0 });

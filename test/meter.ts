@@ -6,14 +6,22 @@ import { vi } from "vitest";
 
 export type Cost = { d1: number; durableObject: number; kv: number };
 
+/** SQL that changes stored data (a statement D1 must send to the primary). */
+const WRITE = /^\s*(WITH\b[\s\S]*?\)\s*)?(INSERT|UPDATE|DELETE|REPLACE)\b/i;
+
 const ROUND_TRIPS = ["first", "all", "run", "raw"] as const;
 
 export function meter() {
 	const cost: Cost = { d1: 0, durableObject: 0, kv: 0 };
+	/** The write statements prepared (not a round trip each: a batch carries several). */
+	const writes: string[] = [];
 	const d1 = Object.getPrototypeOf(env.DB) as D1Database;
 	const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
 	const spies: { mockRestore(): void }[] = [
 		countCalls(d1, "batch", () => cost.d1++),
+		countCalls(d1, "prepare", (query) => {
+			if (typeof query === "string" && WRITE.test(query)) writes.push(query.trim().split(/\s+/).slice(0, 3).join(" "));
+		}),
 		...ROUND_TRIPS.map((name) => countCalls(statement, name, () => cost.d1++)),
 		...(["get", "put", "delete", "list", "getWithMetadata"] as const).map((name) => countCalls(env.DEDUPE, name, () => cost.kv++)),
 	];
@@ -38,20 +46,24 @@ export function meter() {
 	}
 	return {
 		cost,
-		reset: () => Object.assign(cost, { d1: 0, durableObject: 0, kv: 0 }),
+		writes,
+		reset: () => {
+			Object.assign(cost, { d1: 0, durableObject: 0, kv: 0 });
+			writes.length = 0;
+		},
 		stop: () => {
 			for (const spy of spies) spy.mockRestore();
 		},
 	};
 }
 
-function countCalls<T extends object>(target: T, name: keyof T & string, onCall: () => void) {
+function countCalls<T extends object>(target: T, name: keyof T & string, onCall: (...args: unknown[]) => void) {
 	const real = target[name] as (...args: unknown[]) => unknown;
 	return vi.spyOn(target as Record<string, (...args: unknown[]) => unknown>, name).mockImplementation(function (
 		this: unknown,
 		...args: unknown[]
 	) {
-		onCall();
+		onCall(...args);
 		return real.apply(this, args);
 	});
 }

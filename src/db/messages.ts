@@ -2,7 +2,7 @@
 // Object) and reading a page of history.
 import { type SQL, sql } from "drizzle-orm";
 import { batchOwing, type Owed, oweNewMessage } from "./callbacks";
-import { batchSql, type Database } from "./client";
+import type { Database } from "./client";
 import { insertDedupe, type Transaction } from "./dedupe";
 import { type Audience, onlineOf, onlineUserIds } from "./presence";
 import type { messages } from "./schema";
@@ -188,7 +188,8 @@ export type HistoryPage = {
 	/** The caller's and the peer's read positions (0 if they have no side yet). */
 	myRead: number;
 	peerRead: number;
-	/** The newest message the peer has fetched. */
+	/** The newest message the caller, and the peer, have fetched. */
+	myDelivered: number;
 	peerDelivered: number;
 };
 
@@ -196,6 +197,7 @@ type HistoryRow = {
 	has_side: number;
 	my_read: number;
 	peer_read: number;
+	my_delivered: number;
 	peer_delivered: number;
 	id: number | null;
 	app_id: number;
@@ -217,12 +219,11 @@ type HistoryRow = {
 
 /**
  * One page of history, newest first, from `startId` (inclusive) down, above the
- * caller's clear point, with both sides' positions and whether the peer exists.
- * One round trip: a batch of two statements. The first records that the caller
- * has now fetched (delivered) everything up to the page's newest message — a
- * max-register, so it needs no serialising by the conversation's object. The
- * second reads the page, left-joined to a context row so that the context
- * comes back even when the page is empty.
+ * caller's clear point, with both sides' positions and whether the caller has a
+ * side. One read-only statement (so a replica may serve it): the page
+ * left-joined to a context row, so that the context comes back even when the
+ * page is empty. Recording what the page delivered is the caller's next step
+ * (`recordDelivered`), taken only when it moves.
  */
 export async function historyPage(
 	db: Database,
@@ -236,40 +237,44 @@ export async function historyPage(
 	const side = (userId: number) =>
 		sql`SELECT read_position, delivered_position, clear_point, left_at FROM conversation_members WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey}`;
 	const upTo = startId > 0 ? startId : Number.MAX_SAFE_INTEGER;
-	const clearPoint = sql`coalesce((SELECT clear_point FROM conversation_members WHERE app_id = ${appId} AND user_id = ${callerId} AND conversation_key = ${conversationKey}), 0)`;
-	const newestOnPage = sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND id <= ${upTo} AND id > ${clearPoint})`;
-	const [, page] = await batchSql(db, [
-		sql`
-			UPDATE conversation_members SET delivered_position = ${newestOnPage}
-			WHERE app_id = ${appId} AND user_id = ${callerId} AND conversation_key = ${conversationKey}
-				AND delivered_position < coalesce(${newestOnPage}, 0)`,
-		sql`
-			WITH me AS (${side(callerId)}), peer AS (${side(peerId)})
-			SELECT
-				EXISTS (SELECT 1 FROM me) AS has_side,
-				coalesce((SELECT read_position FROM me), 0) AS my_read,
-				coalesce((SELECT read_position FROM peer), 0) AS peer_read,
-				coalesce((SELECT delivered_position FROM peer), 0) AS peer_delivered,
-				page.*
-			FROM (SELECT 1) AS context
-			LEFT JOIN (
-				SELECT * FROM messages
-				WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
-					AND id <= min(${upTo}, coalesce((SELECT left_at FROM me), ${Number.MAX_SAFE_INTEGER}))
-					AND id > coalesce((SELECT clear_point FROM me), 0)
-				ORDER BY id DESC LIMIT ${limit}
-			) AS page
-			ORDER BY page.id DESC`,
-	]);
-	const rows = (page?.results ?? []) as HistoryRow[];
+	const rows = await db.all<HistoryRow>(sql`
+		WITH me AS (${side(callerId)}), peer AS (${side(peerId)})
+		SELECT
+			EXISTS (SELECT 1 FROM me) AS has_side,
+			coalesce((SELECT read_position FROM me), 0) AS my_read,
+			coalesce((SELECT read_position FROM peer), 0) AS peer_read,
+			coalesce((SELECT delivered_position FROM me), 0) AS my_delivered,
+			coalesce((SELECT delivered_position FROM peer), 0) AS peer_delivered,
+			page.*
+		FROM (SELECT 1) AS context
+		LEFT JOIN (
+			SELECT * FROM messages
+			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
+				AND id <= min(${upTo}, coalesce((SELECT left_at FROM me), ${Number.MAX_SAFE_INTEGER}))
+				AND id > coalesce((SELECT clear_point FROM me), 0)
+			ORDER BY id DESC LIMIT ${limit}
+		) AS page
+		ORDER BY page.id DESC`);
 	const first = rows[0];
 	return {
 		rows: rows.flatMap((r) => (r.id === null ? [] : [messageFromRow(r as HistoryRow & { id: number })])),
 		hasSide: first?.has_side === 1,
 		myRead: first?.my_read ?? 0,
 		peerRead: first?.peer_read ?? 0,
+		myDelivered: first?.my_delivered ?? 0,
 		peerDelivered: first?.peer_delivered ?? 0,
 	};
+}
+
+/**
+ * Records that `userId` has fetched (delivered) the conversation up to
+ * `msgId`: a max-register, so it needs no serialising by the conversation's
+ * object, and a no-op when the position is already there.
+ */
+export async function recordDelivered(db: Database, appId: number, userId: number, conversationKey: string, msgId: number): Promise<void> {
+	await db.run(sql`
+		UPDATE conversation_members SET delivered_position = ${msgId}
+		WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey} AND delivered_position < ${msgId}`);
 }
 
 function messageFromRow(r: HistoryRow & { id: number }): MessageRow {

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { requireUser } from "../auth/identity";
 import { conversationWith } from "../conversation/peer";
-import { type HistoryPage, historyPage, type MessageRow } from "../db/messages";
+import { type HistoryPage, historyPage, type MessageRow, recordDelivered } from "../db/messages";
 import { forbidden } from "../http/envelope";
 import { idOut, integerIn, peerId } from "../http/ids";
 import { MAX_ID } from "../limits";
@@ -39,6 +39,13 @@ export const messageConversation = endpoint({
 		if (named.type === 2 && !page.hasSide) throw forbidden(`User ${me.userId} is not a member of group ${query.opposite_id}.`);
 		const rows = page.rows.slice(0, limit);
 		const next = page.rows[limit];
+		// Returning a peer's message delivers it (§5.3); written only when the position moves, and
+		// before answering, so the sender sees DELIVERED on their next read. Only a one-to-one
+		// sender reads it (a group's own messages are DELIVERED; the system account reads nothing).
+		const newestReceived = rows.find((row) => row.fromUid !== me.userId)?.id ?? 0;
+		if (named.type === 1 && query.opposite_id !== 0 && newestReceived > page.myDelivered) {
+			await recordDelivered(db, app.id, me.userId, named.key, newestReceived);
+		}
 		const status = statusFor(me.userId, page);
 		return {
 			data: {
