@@ -3,7 +3,7 @@
 // The old token stops working at once for new isolates, and within 60 s
 // everywhere (isolates remember an app that long; see README "Memos").
 import { createHash, randomBytes } from "node:crypto";
-import { APP_KEY, localStateArgs, option, sqlString, wrangler } from "./wrangler.mjs";
+import { APP_KEY, d1Rows, localStateArgs, option, placementOf, sqlString } from "./wrangler.mjs";
 
 const argv = process.argv.slice(2);
 const key = option(argv, "app");
@@ -16,9 +16,10 @@ const target = remote ? ["--remote"] : ["--local", ...localStateArgs(argv)];
 
 const adminToken = `adm_${randomBytes(32).toString("hex")}`;
 const hash = createHash("sha256").update(adminToken).digest("hex");
+// The app's row is in the database the directory names.
+const placement = placementOf(key, target);
 const update = `UPDATE apps SET admin_token_hash = ${sqlString(hash)} WHERE key = ${sqlString(key)} RETURNING key`;
-const output = wrangler(["d1", "execute", "DB", ...target, "--json", "--command", update], { quiet: true });
-if (JSON.parse(output)[0]?.results?.[0]?.key !== key) {
+if (!placement || d1Rows(placement.database_binding, target, update)[0]?.key !== key) {
 	console.error(`no app ${key} in that database`);
 	process.exit(1);
 }

@@ -6,7 +6,7 @@
 // answers them (the secret never). With no field given it only prints them.
 // The same rules as POST /app/settings; with --remote, callback URLs must be
 // https and public unless --allow-private (as a deployment refuses them).
-import { APP_KEY, localStateArgs, option, sqlString, wrangler } from "./wrangler.mjs";
+import { APP_KEY, d1Rows, localStateArgs, option, placementOf, sqlString } from "./wrangler.mjs";
 
 const argv = process.argv.slice(2);
 const key = option(argv, "app");
@@ -84,7 +84,9 @@ const sql =
 		? `UPDATE apps SET ${set.join(", ")} WHERE key = ${sqlString(key)} RETURNING ${columns}`
 		: `SELECT ${columns} FROM apps WHERE key = ${sqlString(key)}`;
 const target = remote ? ["--remote"] : ["--local", ...localStateArgs(argv)];
-const row = JSON.parse(wrangler(["d1", "execute", "DB", ...target, "--json", "--command", sql], { quiet: true }))[0]?.results?.[0];
+// The app's row is in the database the directory names.
+const placement = placementOf(key, target);
+const row = placement && d1Rows(placement.database_binding, target, sql)[0];
 if (!row) fail(`no app ${key} in that database`, 1);
 console.log(
 	JSON.stringify({

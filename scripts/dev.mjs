@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { buildPublic } from "./public-assets.mjs";
-import { localStateArgs, option, sqlString, wrangler, wranglerForeground } from "./wrangler.mjs";
+import { localStateArgs, migrateAll, option, sqlString, wrangler, wranglerForeground } from "./wrangler.mjs";
 
 const argv = process.argv.slice(2);
 const local = ["--local", ...localStateArgs(argv)];
@@ -18,7 +18,7 @@ if (!existsSync(".dev.vars")) {
 }
 
 buildPublic();
-wrangler(["d1", "migrations", "apply", "DB", ...local], { quiet: true });
+migrateAll(local); // every app database (wrangler.toml APP_DATABASES)
 
 const adminToken = process.env.DEV_ADMIN_TOKEN || "dev-admin-token";
 const hash = createHash("sha256").update(adminToken).digest("hex");
@@ -29,7 +29,8 @@ wrangler(
 		"DB",
 		...local,
 		"--command",
-		`INSERT INTO apps (id, key, name, admin_token_hash, open_registration, recall_window_s, created_at)
+		`INSERT INTO app_directory (app_id, key, database_binding) VALUES (1, '1', 'DB') ON CONFLICT DO NOTHING;
+		INSERT INTO apps (id, key, name, admin_token_hash, open_registration, recall_window_s, created_at)
 		VALUES (1, '1', 'dev', ${sqlString(hash)}, 0, 120, ${Date.now()})
 		ON CONFLICT (id) DO UPDATE SET admin_token_hash = excluded.admin_token_hash`,
 	],

@@ -1,5 +1,6 @@
 // Running the project's own wrangler from the operator scripts.
 import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -56,3 +57,32 @@ export const sqlString = (text) => `'${String(text).replaceAll("'", "''")}'`;
 
 /** An app key (SPEC §3), as src/limits.ts says. */
 export const APP_KEY = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * The app databases by binding, as wrangler.toml's [vars] APP_DATABASES lists
+ * them (src/db/databases.ts). The first, DB, also holds the directory.
+ */
+export function appDatabases() {
+	const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
+	const listed = /^APP_DATABASES\s*=\s*"([^"]*)"/m.exec(toml)?.[1] ?? "DB";
+	const names = listed
+		.split(",")
+		.map((name) => name.trim())
+		.filter(Boolean);
+	return names.length > 0 ? names : ["DB"];
+}
+
+/** Applies the migrations to every app database (`target`: --local [--persist-to DIR], or --remote). */
+export function migrateAll(target) {
+	for (const binding of appDatabases()) wrangler(["d1", "migrations", "apply", binding, ...target], { quiet: true });
+}
+
+/** Runs one SQL command on a database; returns its result rows. */
+export function d1Rows(binding, target, command) {
+	return JSON.parse(wrangler(["d1", "execute", binding, ...target, "--json", "--command", command], { quiet: true }))[0]?.results ?? [];
+}
+
+/** Where the app with this key lives: {app_id, database_binding}, or undefined. */
+export function placementOf(key, target) {
+	return d1Rows("DB", target, `SELECT app_id, database_binding FROM app_directory WHERE key = ${sqlString(key)}`)[0];
+}

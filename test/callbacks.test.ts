@@ -19,7 +19,7 @@ import { database } from "../src/db/client";
 import worker from "../src/index";
 import { meter } from "./meter";
 import { receiver, setSettings } from "./receiver";
-import { ack, call, createApp, recall, registerUser, send, type TestApp, userToken } from "./support";
+import { ack, call, createApp, d1Sessions, recall, registerUser, send, type TestApp, userToken } from "./support";
 
 type Pair = { app: TestApp; alice: number; bob: number; aliceToken: string; bobToken: string };
 
@@ -90,9 +90,7 @@ describe("§6.2 the outbox is written with the write it reports", () => {
 	it("§6.2 a failing batch writes neither the message nor its callback (503, nothing owed)", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
-		const batch = vi
-			.spyOn(Object.getPrototypeOf(env.DB) as D1Database, "batch")
-			.mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost (injected)"));
+		const batch = vi.spyOn(d1Sessions, "batch").mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost (injected)"));
 		const failed = await send(p.app, p.aliceToken, { targets: [p.bob], content: "lost" });
 		batch.mockRestore();
 		expect(failed.status).toBe(503);
@@ -471,7 +469,7 @@ describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses n
 		const unrecorded = (await outbox(p.app.appId)).filter((r) => r.state === "pending").map((r) => r.webhook_id);
 		expect(unrecorded.length).toBeGreaterThanOrEqual(1);
 		await runInDurableObject(stub, async (_object, state) => {
-			await new CallbackDrainer(state.storage, () => database(env.DB)).onAlarm();
+			await new CallbackDrainer(state.storage, async () => database(env.DB)).onAlarm();
 		});
 		const all = await hook.count(5 + unrecorded.length);
 		await new Promise((r) => setTimeout(r, 200));

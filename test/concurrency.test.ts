@@ -10,6 +10,7 @@ import {
 	allMessages,
 	call,
 	createApp,
+	d1Sessions,
 	directSend,
 	entryFor,
 	history,
@@ -34,9 +35,9 @@ afterEach(() => vi.restoreAllMocks());
  * conversation object would commit out of order (PLATFORM-NOTES §1).
  */
 function slowD1() {
-	const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+	const d1 = d1Sessions;
 	const realBatch = d1.batch;
-	vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+	vi.spyOn(d1, "batch").mockImplementation(async function (this: D1DatabaseSession, statements) {
 		await new Promise((resolve) => setTimeout(resolve, Math.random() * 4));
 		return realBatch.call(this, statements);
 	});
@@ -158,7 +159,7 @@ describe("Conversation ordering under concurrency", () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		slowD1();
-		const batches = vi.spyOn(Object.getPrototypeOf(env.DB) as D1Database, "batch");
+		const batches = vi.spyOn(d1Sessions, "batch");
 		const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => send(app, aliceToken, { targets: [bob], content: `q${i}` })));
 		const writes = batches.mock.calls.length;
 		vi.restoreAllMocks();

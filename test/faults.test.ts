@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Conversation } from "../src/conversation/Conversation";
 import { conversationObject, pairKey } from "../src/conversation/key";
 import { MAX_QUEUED_WRITES } from "../src/limits";
-import { allMessages, call, createApp, directSend, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+import { allMessages, call, createApp, d1Sessions, directSend, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterEach(() => vi.restoreAllMocks());
 
 type Statement = { statement: string; params: unknown[] };
-const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+const d1 = d1Sessions;
 const realBatch = d1.batch;
 const touches = (statements: unknown[], conversationKey: string) =>
 	(statements as Statement[]).some((s) => s.params?.includes(conversationKey));
@@ -31,7 +31,7 @@ const touches = (statements: unknown[], conversationKey: string) =>
 /** Makes D1 batches that write `conversationKey` fail, before or after committing. */
 function failBatches(conversationKey: string, when: "before-commit" | "after-commit", times = 1) {
 	let left = times;
-	return vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+	return vi.spyOn(d1, "batch").mockImplementation(async function (this: D1DatabaseSession, statements) {
 		if (left > 0 && touches(statements, conversationKey)) {
 			left--;
 			if (when === "after-commit") await realBatch.call(this, statements);
@@ -255,7 +255,7 @@ describe("§7 what waits inside a conversation's object is bounded", () => {
 		const stalled = new Promise<void>((resolve) => {
 			release = resolve;
 		});
-		vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+		vi.spyOn(d1, "batch").mockImplementation(async function (this: D1DatabaseSession, statements) {
 			if (touches(statements, key)) await stalled;
 			return realBatch.call(this, statements);
 		});
@@ -304,7 +304,7 @@ describe("§5.1 §7 group commit: each queued send is answered by its own fate",
 		const after = directSend(app, bob, carol, "fallback after");
 		// The group batch and the first two one-by-one writes reach D1; the third meets a lost connection.
 		let batches = 0;
-		vi.spyOn(d1, "batch").mockImplementation(async function (this: D1Database, statements) {
+		vi.spyOn(d1, "batch").mockImplementation(async function (this: D1DatabaseSession, statements) {
 			if (touches(statements, key) && ++batches === 4) throw new Error("D1_ERROR: Network connection lost.");
 			return realBatch.call(this, statements);
 		});
@@ -314,8 +314,13 @@ describe("§5.1 §7 group commit: each queued send is answered by its own fate",
 		});
 		expect(batches).toBe(4);
 		expect(results[0]).toMatchObject({ ok: true, replayed: false });
-		expect(results[1]).toEqual({ ok: true, msgId: first.body.msg_ids[0], replayed: true });
-		expect(results[2]).toEqual({ ok: false, status: 503, message: "The message store is unavailable; retry the request." });
+		expect(results[1]).toEqual({ ok: true, msgId: first.body.msg_ids[0], replayed: true, bookmark: expect.any(String) });
+		expect(results[2]).toEqual({
+			ok: false,
+			status: 503,
+			message: "The message store is unavailable; retry the request.",
+			bookmark: expect.any(String),
+		});
 		const stored = (await allMessages(app, bobToken, carol)).map((m) => m.content);
 		expect(stored.filter((c) => c.startsWith("fallback"))).toEqual(["fallback before", "fallback repeat"]);
 	});

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { parseId } from "../src/http/ids";
 import { MAX_ID } from "../src/limits";
-import { call, createApp, registerUser, type TestApp, userToken } from "./support";
+import { call, createApp, d1Sessions, registerUser, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 
@@ -98,7 +98,7 @@ describe("§2 conventions", () => {
 	});
 
 	it("§2 an unexpected error is a 500 without internals; a D1 failure is a 503 with Retry-After", async () => {
-		const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+		const d1 = d1Sessions;
 		vi.spyOn(d1, "prepare").mockImplementation(() => {
 			throw new Error("D1_ERROR: Network connection lost (at /secret/path)");
 		});

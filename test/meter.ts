@@ -3,6 +3,7 @@
 // the pool, so spies on the binding prototypes see every call.
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
+import { d1Sessions } from "./support";
 
 export type Cost = { d1: number; durableObject: number; kv: number };
 
@@ -15,7 +16,7 @@ export function meter() {
 	const cost: Cost = { d1: 0, durableObject: 0, kv: 0 };
 	/** The write statements prepared (not a round trip each: a batch carries several). */
 	const writes: string[] = [];
-	const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+	const d1 = d1Sessions;
 	const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
 	const spies: { mockRestore(): void }[] = [
 		countCalls(d1, "batch", () => cost.d1++),

@@ -9,6 +9,7 @@ import {
 	ack,
 	call,
 	createApp,
+	d1Sessions,
 	deleteConversation,
 	history,
 	recall,
@@ -27,9 +28,9 @@ const failedSetUp: string[] = [];
 /** Runs every endpoint once while recording each SQL text the service prepares. */
 beforeAll(async () => {
 	const app: TestApp = await createApp();
-	const d1 = Object.getPrototypeOf(env.DB) as D1Database;
+	const d1 = d1Sessions;
 	const realPrepare = d1.prepare;
-	const spy = vi.spyOn(d1, "prepare").mockImplementation(function (this: D1Database, query: string) {
+	const spy = vi.spyOn(d1, "prepare").mockImplementation(function (this: D1DatabaseSession, query: string) {
 		seen.add(query);
 		return realPrepare.call(this, query);
 	});

@@ -14,16 +14,35 @@ export type Reply = { status: number; headers: Headers; body: { code: number; me
  * Creates an app the way the operator CLI does: a random token, stored as a
  * hash. Its key is a string, as the source service's AppIDs are.
  */
-export async function createApp(settings: { key?: string; openRegistration?: boolean; recallWindowS?: number } = {}): Promise<TestApp> {
+/**
+ * An app as `npm run app:create` makes one: its number from the directory (in DB),
+ * its row in the database it is placed on (`database`, default DB).
+ */
+export async function createApp(
+	settings: { key?: string; openRegistration?: boolean; recallWindowS?: number; database?: "DB" | "DB_2" } = {},
+): Promise<TestApp> {
 	const adminToken = `adm_${crypto.randomUUID().replaceAll("-", "")}`;
 	const key = settings.key ?? `app-${crypto.randomUUID().slice(0, 8)}`;
-	const row = await env.DB.prepare(
-		"INSERT INTO apps (key, name, admin_token_hash, open_registration, recall_window_s, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-	)
-		.bind(key, "test", await hashAdminToken(adminToken), settings.openRegistration ? 1 : 0, settings.recallWindowS ?? 120, Date.now())
-		.first<{ id: number }>();
-	if (!row) throw new Error("app insert failed");
-	return { appId: row.id, key, adminToken };
+	const binding = settings.database ?? "DB";
+	const placed = await env.DB.prepare("INSERT INTO app_directory (key, database_binding) VALUES (?, ?) RETURNING app_id")
+		.bind(key, binding)
+		.first<{ app_id: number }>();
+	if (!placed) throw new Error("directory insert failed");
+	await env[binding]
+		.prepare(
+			"INSERT INTO apps (id, key, name, admin_token_hash, open_registration, recall_window_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		)
+		.bind(
+			placed.app_id,
+			key,
+			"test",
+			await hashAdminToken(adminToken),
+			settings.openRegistration ? 1 : 0,
+			settings.recallWindowS ?? 120,
+			Date.now(),
+		)
+		.run();
+	return { appId: placed.app_id, key, adminToken };
 }
 
 export type CallOptions = {
@@ -124,6 +143,7 @@ export async function allMessages(app: TestApp, token: string, peer: number, lim
 
 /** Every table of the schema. */
 export const TABLES = [
+	"app_directory",
 	"apps",
 	"accounts",
 	"users",
@@ -136,9 +156,12 @@ export const TABLES = [
 	"online_users",
 ];
 
-/** A snapshot of every table, to prove a bad request changed nothing. */
+/** A snapshot of every table of every app database, to prove a bad request changed nothing. */
 export async function snapshot(): Promise<string> {
-	const parts = await env.DB.batch(TABLES.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)));
+	const parts = [
+		...(await env.DB.batch(TABLES.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)))),
+		...(await env.DB_2.batch(TABLES.map((t) => env.DB_2.prepare(`SELECT * FROM ${t} ORDER BY rowid`)))),
+	];
 	return JSON.stringify(parts.map((p) => p.results));
 }
 
@@ -205,3 +228,10 @@ export function directSend(
 		requestId: `direct-${content}`,
 	};
 }
+
+/**
+ * Where every D1 query of the service goes, for spies: a session's prepare and
+ * batch (src/db/sessions.ts). A binding's own prepare and batch pass through
+ * them too (its always-primary session), so one spy sees every call once.
+ */
+export const d1Sessions = Object.getPrototypeOf(env.DB.withSession("first-primary")) as D1DatabaseSession;

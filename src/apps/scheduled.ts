@@ -2,9 +2,12 @@
 // callbacks that are overdue — owed when the process died between a write's
 // commit and its wake-up, or whose wake-up failed — and purge what is over:
 // delivered callbacks, expired dead letters, expired dedupe rows (SPEC §7).
+// In every app database: one that fails is logged and skipped, the others
+// are swept all the same.
 import { clock } from "../clock";
 import { overdueConversations, purgeExpired } from "../db/callbacks";
-import { database } from "../db/client";
+import { database, describeError } from "../db/client";
+import { appDatabaseNames, d1Binding } from "../db/databases";
 import { CALLBACK_DEAD_KEEP_MS, CALLBACK_DELIVERED_KEEP_MS } from "../limits";
 import { dedupeWindowS } from "../settings";
 import { wakeDrainers } from "./callbacks";
@@ -14,8 +17,26 @@ const OVERDUE_MS = 30_000;
 const SWEEP_LIMIT = 500;
 const PURGE_LIMIT = 5_000;
 
-export async function runSchedule(env: Env): Promise<{ woken: number; purged: { delivered: number; dead: number; dedupe: number } }> {
-	const db = database(env.DB);
+type Swept = { woken: number; purged: { delivered: number; dead: number; dedupe: number } };
+
+export async function runSchedule(env: Env): Promise<Swept & { failed: string[] }> {
+	const total: Swept & { failed: string[] } = { woken: 0, purged: { delivered: 0, dead: 0, dedupe: 0 }, failed: [] };
+	for (const binding of appDatabaseNames(env)) {
+		try {
+			const swept = await sweep(env, binding);
+			total.woken += swept.woken;
+			for (const kind of ["delivered", "dead", "dedupe"] as const) total.purged[kind] += swept.purged[kind];
+		} catch (error) {
+			total.failed.push(binding);
+			console.error(JSON.stringify({ at: "scheduled", database: binding, error: describeError(error) }));
+		}
+	}
+	console.log(JSON.stringify({ at: "scheduled", ...total }));
+	return total;
+}
+
+async function sweep(env: Env, binding: string): Promise<Swept> {
+	const db = database(d1Binding(env, binding));
 	const now = clock.now();
 	const overdue = await overdueConversations(db, now - OVERDUE_MS, SWEEP_LIMIT);
 	const byApp = new Map<number, string[]>();
@@ -26,6 +47,5 @@ export async function runSchedule(env: Env): Promise<{ woken: number; purged: { 
 		{ delivered: now - CALLBACK_DELIVERED_KEEP_MS, dead: now - CALLBACK_DEAD_KEEP_MS, dedupe: now - dedupeWindowS(env) * 1000 },
 		PURGE_LIMIT,
 	);
-	console.log(JSON.stringify({ at: "scheduled", woken: overdue.length, purged }));
 	return { woken: overdue.length, purged };
 }

@@ -20,8 +20,6 @@ export type Caller =
 	/** The app administrator acting as administrator of one group (header `group_id`). */
 	| { kind: "groupAdmin"; groupId: number };
 
-export type Authenticated = { app: AppRecord; caller: Caller };
-
 /** The app key (SPEC §3): the source service's AppIDs are strings such as "welovemaxim". */
 export const appKey = z
 	.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
@@ -38,16 +36,16 @@ export const tokenHeaders = z.object({
 });
 const actingHeaders = tokenHeaders.pick({ user_id: true, group_id: true });
 
-/** Parses `app_id` and loads the app: 400 if missing or malformed, 401 if unknown. */
-export async function resolveApp(request: ApiRequest, db: Database): Promise<AppRecord> {
+/** Parses `app_id` and loads the app (directory, then its database): 400 if missing or malformed, 401 if unknown. */
+export async function resolveApp(request: ApiRequest, env: Env): Promise<AppRecord> {
 	const { app_id } = parse(appHeaders, { app_id: request.headers.get("app_id") ?? undefined }, "header");
-	const app = await appByKey(db, app_id);
+	const app = await appByKey(env, app_id);
 	if (!app) throw unauthorized(`Unknown app_id ${app_id}.`);
 	return app;
 }
 
-export async function authenticate(request: ApiRequest, env: Env, db: Database): Promise<Authenticated> {
-	const app = await resolveApp(request, db);
+/** Who is calling `app` (whose database is `db`): its `access-token` and acting headers. */
+export async function authenticate(request: ApiRequest, env: Env, app: AppRecord, db: Database): Promise<Caller> {
 	const token = request.headers.get("access-token");
 	if (!token) throw unauthorized('Header "access-token" is required.');
 	const acting = parse(
@@ -63,7 +61,7 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 			throw forbidden('A user token cannot act as another user (header "user_id").');
 		}
 		if (acting.group_id !== undefined) throw forbidden('A user token cannot act as a group administrator (header "group_id").');
-		return { app, caller: { kind: "user", userId: claims.userId, deviceSn: claims.deviceSn, viaAdmin: false } };
+		return { kind: "user", userId: claims.userId, deviceSn: claims.deviceSn, viaAdmin: false };
 	}
 
 	if (!(await adminTokenMatches(token, app.adminTokenHash))) {
@@ -71,7 +69,7 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 		const tokenHash = await hashAdminToken(token);
 		if (refusedRecently(app.key, tokenHash)) throw refusal;
 		// Perhaps a token rotated since this isolate last read the app.
-		const fresh = await appByKey(db, app.key, { fresh: true });
+		const fresh = await appByKey(env, app.key, { fresh: true });
 		if (!fresh || !(await adminTokenMatches(token, fresh.adminTokenHash))) {
 			rememberRefused(app.key, tokenHash);
 			throw refusal;
@@ -83,14 +81,14 @@ export async function authenticate(request: ApiRequest, env: Env, db: Database):
 	if (acting.user_id !== undefined) {
 		if (!(await existingUsers(db, app.id, [acting.user_id])).has(acting.user_id)) throw notFound(`User ${acting.user_id} does not exist.`);
 		console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingAs: acting.user_id }));
-		return { app, caller: { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true } };
+		return { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true };
 	}
 	if (acting.group_id !== undefined) {
 		if ((await accountKind(db, app.id, acting.group_id)) !== "group") throw notFound(`Group ${acting.group_id} does not exist.`);
 		console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingForGroup: acting.group_id }));
-		return { app, caller: { kind: "groupAdmin", groupId: acting.group_id } };
+		return { kind: "groupAdmin", groupId: acting.group_id };
 	}
-	return { app, caller: { kind: "admin" } };
+	return { kind: "admin" };
 }
 
 export function requireAdmin(caller: Caller): void {

@@ -39,7 +39,8 @@ type Delivered = { ids: number[]; since: number };
 
 export class CallbackDrainer {
 	readonly #storage: DurableObjectStorage;
-	readonly #db: () => Database;
+	/** The database of the conversation's app (apps live on one of several: src/db/databases.ts). */
+	readonly #db: (appId: number) => Promise<Database>;
 	#name: ConversationName | null = null;
 	/** Pending callbacks in commit order; `complete`: the object knows all of them (null: ask D1). */
 	#known: Known | null = null;
@@ -54,7 +55,7 @@ export class CallbackDrainer {
 	#running: Promise<void> | null = null;
 	#again = false;
 
-	constructor(storage: DurableObjectStorage, db: () => Database) {
+	constructor(storage: DurableObjectStorage, db: (appId: number) => Promise<Database>) {
 		this.#storage = storage;
 		this.#db = db;
 	}
@@ -146,7 +147,7 @@ export class CallbackDrainer {
 				if ((this.#delivered?.ids.length ?? 0) >= RECORD_AT) await this.#recordDelivered(true);
 				continue;
 			}
-			await settleCallback(this.#db(), outcome, clock.now());
+			await settleCallback(await this.#db(name.appId), outcome, clock.now());
 			if (outcome.kind === "retry") {
 				this.#known = null; // the next attempt reads the app's settings afresh
 				return outcome.nextAttemptAt;
@@ -157,7 +158,7 @@ export class CallbackDrainer {
 
 	async #read(name: ConversationName): Promise<Known | null> {
 		const version = this.#version;
-		const read = await takeDue(this.#db(), name.appId, name.conversationKey, this.#delivered?.ids ?? [], BATCH);
+		const read = await takeDue(await this.#db(name.appId), name.appId, name.conversationKey, this.#delivered?.ids ?? [], BATCH);
 		if (!read.destination) return null; // no such app
 		this.#highest = Math.max(this.#highest, ...read.rows.map((r) => r.id));
 		const known = { rows: read.rows, destination: read.destination, complete: read.rows.length < BATCH && this.#version === version };
@@ -173,9 +174,10 @@ export class CallbackDrainer {
 	/** Records delivered callbacks in D1 (when `now`, or when they have waited long enough). */
 	async #recordDelivered(now: boolean): Promise<void> {
 		const delivered = this.#delivered;
-		if (!delivered || (!now && clock.now() < delivered.since + RECORD_AFTER_MS)) return;
+		const name = this.#name;
+		if (!delivered || !name || (!now && clock.now() < delivered.since + RECORD_AFTER_MS)) return;
 		const ids = [...delivered.ids];
-		await recordDelivered(this.#db(), ids, clock.now());
+		await recordDelivered(await this.#db(name.appId), ids, clock.now());
 		this.recorded(ids);
 	}
 

@@ -2,13 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import { CallbackDrainer, type ConversationName } from "../callbacks/drainer";
 import { clock } from "../clock";
 import { NOTHING_OWED, type Owed, recordDeliveredSql } from "../db/callbacks";
-import { type Database, database, describeError } from "../db/client";
+import { type Database, describeError } from "../db/client";
 import type { Permission } from "../db/conversationState";
+import { appD1, appDatabase } from "../db/databases";
 import { destroyGroup, joinGroup, type MembershipChange, removeFromGroup } from "../db/groups";
+import { AppSession } from "../db/sessions";
 import { MAX_QUEUED_WRITES } from "../limits";
 import { Pusher } from "../realtime/push";
 import { type RelayInput, relay } from "./relay";
-import { type Failure, failure, storeFailed } from "./results";
+import { type Bookmarked, type Failure, failure, storeFailed } from "./results";
 import { type SendInput, type SendResult, type SendRun, sendQueued } from "./send";
 import { SerialQueue } from "./serialQueue";
 import { type AckInput, ack, type DeleteInput, deleteFor, type EditInput, edit, type RecallInput, recall, type Written } from "./state";
@@ -43,7 +45,7 @@ const busy = () => failure(503, "The conversation is busy; retry the request.");
 
 export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
-	readonly #callbacks = new CallbackDrainer(this.ctx.storage, () => database(this.env.DB));
+	readonly #callbacks = new CallbackDrainer(this.ctx.storage, (appId) => appDatabase(this.env, appId));
 	readonly #pusher = new Pusher(this.env);
 
 	/** The newest message timestamp this object gave or saw: the next never goes below it (SPEC §5.1). */
@@ -56,9 +58,18 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	/** Sends waiting here go to D1 together when the queue reaches them (group commit). */
-	readonly #waiting: { input: SendInput; done: (result: SendResult) => void }[] = [];
+	readonly #waiting: { input: SendInput; done: (result: Bookmarked<SendResult>) => void }[] = [];
 
-	send(input: SendInput): Promise<SendResult> {
+	/**
+	 * A session on the app's database for one write (from the primary, where
+	 * writes go): its bookmark, returned with the answer, lets the caller's
+	 * client read the write from a replica (src/db/sessions.ts).
+	 */
+	async #session(appId: number): Promise<AppSession> {
+		return new AppSession(await appD1(this.env, appId), null);
+	}
+
+	send(input: SendInput): Promise<Bookmarked<SendResult>> {
 		if (this.#waiting.length >= MAX_QUEUED_WRITES) return Promise.resolve(busy());
 		return new Promise((done) => {
 			this.#waiting.push({ input, done });
@@ -73,19 +84,22 @@ export class Conversation extends DurableObject<Env> {
 		// Stamped here, where their order is decided (the SQL keeps a cold object from going below D1's newest).
 		const timestamp = this.#stamp();
 		for (const t of taken) t.input.message.timestamp = timestamp;
-		let results: SendResult[];
+		let results: Bookmarked<SendResult>[];
 		let written: SendRun | null = null;
+		const appId = taken[0]?.input.message.appId ?? 0;
 		try {
 			// Callbacks delivered since the last write are recorded in this batch, at no extra round trip.
 			const toRecord = this.#callbacks.toRecord();
+			const session = await this.#session(appId);
 			const sent = await sendQueued(
-				database(this.env.DB),
+				session.db,
 				taken.map((t) => t.input),
 				toRecord.length > 0 ? [recordDeliveredSql(toRecord, clock.now())] : [],
 			);
 			if (sent.alongsideCommitted) this.#callbacks.recorded(toRecord);
 			this.#lastStamp = Math.max(this.#lastStamp, ...sent.written.map((m) => m.timestamp));
-			results = sent.results;
+			const bookmark = session.bookmark();
+			results = sent.results.map((result) => ({ ...result, bookmark }));
 			const first = taken[0]?.input.message;
 			if (first) await this.#owe(first, sent.owed, requestId);
 			written = sent;
@@ -96,7 +110,6 @@ export class Conversation extends DurableObject<Env> {
 		for (const [i, t] of taken.entries()) t.done(results[i] as SendResult);
 		// After the answers: to the devices online in the conversation (SPEC §6.3).
 		if (written) {
-			const appId = taken[0]?.input.message.appId ?? 0;
 			this.#pusher.push(
 				appId,
 				written.online,
@@ -119,18 +132,18 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	edit(input: Untimed<EditInput> & { requestId: string }) {
-		return this.#serially("edit", input.requestId, (db) => edit(db, { ...input, nowMs: clock.now() }), input);
+		return this.#serially("edit", input, (db) => edit(db, { ...input, nowMs: clock.now() }), input);
 	}
 
 	ack(input: Untimed<AckInput> & { requestId: string }) {
-		return this.#serially("ack", input.requestId, (db) => ack(db, { ...input, nowMs: clock.now() }), input);
+		return this.#serially("ack", input, (db) => ack(db, { ...input, nowMs: clock.now() }), input);
 	}
 
 	/** The recall window is measured on the object's clock, the one that stamped the message. */
 	recall(input: Omit<Untimed<RecallInput>, "permission"> & { permission: Omit<Permission, "notBefore"> }) {
 		return this.#serially(
 			"recall",
-			input.requestId,
+			input,
 			(db) => {
 				const nowMs = clock.now();
 				return recall(db, { ...input, nowMs, permission: { ...input.permission, notBefore: nowMs - input.recallWindowS * 1000 } });
@@ -142,14 +155,19 @@ export class Conversation extends DurableObject<Env> {
 	/** An online_only message or operation: to the open channels only, in its place among the conversation's events. */
 	relay(input: RelayInput) {
 		const { appId, conversationKey } = input.message;
-		return this.#serially("relay", input.requestId, async (db) => ({ ...(await relay(db, input, clock.now())), owed: NOTHING_OWED }), {
-			appId,
-			conversationKey,
-		});
+		return this.#serially(
+			"relay",
+			{ appId, requestId: input.requestId },
+			async (db) => ({ ...(await relay(db, input, clock.now())), owed: NOTHING_OWED }),
+			{
+				appId,
+				conversationKey,
+			},
+		);
 	}
 
 	deleteFor(input: DeleteInput & { requestId: string }) {
-		return this.#serially("deleteFor", input.requestId, (db) => deleteFor(db, input), input);
+		return this.#serially("deleteFor", input, (db) => deleteFor(db, input), input);
 	}
 
 	join(input: { appId: number; groupId: number; userIds: number[]; nowMs: number; requestId: string }) {
@@ -161,7 +179,7 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	destroy(input: { appId: number; groupId: number; requestId: string }) {
-		return this.#serially("destroy", input.requestId, async (db) => {
+		return this.#serially("destroy", input, async (db) => {
 			await destroyGroup(db, input.appId, input.groupId);
 			return { answer: { ok: true as const }, owed: NOTHING_OWED };
 		});
@@ -171,22 +189,33 @@ export class Conversation extends DurableObject<Env> {
 	 * Membership changes run in the queue too, so a send cannot pass a concurrent
 	 * kick; who joined or left is what the write itself did (SPEC §4).
 	 */
-	#membership(at: string, input: { groupId: number; requestId: string }, write: (db: Database) => Promise<MembershipChange>) {
-		return this.#serially(at, input.requestId, async (db) => {
+	#membership(
+		at: string,
+		input: { appId: number; groupId: number; requestId: string },
+		write: (db: Database) => Promise<MembershipChange>,
+	) {
+		return this.#serially(at, input, async (db) => {
 			const { live, changed } = await write(db);
 			const answer = live ? { ok: true as const, changed } : failure(404, `Group ${input.groupId} does not exist.`);
 			return { answer, owed: NOTHING_OWED };
 		});
 	}
 
-	#serially<T>(at: string, requestId: string, task: (db: Database) => Promise<Written<T>>, where?: ConversationName): Promise<T | Failure> {
+	/** One write in the queue; `where` set: it may owe callbacks and push events. */
+	#serially<T extends object>(
+		at: string,
+		{ appId, requestId }: { appId: number; requestId: string },
+		task: (db: Database) => Promise<Written<T>>,
+		where?: ConversationName,
+	): Promise<Bookmarked<T> | Failure> {
 		if (this.#writes.size >= MAX_QUEUED_WRITES) return Promise.resolve(busy());
 		return this.#writes.run(async () => {
 			try {
-				const written = await task(database(this.env.DB));
+				const session = await this.#session(appId);
+				const written = await task(session.db);
 				if (where) await this.#owe(where, written.owed, requestId);
 				if (where && written.push) this.#pusher.push(where.appId, written.push.online, written.push.happenings);
-				return written.answer;
+				return { ...written.answer, bookmark: session.bookmark() };
 			} catch (error) {
 				return storeFailed(requestId, `Conversation.${at}`, error);
 			}

@@ -23,20 +23,28 @@ export function conversationObject(env: Env, appId: number, conversationKey: str
 
 type ConversationStub = ReturnType<typeof conversationObject>;
 
+/** Where a request's writes report the D1 bookmark they committed at (an AppSession, src/db/sessions.ts). */
+export type BookmarkSink = { saw(bookmark: string | null | undefined): void };
+
 /**
  * Calls the conversation's object: the one way every caller does (SPEC §7).
  * A call that throws (the object unreachable, reset, or over its limits) is a
  * Failure 503 — retry — logged with the request id and where, never a 500.
+ * The bookmark a write answers with goes to `where.session`, not to the caller.
  */
 export async function callConversation<T>(
 	env: Env,
 	appId: number,
 	conversationKey: string,
-	where: { requestId: string; at: string },
+	where: { requestId: string; at: string; session?: BookmarkSink },
 	call: (conversation: ConversationStub) => Promise<T>,
 ): Promise<T | Failure> {
 	try {
-		return await call(conversationObject(env, appId, conversationKey));
+		const answer = await call(conversationObject(env, appId, conversationKey));
+		if (typeof answer !== "object" || answer === null || !("bookmark" in answer)) return answer;
+		const { bookmark, ...rest } = answer as T & { bookmark?: string | null };
+		where.session?.saw(bookmark);
+		return rest as T;
 	} catch (error) {
 		console.error(JSON.stringify({ ...where, dependency: "Durable Object", error: error instanceof Error ? error.name : "unknown" }));
 		return failure(503, "The conversation is unavailable; retry the request.");

@@ -4,6 +4,9 @@ import { INTERNAL_ERROR } from "../http/envelope";
 /** What a conversation write answers. Plain data: custom errors do not cross the RPC boundary. */
 export type Failure = { ok: false; status: 400 | 403 | 404 | 409 | 500 | 503; message: string };
 
+/** A write's answer with the D1 bookmark it committed at (src/db/sessions.ts). */
+export type Bookmarked<T> = T & { bookmark?: string | null };
+
 export const failure = (status: Failure["status"], message: string): Failure => ({ ok: false, status, message });
 
 /** A write that threw: 503 (retry) if D1 failed in a way a retry can get past, else 500. Logged without parameters. */

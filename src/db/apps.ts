@@ -3,14 +3,37 @@
 // its internal number.
 import { eq } from "drizzle-orm";
 import type { Database } from "./client";
-import { apps } from "./schema";
+import { appDirectory, apps } from "./schema";
 
+/** An app as requests use it: its row, and the D1 binding that holds it (from the directory). */
 export type AppRecord = Pick<
 	typeof apps.$inferSelect,
 	"id" | "key" | "adminTokenHash" | "openRegistration" | "recallWindowS" | "sendRatePerMin"
->;
+> & { databaseBinding: string };
 
-export async function findApp(db: Database, key: string): Promise<AppRecord | undefined> {
+/** Where an app lives: its number and its database's binding (src/db/databases.ts). */
+export type Placement = { appId: number; databaseBinding: string };
+
+/** The directory's entry for the app key (read in binding DB). */
+export async function placementByKey(directory: Database, key: string): Promise<Placement | undefined> {
+	return directory
+		.select({ appId: appDirectory.appId, databaseBinding: appDirectory.databaseBinding })
+		.from(appDirectory)
+		.where(eq(appDirectory.key, key))
+		.get();
+}
+
+/** The directory's entry for the app number (read in binding DB). */
+export async function placementById(directory: Database, appId: number): Promise<Placement | undefined> {
+	return directory
+		.select({ appId: appDirectory.appId, databaseBinding: appDirectory.databaseBinding })
+		.from(appDirectory)
+		.where(eq(appDirectory.appId, appId))
+		.get();
+}
+
+/** The app's row, from the database that holds it. */
+export async function findApp(db: Database, key: string): Promise<Omit<AppRecord, "databaseBinding"> | undefined> {
 	return db
 		.select({
 			id: apps.id,

@@ -6,9 +6,8 @@ import type { SQL } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { DrizzleQueryError } from "drizzle-orm/errors";
 import { SQLiteAsyncDialect } from "drizzle-orm/sqlite-core";
-import * as schema from "./schema";
 
-export type Database = DrizzleD1Database<typeof schema> & { $client: D1Database };
+export type Database = DrizzleD1Database & { $client: D1Database };
 const databases = new WeakMap<D1Database, Database>();
 const dialect = new SQLiteAsyncDialect();
 
@@ -26,11 +25,11 @@ export async function batchSql(db: Database, statements: SQL[]): Promise<D1Resul
 		}),
 	);
 }
-/** The drizzle handle for a D1 binding, built once per isolate (building it walks the whole schema). */
+/** The drizzle handle for a D1 binding (or session), built once per isolate. No schema: relational queries are not used. */
 export function database(d1: D1Database): Database {
 	let db = databases.get(d1);
 	if (!db) {
-		db = drizzle(d1, { schema });
+		db = drizzle(d1) as Database;
 		databases.set(d1, db);
 	}
 	return db;

@@ -10,7 +10,8 @@
 //   is not remembered: its conversation object checks that.)
 import { clock } from "../clock";
 import { type AppRecord, findApp } from "./apps";
-import type { Database } from "./client";
+import { type Database, database } from "./client";
+import { d1Binding, placementOfKey } from "./databases";
 import { type AccountKind, accountKindsOf } from "./users";
 
 export const APP_TTL_MS = 60_000;
@@ -19,12 +20,17 @@ const MAX_ACCOUNTS = 100_000;
 const apps = new Map<string, { record: AppRecord; expires: number }>();
 const kinds = new Map<string, AccountKind>();
 
-/** The app with this key, from memory if seen in the last APP_TTL_MS (unless `fresh`), else from D1. */
-export async function appByKey(db: Database, key: string, { fresh = false } = {}): Promise<AppRecord | undefined> {
+/**
+ * The app with this key, from memory if seen in the last APP_TTL_MS (unless
+ * `fresh`), else from the database the directory places it on.
+ */
+export async function appByKey(env: Env, key: string, { fresh = false } = {}): Promise<AppRecord | undefined> {
 	const now = clock.now();
 	const hit = apps.get(key);
 	if (hit && hit.expires > now && !fresh) return hit.record;
-	const record = await findApp(db, key);
+	const placement = await placementOfKey(env, key);
+	const row = placement && (await findApp(database(d1Binding(env, placement.databaseBinding)), key));
+	const record = row && { ...row, databaseBinding: placement.databaseBinding };
 	if (record) apps.set(key, { record, expires: now + APP_TTL_MS });
 	else apps.delete(key);
 	return record;

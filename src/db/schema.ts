@@ -33,6 +33,17 @@ export const apps = sqliteTable(
 );
 
 /**
+ * Which D1 database holds each app (src/db/databases.ts), read in binding DB
+ * only: the app's number is allocated here, then its `apps` row and all its
+ * data are written to the database named by `databaseBinding`. An app never moves.
+ */
+export const appDirectory = sqliteTable("app_directory", {
+	appId: integer("app_id").primaryKey({ autoIncrement: true }),
+	key: text("key").notNull().unique(),
+	databaseBinding: text("database_binding").notNull(),
+});
+
+/**
  * The per-app id space shared by users and groups (SPEC §4): a conversation id
  * names exactly one user or group. Ids are allocated here and never reused.
  */

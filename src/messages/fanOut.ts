@@ -1,7 +1,7 @@
 // Sending one message to each target (SPEC §5.1): every target's conversation
 // gets its own Durable Object call, in parallel; the answers are merged in
 // target order.
-import { callConversation, groupKey, pairKey } from "../conversation/key";
+import { type BookmarkSink, callConversation, groupKey, pairKey } from "../conversation/key";
 import type { Failure } from "../conversation/results";
 import type { SendInput, SendResult } from "../conversation/send";
 import type { NewMessage } from "../db/messages";
@@ -37,6 +37,7 @@ export type SendRequest = {
 	senderMustBeMember: boolean;
 	dedupeWindowMs: number;
 	requestId: string;
+	session: BookmarkSink;
 };
 
 export type SendOutcome =
@@ -63,8 +64,12 @@ export async function sendToTargets(env: Env, request: SendRequest): Promise<Sen
 				dedupeWindowMs: request.dedupeWindowMs,
 				requestId: request.requestId,
 			};
-			return callConversation(env, appId, conversationKey, { requestId: request.requestId, at: "sendToTargets" }, async (conversation) =>
-				conversation.send(input),
+			return callConversation(
+				env,
+				appId,
+				conversationKey,
+				{ requestId: request.requestId, at: "sendToTargets", session: request.session },
+				async (conversation) => conversation.send(input),
 			);
 		}),
 	);

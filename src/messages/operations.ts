@@ -1,7 +1,7 @@
 // Content types 9-12 sent through /message/send (SPEC §5.1b): operations on an
 // existing message of the conversation between the sender and the one target.
 // None creates a message; msg_ids answers the related message.
-import { callConversation, groupKey, pairKey } from "../conversation/key";
+import { type BookmarkSink, callConversation, groupKey, pairKey } from "../conversation/key";
 import { type Failure, failure } from "../conversation/results";
 import type { AppRecord } from "../db/apps";
 import type { Idempotency } from "../dedupe/replay";
@@ -25,10 +25,11 @@ export type OperationRequest = {
 	operation: Operation;
 	transaction: Idempotency | null;
 	requestId: string;
+	session: BookmarkSink;
 };
 
 export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok: true; msgId: number; replayed: boolean } | Failure> {
-	const { app, sender, operation: input, requestId } = r;
+	const { app, sender, operation: input, requestId, session } = r;
 	const [target] = input.targets;
 	if (input.targets.length !== 1 || target === undefined)
 		return failure(400, 'Field "targets" must name exactly one target for an operation (content_type 9-12).');
@@ -38,7 +39,7 @@ export async function runOperation(env: Env, r: OperationRequest): Promise<{ ok:
 	const conversationKey = input.type === 2 ? groupKey(target) : pairKey(sender.id, target);
 	// Edits have no time limit; a recall's window is measured by the conversation's object.
 	const permission = { admin: sender.adminRights, userId: sender.id, notBefore: null };
-	return callConversation(env, app.id, conversationKey, { requestId, at: "runOperation" }, async (conversation) => {
+	return callConversation(env, app.id, conversationKey, { requestId, at: "runOperation", session }, async (conversation) => {
 		const actor = { uid: sender.id, deviceSn: sender.deviceSn, to: target };
 		let result: { ok: true; replayed?: boolean } | Failure;
 		if (input.content_type === READ_ACK) {

@@ -3,6 +3,7 @@
 // written, and transaction_id. The body's schema lives with the send
 // endpoint's contract (routes/messageSend.ts); this flow takes its output.
 import type { Caller } from "../auth/identity";
+import type { BookmarkSink } from "../conversation/key";
 import { USED_FOR_OTHER } from "../conversation/transactions";
 import type { AppRecord } from "../db/apps";
 import type { Database } from "../db/client";
@@ -36,10 +37,18 @@ export type SendFields = {
 
 export type Sender = { id: number; deviceSn: number; adminRights: boolean };
 
-export type SendContext = { env: Env; ctx: ExecutionContext; db: Database; app: AppRecord; caller: Caller; requestId: string };
+export type SendContext = {
+	env: Env;
+	ctx: ExecutionContext;
+	db: Database;
+	app: AppRecord;
+	caller: Caller;
+	requestId: string;
+	session: BookmarkSink;
+};
 
 export async function handleSend(
-	{ env, ctx, db, app, caller, requestId }: SendContext,
+	{ env, ctx, db, app, caller, requestId, session }: SendContext,
 	input: SendFields,
 	kind: "send" | "notify",
 ): Promise<Sent> {
@@ -87,7 +96,7 @@ export async function handleSend(
 	if (replay) return replay;
 
 	if (isOperation) {
-		const outcome = await runOperation(env, { app, sender, operation: input, transaction: t, requestId });
+		const outcome = await runOperation(env, { app, sender, operation: input, transaction: t, requestId, session });
 		if (!outcome.ok) throw ApiError.from(outcome);
 		return rememberSent(env.DEDUPE, ctx, t, { msgIds: [outcome.msgId], replayed: outcome.replayed });
 	}
@@ -100,6 +109,7 @@ export async function handleSend(
 		transaction: t && { id: t.transactionId, bodyHash: t.hash },
 		dedupeWindowMs: windowS * 1000,
 		requestId,
+		session,
 	});
 	switch (outcome.kind) {
 		case "conflict":

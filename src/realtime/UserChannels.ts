@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "../clock";
-import { database } from "../db/client";
+import { appDatabase } from "../db/databases";
 import { type MessageRow, visibleMessagesAfter } from "../db/messages";
 import { setOnline } from "../db/presence";
 import { ApiError, errorResponse } from "../http/envelope";
@@ -91,7 +91,7 @@ export class UserChannels extends DurableObject<Env> {
 		// Replay from above `since`, or from the first message sent after `since` was (it may not have arrived).
 		const after = at >= 0 ? Math.min(since, ...log.slice(at + 1).map((e) => e.id - 1)) : since;
 		const rows = await visibleMessagesAfter(
-			database(this.env.DB),
+			await appDatabase(this.env, owner.appId),
 			owner.appId,
 			owner.userId,
 			after,
@@ -219,7 +219,7 @@ export class UserChannels extends DurableObject<Env> {
 			const owner = this.#ownerOf();
 			if (!owner) return;
 			const open = this.ctx.getWebSockets().some((s) => s.readyState === WebSocket.OPEN);
-			await setOnline(database(this.env.DB), owner.appId, owner.userId, open, clock.now());
+			await setOnline(await appDatabase(this.env, owner.appId), owner.appId, owner.userId, open, clock.now());
 		});
 		this.#presence = run.catch(() => undefined);
 		return run;

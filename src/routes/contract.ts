@@ -7,9 +7,11 @@
 import type { z } from "zod";
 import { authenticate, type Caller, resolveApp } from "../auth/identity";
 import type { AppRecord } from "../db/apps";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
+import { d1Binding } from "../db/databases";
+import { AppSession, BOOKMARK_HEADER, isBookmark } from "../db/sessions";
 import { readJsonObject } from "../http/body";
-import { ok } from "../http/envelope";
+import { badRequest, ok } from "../http/envelope";
 import { type ApiRequest, queryOf } from "../http/request";
 import { parse } from "../http/validate";
 
@@ -30,7 +32,13 @@ type None = Record<never, z.ZodType>;
 
 export type Context<A extends Access> = { request: ApiRequest; env: Env; ctx: ExecutionContext } & (A extends "none"
 	? unknown
-	: { db: Database; app: AppRecord }) &
+	: {
+			/** The app's database, in this request's session (src/db/sessions.ts). */
+			db: Database;
+			app: AppRecord;
+			/** Where writes made elsewhere (a conversation's object) report their bookmark. */
+			session: AppSession;
+		}) &
 	(A extends "token" ? { caller: Caller } : unknown);
 
 /** What a handler answers: the envelope's `data`, top-level extras (e.g. `msg_ids`) and headers. */
@@ -90,19 +98,33 @@ export function endpoint<
 >(spec: Spec<A, Q, B, D, E>): Endpoint {
 	const serve = async (request: ApiRequest, env: Env, ctx: ExecutionContext): Promise<Response> => {
 		let context: Record<string, unknown> = { request, env, ctx };
+		let session: AppSession | null = null;
 		if (spec.access !== "none") {
-			const db = database(env.DB);
-			context =
-				spec.access === "token"
-					? { ...context, db, ...(await authenticate(request, env, db)) }
-					: { ...context, db, app: await resolveApp(request, db) };
+			const app = await resolveApp(request, env);
+			session = openSession(request, env, app);
+			const db = session.db;
+			context = { ...context, app, db, session };
+			if (spec.access === "token") context.caller = await authenticate(request, env, app, db);
 		}
 		const query = spec.query ? parse(spec.query, queryOf(request), "query") : {};
 		const body = spec.body ? parse(spec.body, await readJsonObject(request, { optional: spec.bodyOptional }), "body") : {};
 		const answer = await spec.handle({ ...context, query, body } as Parameters<typeof spec.handle>[0]);
-		return ok(answer.data, answer.extra ?? {}, answer.headers ?? {});
+		const bookmark = session?.bookmark();
+		return ok(answer.data, answer.extra ?? {}, { ...answer.headers, ...(bookmark ? { [BOOKMARK_HEADER]: bookmark } : {}) });
 	};
 	return { ...spec, optionalToken: spec.optionalToken ?? false, errors: spec.errors ?? {}, serve };
+}
+
+/**
+ * The request's session on its app's database: from the client's bookmark
+ * (a replica at least that new may serve its reads), else from the primary.
+ */
+export function openSession(request: ApiRequest, env: Env, app: AppRecord): AppSession {
+	const bookmark = request.headers.get(BOOKMARK_HEADER);
+	if (bookmark !== null && !isBookmark(bookmark)) {
+		throw badRequest(`Header "${BOOKMARK_HEADER}" must be a bookmark this service answered with, or absent.`);
+	}
+	return new AppSession(d1Binding(env, app.databaseBinding), bookmark);
 }
 
 /** An endpoint that answers something other than the envelope (the API description and its page). */

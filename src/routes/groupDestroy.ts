@@ -15,13 +15,13 @@ export const groupDestroy = endpoint({
 	query: z.object({ group_id: id }),
 	data: z.literal(true),
 	errors: { 403: "Not the owner or an admin.", 404: "No live group group_id.", 503: "A dependency failed; retry." },
-	handle: async ({ request, env, db, app, caller, query }) => {
+	handle: async ({ request, env, db, app, caller, query, session }) => {
 		await managedGroup(db, app.id, caller, query.group_id);
 		const result = await callConversation(
 			env,
 			app.id,
 			groupKey(query.group_id),
-			{ requestId: request.requestId, at: "groupDestroy" },
+			{ requestId: request.requestId, at: "groupDestroy", session },
 			async (conversation) =>
 				await conversation.destroy({
 					appId: app.id,

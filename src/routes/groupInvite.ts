@@ -15,7 +15,7 @@ export const groupInvite = endpoint({
 		"The owner or an admin; members join at once. One row per user: `result` false with a `reason` for a user who does not exist or is already a member.",
 	access: "token",
 	...memberChange,
-	handle: async ({ request, env, db, app, caller, body }) => {
+	handle: async ({ request, env, db, app, caller, body, session }) => {
 		await managedGroup(db, app.id, caller, body.group_id);
 		const registered = await existingUsers(db, app.id, body.user_list);
 		const candidates = body.user_list.filter((userId) => registered.has(userId));
@@ -26,7 +26,7 @@ export const groupInvite = endpoint({
 				env,
 				app.id,
 				groupKey(body.group_id),
-				{ requestId: request.requestId, at: "groupInvite" },
+				{ requestId: request.requestId, at: "groupInvite", session },
 				async (conversation) =>
 					await conversation.join({
 						appId: app.id,

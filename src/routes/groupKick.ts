@@ -13,7 +13,7 @@ export const groupKick = endpoint({
 		"The owner or an admin. A removed member keeps the history up to now and the conversation in their list until they delete it. One row per user: `result` false for a non-member or the owner.",
 	access: "token",
 	...memberChange,
-	handle: async ({ request, env, db, app, caller, body }) => {
+	handle: async ({ request, env, db, app, caller, body, session }) => {
 		const group = await managedGroup(db, app.id, caller, body.group_id);
 		const candidates = body.user_list.filter((userId) => userId !== group.owner_id);
 		// Who is a member is decided by the group's object as it writes, not read here first.
@@ -23,7 +23,7 @@ export const groupKick = endpoint({
 				env,
 				app.id,
 				groupKey(body.group_id),
-				{ requestId: request.requestId, at: "groupKick" },
+				{ requestId: request.requestId, at: "groupKick", session },
 				async (conversation) =>
 					await conversation.remove({
 						appId: app.id,

@@ -16,7 +16,7 @@ export const groupLeave = endpoint({
 	query: z.object({ group_id: id }),
 	data: z.literal(true),
 	errors: { 403: "The owner cannot leave.", 404: "No live group, or not a member.", 503: "A dependency failed; retry." },
-	handle: async ({ request, env, db, app, caller, query }) => {
+	handle: async ({ request, env, db, app, caller, query, session }) => {
 		const me = requireUser(caller);
 		const group = await liveGroup(db, app.id, query.group_id);
 		if (group.owner_id === me.userId && !(caller.kind === "user" && caller.viaAdmin)) {
@@ -26,7 +26,7 @@ export const groupLeave = endpoint({
 			env,
 			app.id,
 			groupKey(query.group_id),
-			{ requestId: request.requestId, at: "groupLeave" },
+			{ requestId: request.requestId, at: "groupLeave", session },
 			async (conversation) =>
 				await conversation.remove({
 					appId: app.id,

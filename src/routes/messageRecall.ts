@@ -21,7 +21,7 @@ export const messageRecall = endpoint({
 		404: "No such message in that conversation.",
 		503: "A dependency failed; retry.",
 	},
-	handle: async ({ request, env, db, app, caller, body }) => {
+	handle: async ({ request, env, db, app, caller, body, session }) => {
 		let conversationKey: string;
 		if (caller.kind === "user") {
 			({ key: conversationKey } = await conversationWith(db, app.id, caller.userId, body.conversation_id, "conversation_id"));
@@ -36,7 +36,7 @@ export const messageRecall = endpoint({
 			}
 			conversationKey = facts.conversationKey;
 		}
-		const at = { requestId: request.requestId, at: "messageRecall" };
+		const at = { requestId: request.requestId, at: "messageRecall", session };
 		const result = await callConversation(
 			env,
 			app.id,

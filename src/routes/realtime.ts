@@ -3,8 +3,9 @@
 // is called: headers as everywhere, or — browsers cannot set headers on a
 // WebSocket — query parameters app_id and access_token.
 import { z } from "zod";
-import { authenticate, requireUser } from "../auth/identity";
+import { authenticate, requireUser, resolveApp } from "../auth/identity";
 import { database } from "../db/client";
+import { d1Binding } from "../db/databases";
 import { ApiError, unavailable } from "../http/envelope";
 import { deviceSn, integerIn } from "../http/ids";
 import { type ApiRequest, queryOf } from "../http/request";
@@ -33,7 +34,9 @@ async function serve(request: ApiRequest, env: Env): Promise<Response> {
 	if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
 		throw new ApiError(426, 'GET /realtime opens a WebSocket: send "Upgrade: websocket".', null, { upgrade: "websocket" });
 	}
-	const { app, caller } = await authenticate(withCredentials(request, q), env, database(env.DB));
+	const withQuery = withCredentials(request, q);
+	const app = await resolveApp(withQuery, env);
+	const caller = await authenticate(withQuery, env, app, database(d1Binding(env, app.databaseBinding)));
 	const me = requireUser(caller);
 	const target = new URL("https://channels/open");
 	target.searchParams.set("app", String(app.id));

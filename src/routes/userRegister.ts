@@ -20,7 +20,7 @@ export const userRegister = endpoint({
 	data: z.object({ user_id: idOut, username: z.string() }),
 	errors: { 403: "Not the admin token (and the app does not allow open registration).", 409: "The username is taken." },
 	handle: async ({ request, env, db, app, body }) => {
-		if (!app.openRegistration) requireAdmin((await authenticate(request, env, db)).caller);
+		if (!app.openRegistration) requireAdmin(await authenticate(request, env, app, db));
 		const [result] = await registerUsers(db, app.id, [body], passwordIterations(env), clock.now());
 		if (!result?.success) throw conflict(`Username "${body.username}" is already taken.`);
 		return { data: { user_id: result.user_id, username: result.username } };
