@@ -14,9 +14,9 @@ export function renderResults() {
 		),
 	].join("\n");
 	const costTable = [
-		"| request | D1 round trips | Durable Object calls | KV operations |",
-		"|---|---:|---:|---:|",
-		...Object.entries(r.costs).map(([name, c]) => `| ${name} | ${c.d1} | ${c.durableObject} | ${c.kv} |`),
+		"| request | D1 round trips | SQL statements | Durable Object calls | KV operations |",
+		"|---|---:|---:|---:|---:|",
+		...Object.entries(r.costs).map(([name, c]) => `| ${name} | ${c.d1} | ${c.statements ?? "–"} | ${c.durableObject} | ${c.kv} |`),
 	].join("\n");
 	const callbackTable = r.callbacks
 		? [
@@ -25,6 +25,13 @@ export function renderResults() {
 				...r.callbacks.map(
 					(c) => `| ${c.concurrency} | ${c.on_vs_off.toFixed(2)} | ${c.sends} | ${c.missing} | ${c.latency_p50_ms} | ${c.latency_p99_ms} |`,
 				),
+			].join("\n")
+		: "";
+	const spreadTable = r.spread
+		? [
+				"| concurrency | 2 apps on one database, req/s | 2 apps on two databases, req/s | two ÷ one |",
+				"|---:|---:|---:|---:|",
+				...r.spread.map((x) => `| ${x.concurrency} | ${x.one_db_rps} | ${x.two_db_rps} | ${x.two_vs_one} |`),
 			].join("\n")
 		: "";
 	const realtimeTable = r.realtime
@@ -54,7 +61,7 @@ export function renderResults() {
 - Each cell ${s.duration_s} s, ${s.rounds} rounds, the cells interleaved within each round. Sends rotate over ${s.pairs} conversations; history reads a conversation of ${s.history_size} messages.
 
 ${table}
-${realtimeTable ? `\n## Realtime channels\n\nThe channels-open cell sends the same traffic in an app whose 100 receivers each hold an open channel (\`GET /realtime\`, Node WebSockets in bench/channels.mjs, its own process on the same machine); it is compared with "send 1:1" (no channels). Latency: from the moment autocannon read the send's answer to the message event's arrival at the receiver's channel, over every send of that cell in all rounds.\n\n${realtimeTable}\n` : ""}${callbackTable ? `\n## Message callbacks\n\nThe callbacks-on cell sends the same traffic in an app whose callback URL is a receiver that answers 200 at once (bench/receiver.mjs, its own process on the same machine). Latency: from the moment autocannon read the send's answer to the callback's arrival, over every send of that cell in all rounds (a negative value: the callback arrived before the load generator got round to the answer).\n\n${callbackTable}\n` : ""}
+${spreadTable ? `\n## Apps on several D1 databases\n\nThe same 1:1 traffic over two apps (50 conversations each), placed on DB and DB_2, vs two apps both on DB (README "Scale"). Locally both databases are SQLite files in the one workerd process on the same 2 cores.\n\n${spreadTable}\n` : ""}${realtimeTable ? `\n## Realtime channels\n\nThe channels-open cell sends the same traffic in an app whose 100 receivers each hold an open channel (\`GET /realtime\`, Node WebSockets in bench/channels.mjs, its own process on the same machine); it is compared with "send 1:1" (no channels). Latency: from the moment autocannon read the send's answer to the message event's arrival at the receiver's channel, over every send of that cell in all rounds.\n\n${realtimeTable}\n` : ""}${callbackTable ? `\n## Message callbacks\n\nThe callbacks-on cell sends the same traffic in an app whose callback URL is a receiver that answers 200 at once (bench/receiver.mjs, its own process on the same machine). Latency: from the moment autocannon read the send's answer to the callback's arrival, over every send of that cell in all rounds (a negative value: the callback arrived before the load generator got round to the answer).\n\n${callbackTable}\n` : ""}
 ## Cost per request
 
 Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
@@ -62,7 +69,7 @@ Counted by \`test/meter.ts\` in \`test/cost.test.ts\` (warm isolate):
 ${costTable}
 ${notes ? `\n${notes}` : ""}`,
 	);
-	return `${table}\n\n${realtimeTable}\n\n${callbackTable}\n\n${costTable}`;
+	return `${table}\n\n${spreadTable}\n\n${realtimeTable}\n\n${callbackTable}\n\n${costTable}`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) console.log(renderResults());

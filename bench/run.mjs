@@ -26,7 +26,8 @@ const HISTORY_SIZE = 10_000;
 const server = await startDevServer({ adminToken: "bench-admin-token" });
 process.on("SIGINT", () => server.stop().then(() => process.exit(130)));
 // A bench app made by the operator CLI, with a recall window longer than the run.
-const benchApp = await createApp(server, "bench", ["--recall-window", "86400"]);
+// Every app is placed explicitly (DB unless a cell says otherwise), so runs compare alike.
+const benchApp = await createApp(server, "bench", ["--recall-window", "86400", "--database", "DB"]);
 const APP = String(benchApp.app_id);
 const admin = { app_id: APP, "access-token": benchApp.admin_token, "content-type": "application/json" };
 
@@ -67,7 +68,7 @@ try {
 		pairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from })).token });
 	}
 	// The same traffic in a second app whose backend takes callbacks (SPEC §6.2).
-	const hookedApp = await createApp(server, "bench callbacks");
+	const hookedApp = await createApp(server, "bench callbacks", ["--database", "DB"]);
 	const hookedAdmin = { app_id: String(hookedApp.app_id), "access-token": hookedApp.admin_token, "content-type": "application/json" };
 	await api("POST", "/app/settings", { callback_url: `http://127.0.0.1:${receiverPort}/` }, hookedAdmin);
 	const hookedUsers = [];
@@ -82,7 +83,7 @@ try {
 	}
 
 	// And in a third app whose receivers hold open realtime channels (SPEC §6.3), 100 of them, in their own process.
-	const liveApp = await createApp(server, "bench realtime");
+	const liveApp = await createApp(server, "bench realtime", ["--database", "DB"]);
 	const liveAdmin = { app_id: String(liveApp.app_id), "access-token": liveApp.admin_token, "content-type": "application/json" };
 	const liveUsers = [];
 	for (let i = 0; i < (2 * PAIRS) / 100; i++) {
@@ -99,6 +100,25 @@ try {
 	channels.send({ open: { base: server.url, app: String(liveApp.app_id), tokens: listeners } });
 	const opened = await new Promise((resolve) => channels.once("message", (m) => resolve(m.opened)));
 	if (opened !== PAIRS) throw new Error(`${opened} of ${PAIRS} channels opened`);
+
+	// Load spread over apps: two apps on DB and DB_2 vs two apps both on DB (the same traffic, README "Scale").
+	const spreadApps = {};
+	for (const [cell, databases] of [
+		["two", ["DB", "DB_2"]],
+		["one", ["DB", "DB"]],
+	]) {
+		spreadApps[cell] = [];
+		for (const [n, database] of databases.entries()) {
+			const made = await createApp(server, `bench spread ${cell} ${n}`, ["--database", database]);
+			const appAdmin = { app_id: String(made.app_id), "access-token": made.admin_token, "content-type": "application/json" };
+			const list = Array.from({ length: PAIRS }, (_, j) => ({ username: `spread-${j}`, password: "bench-password" }));
+			const ids = (await api("POST", "/user/register/batch", { list }, appAdmin)).map((row) => row.user_id);
+			for (let i = 0; i < PAIRS / 2; i++) {
+				const token = (await api("POST", "/token/issue", { user_id: ids[2 * i] }, appAdmin)).token;
+				spreadApps[cell].push({ app: String(made.app_id), to: ids[2 * i + 1], token });
+			}
+		}
+	}
 
 	const [writer, reader] = [users[2 * PAIRS], users[2 * PAIRS + 1]];
 	const writerToken = (await api("POST", "/token/issue", { user_id: writer })).token;
@@ -181,8 +201,23 @@ try {
 			}),
 		};
 	};
+	/** A 1:1 send in one of the spread apps, taking them in turn. */
+	const spreadSend = (cell) => ({
+		method: "POST",
+		path: "/message/send",
+		setupRequest: (request) => {
+			const pair = spreadApps[cell][next++ % spreadApps[cell].length];
+			return {
+				...request,
+				headers: { app_id: pair.app, "access-token": pair.token, "content-type": "application/json" },
+				body: JSON.stringify({ type: 1, targets: [pair.to], content_type: 0, content: "bench message" }),
+			};
+		},
+	});
 	const endpoints = {
 		"GET /healthz (floor)": [{ method: "GET", path: "/healthz" }],
+		"send 1:1, 2 apps on one database": [spreadSend("one")],
+		"send 1:1, 2 apps on two databases": [spreadSend("two")],
 		"send 1:1": [sendRequest(false)],
 		"send 1:1, callbacks on": (connections) => [sendRequest(false, { kind: "callbacks", connections })],
 		"send 1:1, 100 channels open": (connections) => [sendRequest(false, { kind: "realtime", connections })],
@@ -304,7 +339,18 @@ try {
 			latency_p99_ms: percentile(delays, 99),
 		};
 	});
-	results = { rows, samples, callbacks, realtime };
+	// Several databases: the same traffic over two apps on DB and DB_2 vs two apps on DB.
+	const spread = concurrencies.map((connections) => {
+		const row = (name) => rows.find((x) => x.endpoint === name && x.concurrency === connections);
+		const [one, two] = [row("send 1:1, 2 apps on one database"), row("send 1:1, 2 apps on two databases")];
+		return {
+			concurrency: connections,
+			one_db_rps: one.median_rps,
+			two_db_rps: two.median_rps,
+			two_vs_one: Number((two.median_rps / one.median_rps).toFixed(3)),
+		};
+	});
+	results = { rows, samples, callbacks, realtime, spread };
 } finally {
 	await server.stop();
 	receiver.disconnect();

@@ -66,6 +66,9 @@ describe("Conversation ordering under concurrency", () => {
 				const page = await history(app, bobToken, { opposite_id: alice, msg_id_start: 0, limit: 50 });
 				expect(page.status).toBe(200);
 				pages.push(page.body.data.messages.map((m: { msg_id: number }) => m.msg_id));
+				// A history read is one statement, not a batch, so slowD1 does not pace it: yield to the
+				// delayed batches' timers, which a loop of fast reads would otherwise starve in workerd.
+				await new Promise((resolve) => setTimeout(resolve, 1));
 			}
 		};
 		const readers = [reader(), reader(), reader()];

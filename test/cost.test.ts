@@ -27,7 +27,8 @@ let alice: number;
 let bob: number;
 let aliceToken: string;
 let bobToken: string;
-const measured: Record<string, Cost> = {};
+/** What each request cost, with the statements its round trips carried. */
+const measured: Record<string, Cost & { statements: number }> = {};
 
 beforeAll(async () => {
 	app = await createApp();
@@ -45,7 +46,7 @@ async function costOf(name: string, request: () => Promise<{ status: number }>, 
 	const m = meter();
 	try {
 		expect((await request()).status).toBe(200);
-		measured[name] = { ...m.cost };
+		measured[name] = { ...m.cost, statements: m.statements.count };
 		return m.cost;
 	} finally {
 		m.stop();

@@ -3,7 +3,7 @@
 // the pool, so spies on the binding prototypes see every call.
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { d1Sessions } from "./support";
+import { d1Preparers, d1Sessions } from "./support";
 
 export type Cost = { d1: number; durableObject: number; kv: number };
 
@@ -14,15 +14,19 @@ const ROUND_TRIPS = ["first", "all", "run", "raw"] as const;
 
 export function meter() {
 	const cost: Cost = { d1: 0, durableObject: 0, kv: 0 };
-	/** The write statements prepared (not a round trip each: a batch carries several). */
+	/** Statements prepared (not a round trip each: a batch carries several), and which of them write. */
+	const statements = { count: 0 };
 	const writes: string[] = [];
 	const d1 = d1Sessions;
 	const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
 	const spies: { mockRestore(): void }[] = [
 		countCalls(d1, "batch", () => cost.d1++),
-		countCalls(d1, "prepare", (query) => {
-			if (typeof query === "string" && WRITE.test(query)) writes.push(query.trim().split(/\s+/).slice(0, 3).join(" "));
-		}),
+		...d1Preparers.map((preparer) =>
+			countCalls(preparer, "prepare", (query) => {
+				statements.count++;
+				if (typeof query === "string" && WRITE.test(query)) writes.push(query.trim().split(/\s+/).slice(0, 3).join(" "));
+			}),
+		),
 		...ROUND_TRIPS.map((name) => countCalls(statement, name, () => cost.d1++)),
 		...(["get", "put", "delete", "list", "getWithMetadata"] as const).map((name) => countCalls(env.DEDUPE, name, () => cost.kv++)),
 	];
@@ -48,9 +52,11 @@ export function meter() {
 	return {
 		cost,
 		writes,
+		statements,
 		reset: () => {
 			Object.assign(cost, { d1: 0, durableObject: 0, kv: 0 });
 			writes.length = 0;
+			statements.count = 0;
 		},
 		stop: () => {
 			for (const spy of spies) spy.mockRestore();

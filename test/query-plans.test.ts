@@ -9,7 +9,7 @@ import {
 	ack,
 	call,
 	createApp,
-	d1Sessions,
+	d1Preparers,
 	deleteConversation,
 	history,
 	recall,
@@ -28,11 +28,12 @@ const failedSetUp: string[] = [];
 /** Runs every endpoint once while recording each SQL text the service prepares. */
 beforeAll(async () => {
 	const app: TestApp = await createApp();
-	const d1 = d1Sessions;
-	const realPrepare = d1.prepare;
-	const spy = vi.spyOn(d1, "prepare").mockImplementation(function (this: D1DatabaseSession, query: string) {
-		seen.add(query);
-		return realPrepare.call(this, query);
+	const spies = d1Preparers.map((d1) => {
+		const realPrepare = d1.prepare;
+		return vi.spyOn(d1, "prepare").mockImplementation(function (this: D1DatabaseSession, query: string) {
+			seen.add(query);
+			return realPrepare.call(this, query);
+		});
 	});
 	const realFetch = worker.fetch;
 	const fetchSpy = vi.spyOn(worker, "fetch").mockImplementation(async (request, ...rest) => {
@@ -81,7 +82,7 @@ beforeAll(async () => {
 	await call("/group/leave", { app, method: "POST", token: bobToken, query: { group_id: group } });
 	await call("/group/destroy", { app, method: "POST", token, query: { group_id: group } });
 	await callbacks();
-	spy.mockRestore();
+	for (const spy of spies) spy.mockRestore();
 	fetchSpy.mockRestore();
 });
 

@@ -235,3 +235,6 @@ export function directSend(
  * them too (its always-primary session), so one spy sees every call once.
  */
 export const d1Sessions = Object.getPrototypeOf(env.DB.withSession("first-primary")) as D1DatabaseSession;
+
+/** Where statements are prepared: in a session, or on a binding (whose prepare does not pass through a session's). */
+export const d1Preparers = [d1Sessions, Object.getPrototypeOf(env.DB)] as Pick<D1DatabaseSession, "prepare">[];
