@@ -1,4 +1,7 @@
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { conversationObject, groupKey } from "../src/conversation/key";
 import {
 	ack,
 	allMessages,
@@ -268,6 +271,31 @@ describe("§5 group conversations", () => {
 		expect((await entryFor(app, c.tokens[c.ben] as string, groupId)).num).toBe(1);
 		const outsider = await userToken(app, await registerUser(app));
 		expect((await history(app, outsider, { opposite_id: groupId })).status).toBe(403);
+	});
+
+	it("§4 §7 the group's object remembers who may send, and every change it makes: kick, leave, invite back, destroy, eviction", async () => {
+		const c = await crew();
+		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
+		const status = async (token: string | undefined, content: string) => (await groupSend(token, groupId, content)).status;
+		// Each sender is checked once and then known to the object.
+		expect([await status(c.tokens[c.ann], "a1"), await status(c.tokens[c.ben], "b1")]).toEqual([200, 200]);
+		await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann] } });
+		expect(await status(c.tokens[c.ann], "after kick")).toBe(403);
+		await call("/group/leave", { app, token: c.tokens[c.ben], method: "POST", query: { group_id: groupId } });
+		expect(await status(c.tokens[c.ben], "after leave")).toBe(403);
+		await call("/group/invite", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann] } });
+		expect(await status(c.tokens[c.ann], "back")).toBe(200);
+		// An evicted object knows nothing and reads D1 again.
+		await evictDurableObject(conversationObject(env, app.appId, groupKey(groupId)));
+		expect([await status(c.tokens[c.ann], "after eviction"), await status(c.tokens[c.ben], "still out")]).toEqual([200, 403]);
+		await call("/group/destroy", { app, token: c.tokens[c.owner], method: "POST", query: { group_id: groupId } });
+		expect(await status(c.tokens[c.owner], "after destroy")).toBe(403);
+		expect((await allMessages(app, c.tokens[c.owner] as string, groupId)).map((m) => m.content)).toEqual([
+			"after eviction",
+			"back",
+			"b1",
+			"a1",
+		]);
 	});
 
 	it("§5.3 a removed member keeps what they saw, gets nothing new, cannot send; a destroyed group's history stays readable", async () => {

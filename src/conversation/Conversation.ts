@@ -9,6 +9,7 @@ import { destroyGroup, joinGroup, type MembershipChange, removeFromGroup } from 
 import { AppSession } from "../db/sessions";
 import { MAX_QUEUED_WRITES } from "../limits";
 import { Pusher } from "../realtime/push";
+import { GroupFacts } from "./groupFacts";
 import { type RelayInput, relay } from "./relay";
 import { type Bookmarked, type Failure, failure, storeFailed } from "./results";
 import { type SendInput, type SendResult, type SendRun, sendQueued } from "./send";
@@ -47,6 +48,8 @@ export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
 	readonly #callbacks = new CallbackDrainer(this.ctx.storage, (appId) => appDatabase(this.env, appId));
 	readonly #pusher = new Pusher(this.env);
+	/** For a group's object: what it knows of the group's membership (groupFacts.ts). */
+	readonly #group = new GroupFacts();
 
 	/** The newest message timestamp this object gave or saw: the next never goes below it (SPEC §5.1). */
 	#lastStamp = 0;
@@ -95,6 +98,7 @@ export class Conversation extends DurableObject<Env> {
 				session.db,
 				taken.map((t) => t.input),
 				toRecord.length > 0 ? [recordDeliveredSql(toRecord, clock.now())] : [],
+				this.#group,
 			);
 			if (sent.alongsideCommitted) this.#callbacks.recorded(toRecord);
 			this.#lastStamp = Math.max(this.#lastStamp, ...sent.written.map((m) => m.timestamp));
@@ -171,17 +175,26 @@ export class Conversation extends DurableObject<Env> {
 	}
 
 	join(input: { appId: number; groupId: number; userIds: number[]; nowMs: number; requestId: string }) {
-		return this.#membership("join", input, (db) => joinGroup(db, input.appId, input.groupId, input.userIds, input.nowMs));
+		return this.#membership("join", input, async (db) => {
+			const change = await joinGroup(db, input.appId, input.groupId, input.userIds, input.nowMs);
+			this.#group.joined(change.changed);
+			return change;
+		});
 	}
 
 	remove(input: { appId: number; groupId: number; userIds: number[]; requestId: string }) {
-		return this.#membership("remove", input, (db) => removeFromGroup(db, input.appId, input.groupId, input.userIds));
+		return this.#membership("remove", input, async (db) => {
+			const change = await removeFromGroup(db, input.appId, input.groupId, input.userIds);
+			this.#group.removed(change.changed);
+			return change;
+		});
 	}
 
 	destroy(input: { appId: number; groupId: number; requestId: string }) {
-		return this.#serially("destroy", input, async (db) => {
+		return this.#membership("destroy", input, async (db) => {
 			await destroyGroup(db, input.appId, input.groupId);
-			return { answer: { ok: true as const }, owed: NOTHING_OWED };
+			this.#group.destroyed();
+			return { live: true, changed: [] };
 		});
 	}
 
@@ -195,7 +208,15 @@ export class Conversation extends DurableObject<Env> {
 		write: (db: Database) => Promise<MembershipChange>,
 	) {
 		return this.#serially(at, input, async (db) => {
-			const { live, changed } = await write(db);
+			let change: MembershipChange;
+			try {
+				change = await write(db);
+			} catch (error) {
+				this.#group.forget(); // it may have committed
+				throw error;
+			}
+			const { live, changed } = change;
+			if (!live) this.#group.forget();
 			const answer = live ? { ok: true as const, changed } : failure(404, `Group ${input.groupId} does not exist.`);
 			return { answer, owed: NOTHING_OWED };
 		});

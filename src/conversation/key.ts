@@ -46,7 +46,14 @@ export async function callConversation<T>(
 		where.session?.saw(bookmark);
 		return rest as T;
 	} catch (error) {
-		console.error(JSON.stringify({ ...where, dependency: "Durable Object", error: error instanceof Error ? error.name : "unknown" }));
+		console.error(
+			JSON.stringify({
+				requestId: where.requestId,
+				at: where.at,
+				dependency: "Durable Object",
+				error: error instanceof Error ? error.name : "unknown",
+			}),
+		);
 		return failure(503, "The conversation is unavailable; retry the request.");
 	}
 }

@@ -10,6 +10,7 @@ import { isTransactionHit, type Transaction } from "../db/dedupe";
 import { groupMessageStatements, groupSendCheck } from "../db/groups";
 import { appendMessages, type ConversationSide, type MessageRow, messageStatements, type NewMessage } from "../db/messages";
 import type { Audience } from "../db/presence";
+import type { GroupFacts } from "./groupFacts";
 import { type Failure, failure, storeFailed } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
@@ -45,13 +46,14 @@ export type SendRun = {
 /**
  * Sends queued messages of one conversation: a group's rules are checked once
  * for all of them (here, in the object that also runs joins and removals, so a
- * send cannot pass a concurrent kick), then ONE batch writes them all. A
+ * send cannot pass a concurrent kick; from the object's `facts` when it knows
+ * them), then ONE batch writes them all. A
  * repeated transaction_id among them fails that batch; they are then sent one
  * by one, so each repeat is answered by the message it first created.
  * `alongside` statements ride in that one batch; `alongsideCommitted` says
  * whether they committed.
  */
-export async function sendQueued(db: Database, inputs: SendInput[], alongside: SQL[] = []): Promise<SendRun> {
+export async function sendQueued(db: Database, inputs: SendInput[], alongside: SQL[] = [], facts?: GroupFacts): Promise<SendRun> {
 	const results: SendResult[] = inputs.map(() => failure(503, "not sent"));
 	const run: SendRun = { results, owed: NOTHING_OWED, alongsideCommitted: false, written: [], online: [] };
 	const first = inputs[0];
@@ -61,7 +63,9 @@ export async function sendQueued(db: Database, inputs: SendInput[], alongside: S
 	let ready = inputs.map((_, i) => i);
 	const group = first.group;
 	if (group) {
-		const check = await groupSendCheck(db, appId, group.groupId, [...new Set(inputs.map((i) => i.message.fromUid))]);
+		const senders = [...new Set(inputs.map((i) => i.message.fromUid))];
+		const check = facts?.known(senders) ?? (await groupSendCheck(db, appId, group.groupId, senders));
+		facts?.learn(check, senders);
 		ready = ready.filter((i) => {
 			const input = inputs[i] as SendInput;
 			const refused = !check.exists

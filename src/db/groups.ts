@@ -163,7 +163,10 @@ export function groupMessageStatements(message: NewMessage, transaction: Transac
 }
 
 /** What group sends must know first: does the group take messages, and which senders are members. */
-export async function groupSendCheck(db: Database, appId: number, groupId: number, senderIds: number[]) {
+/** Whether the group exists, was destroyed, and which of the senders asked about are members. */
+export type GroupSendCheck = { exists: boolean; destroyed: boolean; members: Set<number> };
+
+export async function groupSendCheck(db: Database, appId: number, groupId: number, senderIds: number[]): Promise<GroupSendCheck> {
 	const rows = await db.all<{ destroyed: number; member: number | null }>(sql`
 		SELECT groups.destroyed AS destroyed, group_members.user_id AS member
 		FROM groups LEFT JOIN group_members ON group_members.app_id = ${appId} AND group_members.group_id = groups.id
