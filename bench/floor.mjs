@@ -1,0 +1,48 @@
+// node bench/floor.mjs [REPO_DIR]   (Node 22; default: this checkout)
+// A quick side-by-side of the read endpoints against the /healthz floor on
+// one fresh `npm run dev` of REPO_DIR (the dev app, two users, 60 messages):
+// concurrency 10, 5 s per cell, two rounds, cells interleaved. Run it on two
+// checkouts one after the other to compare them on the same machine.
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+
+const dir = resolve(process.argv[2] ?? ".");
+process.chdir(dir);
+const { startDevServer } = await import(`${dir}/scripts/devServer.mjs`);
+const autocannon = createRequire(`${dir}/package.json`)("autocannon");
+const server = await startDevServer({ adminToken: "floor-token" });
+try {
+	const admin = { app_id: "1", "access-token": "floor-token", "content-type": "application/json" };
+	const api = async (method, path, body) =>
+		(await (await fetch(server.url + path, { method, headers: admin, body: body && JSON.stringify(body) })).json()).data;
+	const list = [
+		{ username: "floor-a", password: "secret-pw" },
+		{ username: "floor-b", password: "secret-pw" },
+	];
+	const [a, b] = (await api("POST", "/user/register/batch", { list })).map((u) => u.user_id);
+	for (let i = 0; i < 60; i++) await api("POST", "/message/send", { from_user_id: a, targets: [b], content: `m${i}` });
+	const user = { app_id: "1", "access-token": (await api("POST", "/token/issue", { user_id: b })).token };
+	const asAdmin = { ...admin, user_id: String(b) };
+	const cells = {
+		floor: [{ method: "GET", path: "/healthz" }],
+		"history (user token)": [{ method: "GET", path: `/message/conversation?opposite_id=${a}`, headers: user }],
+		"history (admin + user_id)": [{ method: "GET", path: `/message/conversation?opposite_id=${a}`, headers: asAdmin }],
+		"unread (user token)": [{ method: "GET", path: "/message/unread", headers: user }],
+		"unread (admin + user_id)": [{ method: "GET", path: "/message/unread", headers: asAdmin }],
+	};
+	const run = (requests) =>
+		new Promise((done, fail) =>
+			autocannon({ url: server.url, duration: 5, connections: 10, requests }, (e, r) => (e ? fail(e) : done(r.requests.average))),
+		);
+	const samples = {};
+	for (let round = 0; round < 2; round++)
+		for (const [name, requests] of Object.entries(cells)) (samples[name] ??= []).push(await run(requests));
+	const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
+	const floor = mean(samples.floor);
+	const out = Object.fromEntries(
+		Object.entries(samples).map(([name, xs]) => [name, { rps: Math.round(mean(xs)), ratio: Number((mean(xs) / floor).toFixed(2)) }]),
+	);
+	console.log(JSON.stringify({ dir, ...out }));
+} finally {
+	await server.stop();
+}
