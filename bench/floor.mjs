@@ -34,9 +34,10 @@ try {
 		new Promise((done, fail) =>
 			autocannon({ url: server.url, duration: 5, connections: 10, requests }, (e, r) => (e ? fail(e) : done(r.requests.average))),
 		);
-	const samples = {};
-	for (let round = 0; round < 2; round++)
-		for (const [name, requests] of Object.entries(cells)) (samples[name] ??= []).push(await run(requests));
+	const samples = Object.fromEntries(Object.keys(cells).map((name) => [name, []]));
+	for (let round = 0; round < 2; round++) {
+		for (const [name, requests] of Object.entries(cells)) samples[name].push(await run(requests));
+	}
 	const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
 	const floor = mean(samples.floor);
 	const out = Object.fromEntries(

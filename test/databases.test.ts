@@ -12,6 +12,7 @@ import {
 	allMessages,
 	call,
 	createApp,
+	d1Preparers,
 	d1Sessions,
 	history,
 	registerUser,
@@ -127,17 +128,17 @@ describe("apps on several D1 databases", () => {
 	it("§7 one database failing (injected) leaves apps on the other untouched; the failing one answers 503", async () => {
 		const fetcherOf = (d: unknown) => (d as { fetcher: unknown }).fetcher;
 		const broken = fetcherOf(env.DB_2);
-		const failing = (name: "prepare" | "batch") => {
-			const real = d1Sessions[name] as (...args: unknown[]) => unknown;
-			return vi.spyOn(d1Sessions, name).mockImplementation(function (this: D1DatabaseSession, ...args: unknown[]) {
+		const failing = (target: object, name: "prepare" | "batch") => {
+			const real = (target as Record<string, (...args: unknown[]) => unknown>)[name] as (...args: unknown[]) => unknown;
+			return vi.spyOn(target as D1DatabaseSession, name).mockImplementation(function (this: unknown, ...args: unknown[]) {
 				if (fetcherOf(this) === broken) throw new Error("D1_ERROR: Network connection lost. (injected)");
 				return real.apply(this, args);
 			} as never);
 		};
 		const healthy = await side("DB");
 		const sick = await side("DB_2");
-		failing("prepare");
-		failing("batch");
+		for (const preparer of d1Preparers) failing(preparer, "prepare");
+		failing(d1Sessions, "batch");
 
 		const fine = await send(healthy.app, healthy.aliceToken, { targets: [healthy.bob], content: "still fine" });
 		expect(fine.status).toBe(200);
@@ -197,12 +198,26 @@ describe("replica reads with bookmarks (D1 Sessions API)", () => {
 		expect(String(read.headers.get("x-d1-bookmark")) >= bookmark).toBe(true);
 	});
 
-	it("§2 a read without a bookmark starts at the primary, so it sees every earlier write", async () => {
+	it("§2 a read without a bookmark reads the primary (the binding itself, no session), so it sees every earlier write", async () => {
 		const sent = await send(one.app, one.aliceToken, { targets: [one.bob], content: "no bookmark needed" });
 		const starts = sessionStarts();
 		const read = await history(one.app, one.bobToken, { opposite_id: one.alice });
 		expect(read.body.data.messages[0]).toMatchObject({ msg_id: sent.body.msg_ids[0] });
+		expect(starts).toEqual([]);
+		// A write without a bookmark starts its session at the primary too.
+		await call("/user/register/v2", { app: one.app, body: { username: `p-${crypto.randomUUID().slice(0, 8)}`, password: "secret-pw" } });
 		expect(starts).toEqual(["first-primary"]);
+	});
+
+	it("§2 a GET that writes through a conversation object (ack) answers with the object's bookmark", async () => {
+		const sent = await send(one.app, one.aliceToken, { targets: [one.bob], content: "to ack" });
+		const acked = await call("/message/ack", {
+			app: one.app,
+			token: one.bobToken,
+			query: { conversation_id: one.alice, msg_id: sent.body.msg_ids[0] },
+		});
+		expect(acked.status).toBe(200);
+		expect(String(acked.headers.get("x-d1-bookmark")) > String(sent.headers.get("x-d1-bookmark"))).toBe(true);
 	});
 
 	it("§2 a malformed x-d1-bookmark is 400 and changes nothing", async () => {

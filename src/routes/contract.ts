@@ -118,13 +118,17 @@ export function endpoint<
 /**
  * The request's session on its app's database: from the client's bookmark
  * (a replica at least that new may serve its reads), else from the primary.
+ * A GET without a bookmark reads the primary through the binding itself (its
+ * writes, if any, go through conversation objects, which report their own
+ * bookmarks; a history read's "delivered up to" is a side effect, not a write
+ * the caller asked for).
  */
 export function openSession(request: ApiRequest, env: Env, app: AppRecord): AppSession {
 	const bookmark = request.headers.get(BOOKMARK_HEADER);
 	if (bookmark !== null && !isBookmark(bookmark)) {
 		throw badRequest(`Header "${BOOKMARK_HEADER}" must be a bookmark this service answered with, or absent.`);
 	}
-	return new AppSession(d1Binding(env, app.databaseBinding), bookmark);
+	return new AppSession(d1Binding(env, app.databaseBinding), bookmark, { sessionless: request.method === "GET" });
 }
 
 /** An endpoint that answers something other than the envelope (the API description and its page). */
