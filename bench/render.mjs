@@ -31,7 +31,9 @@ export function renderResults() {
 		? [
 				"| concurrency | 2 apps on one database, req/s | 2 apps on two databases, req/s | two ÷ one |",
 				"|---:|---:|---:|---:|",
-				...r.spread.map((x) => `| ${x.concurrency} | ${x.one_db_rps} | ${x.two_db_rps} | ${x.two_vs_one} |`),
+				...r.spread.map(
+					(x) => `| ${x.concurrency} | ${x.one_db_rps.toFixed(1)} | ${x.two_db_rps.toFixed(1)} | ${x.two_vs_one.toFixed(2)} |`,
+				),
 			].join("\n")
 		: "";
 	const realtimeTable = r.realtime
