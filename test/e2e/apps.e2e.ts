@@ -76,15 +76,18 @@ describe("npm run app:create places apps on several D1 databases", () => {
 			headers,
 			body: {
 				list: [
-					{ username: "a", password: "secret-pw" },
-					{ username: "b", password: "secret-pw" },
+					{ username: "placed-a", password: "secret-pw" },
+					{ username: "placed-b", password: "secret-pw" },
 				],
 			},
 		});
 		expect(users.status).toBe(200);
 		const [a, b] = users.body.data.map((u: { user_id: number }) => u.user_id);
-		const sent = await request("POST", "/message/send", { headers, body: { from_user_id: a, targets: [b], content: "on DB_2" } });
-		expect(sent.status).toBe(200);
+		const sent = await request("POST", "/message/send", {
+			headers,
+			body: { type: 1, from_user_id: a, targets: [b], content_type: 0, content: "on DB_2" },
+		});
+		expect(sent.status, JSON.stringify(sent.body)).toBe(200);
 		expect(sent.headers.get("x-d1-bookmark")).toMatch(/^[0-9a-f]{8}-/);
 		const read = await request("GET", `/message/conversation?opposite_id=${a}`, { headers: { ...headers, user_id: String(b) } });
 		expect(read.body.data.messages.map((m: { content: string }) => m.content)).toEqual(["on DB_2"]);
