@@ -98,7 +98,7 @@ describe("npm run app:create places apps on several D1 databases", () => {
 	});
 
 	it("without --database an app goes to the database holding the fewest apps (DB on a tie)", async () => {
-		for (let i = 0; i < 3; i++) {
+		for (let i = 0; i < 2; i++) {
 			const counts = Object.fromEntries(
 				localRows("DB", "SELECT database_binding AS d, count(*) AS n FROM app_directory GROUP BY d").map((r) => [r.d, r.n]),
 			);
@@ -106,7 +106,7 @@ describe("npm run app:create places apps on several D1 databases", () => {
 			const app = await createApp(server(), `placed ${i}`);
 			expect(app.database, JSON.stringify(counts)).toBe(db2 < db ? "DB_2" : "DB");
 		}
-	});
+	}, 180_000); // each create and count runs wrangler (several seconds each on a loaded CI machine)
 
 	it("a --database that is not one of APP_DATABASES is refused and creates nothing", async () => {
 		const before = localRows("DB", "SELECT count(*) AS n FROM app_directory")[0]?.n;
