@@ -14,21 +14,12 @@ export type AppRecord = Pick<
 /** Where an app lives: its number and its database's binding (src/db/databases.ts). */
 export type Placement = { appId: number; databaseBinding: string };
 
-/** The directory's entry for the app key (read in binding DB). */
-export async function placementByKey(directory: Database, key: string): Promise<Placement | undefined> {
+/** The directory's entry for the app, by its key or its number (read in binding DB). */
+export async function placementOf(directory: Database, app: { key: string } | { appId: number }): Promise<Placement | undefined> {
 	return directory
 		.select({ appId: appDirectory.appId, databaseBinding: appDirectory.databaseBinding })
 		.from(appDirectory)
-		.where(eq(appDirectory.key, key))
-		.get();
-}
-
-/** The directory's entry for the app number (read in binding DB). */
-export async function placementById(directory: Database, appId: number): Promise<Placement | undefined> {
-	return directory
-		.select({ appId: appDirectory.appId, databaseBinding: appDirectory.databaseBinding })
-		.from(appDirectory)
-		.where(eq(appDirectory.appId, appId))
+		.where("key" in app ? eq(appDirectory.key, app.key) : eq(appDirectory.appId, app.appId))
 		.get();
 }
 

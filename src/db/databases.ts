@@ -5,7 +5,7 @@
 // users, groups, messages, conversation state, callbacks, dedupe rows,
 // presence — lives in the one its directory row names. The directory is the
 // apps table of binding DB: a row per app, read through the app memo.
-import { type Placement, placementById, placementByKey } from "./apps";
+import { type Placement, placementOf } from "./apps";
 import { type Database, database } from "./client";
 
 /** The binding whose apps table is the directory. */
@@ -50,7 +50,7 @@ function remember(key: string | null, placement: Placement): void {
 export async function placementOfKey(env: Env, key: string): Promise<Placement | undefined> {
 	const known = byKey.get(key);
 	if (known) return known;
-	const placement = await placementByKey(directory(env), key);
+	const placement = await placementOf(directory(env), { key });
 	if (placement) remember(key, placement);
 	return placement;
 }
@@ -62,7 +62,7 @@ export async function placementOfKey(env: Env, key: string): Promise<Placement |
 export async function appD1(env: Env, appId: number): Promise<D1Database> {
 	let binding = byId.get(appId);
 	if (binding === undefined) {
-		const placement = await placementById(directory(env), appId);
+		const placement = await placementOf(directory(env), { appId });
 		if (!placement) throw new Error(`No app ${appId} in the directory`);
 		remember(null, placement);
 		binding = placement.databaseBinding;
