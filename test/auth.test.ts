@@ -112,6 +112,25 @@ describe("§3 credentials: the access-token header", () => {
 		expect(reply.body.message).toBe("The access-token is invalid or expired.");
 	});
 
+	it("§3 a verified user token is remembered until its exp, and refused from then on", async () => {
+		const exp = Math.floor(Date.now() / 1000) + 60;
+		const token = await sign({ app: app.key, dsn: 0 }, String(alice), exp);
+		const verify = vi.spyOn(crypto.subtle, "verify");
+		expect((await history(app, token, { opposite_id: bob })).status).toBe(200);
+		expect((await history(app, token, { opposite_id: bob })).status).toBe(200);
+		expect(verify).toHaveBeenCalledTimes(1); // the second request did not verify the signature again
+		vi.spyOn(clock, "now").mockReturnValue(exp * 1000);
+		const late = await history(app, token, { opposite_id: bob });
+		expect(late.status).toBe(401);
+		expect(late.body.message).toBe("The access-token is invalid or expired.");
+	});
+
+	it("§3 a remembered token still names its own app: another app's app_id is 401", async () => {
+		expect((await history(app, aliceToken, { opposite_id: bob })).status).toBe(200);
+		const reply = await call("/message/conversation", { app: other, token: aliceToken, query: { opposite_id: bob } });
+		expect(reply.status).toBe(401);
+	});
+
 	it("§3 a user token without exp (signed with the real key) is 401; the same claims with exp are 200", async () => {
 		const key = new TextEncoder().encode(env.TOKEN_SIGNING_KEY);
 		const forever = await new SignJWT({ app: app.key, dsn: 0 }).setProtectedHeader({ alg: "HS256" }).setSubject(String(alice)).sign(key);

@@ -122,6 +122,18 @@ describe("§2 conventions", () => {
 		expect(logged.mock.calls.some(([line]) => String(line).includes(requestId) && String(line).includes("boom"))).toBe(true);
 	});
 
+	it("§2 a repeated query parameter counts once, by its first value", async () => {
+		const [a, b, c] = [await registerUser(app), await registerUser(app), await registerUser(app)];
+		await call("/message/send", { app, body: { type: 1, from_user_id: a, targets: [b], content_type: 0, content: "to b" } });
+		const token = await userToken(app, a);
+		const withB = await call(`/message/conversation?opposite_id=${b}&opposite_id=${c}&limit=5&limit=x`, { app, token });
+		expect(withB.status).toBe(200);
+		expect(withB.body.data.messages.map((m: { content: string }) => m.content)).toEqual(["to b"]);
+		const withC = await call(`/message/conversation?opposite_id=${c}&opposite_id=${b}`, { app, token });
+		expect(withC.status).toBe(200);
+		expect(withC.body.data.messages).toEqual([]);
+	});
+
 	it("§2 an unknown field in a body is ignored", async () => {
 		const [a, b] = [await registerUser(app), await registerUser(app)];
 		const reply = await call("/message/send", {

@@ -38,7 +38,10 @@ const actingHeaders = tokenHeaders.pick({ user_id: true, group_id: true });
 
 /** Parses `app_id` and loads the app (directory, then its database): 400 if missing or malformed, 401 if unknown. */
 export async function resolveApp(request: ApiRequest, env: Env): Promise<AppRecord> {
-	const { app_id } = parse(appHeaders, { app_id: request.headers.get("app_id") ?? undefined }, "header");
+	const header = request.headers.get("app_id");
+	// The pattern alone decides; zod runs only to word the 400 (it cost ~3 % of a request's CPU).
+	const app_id =
+		header !== null && APP_KEY_PATTERN.test(header) ? header : parse(appHeaders, { app_id: header ?? undefined }, "header").app_id;
 	const app = await appByKey(env, app_id);
 	if (!app) throw unauthorized(`Unknown app_id ${app_id}.`);
 	return app;
@@ -48,11 +51,12 @@ export async function resolveApp(request: ApiRequest, env: Env): Promise<AppReco
 export async function authenticate(request: ApiRequest, env: Env, app: AppRecord, db: Database): Promise<Caller> {
 	const token = request.headers.get("access-token");
 	if (!token) throw unauthorized('Header "access-token" is required.');
-	const acting = parse(
-		actingHeaders,
-		{ user_id: request.headers.get("user_id") ?? undefined, group_id: request.headers.get("group_id") ?? undefined },
-		"header",
-	);
+	const userIdHeader = request.headers.get("user_id");
+	const groupIdHeader = request.headers.get("group_id");
+	const acting: z.output<typeof actingHeaders> =
+		userIdHeader === null && groupIdHeader === null
+			? {}
+			: parse(actingHeaders, { user_id: userIdHeader ?? undefined, group_id: groupIdHeader ?? undefined }, "header");
 
 	if (looksLikeUserToken(token)) {
 		const claims = await verifyUserToken(env.TOKEN_SIGNING_KEY, token);
