@@ -1,8 +1,12 @@
 // node bench/floor.mjs [REPO_DIR]   (Node 22; default: this checkout)
-// A quick side-by-side of the read endpoints against the /healthz floor on
-// one fresh `npm run dev` of REPO_DIR (the dev app, two users, 60 messages):
-// concurrency 10, 5 s per cell, two rounds, cells interleaved. Run it on two
-// checkouts one after the other to compare them on the same machine.
+// A quick side-by-side of the hot endpoints against the /healthz floor on one
+// fresh `npm run dev` of REPO_DIR (the dev app, two users, 60 messages):
+// concurrency 10, 5 s per cell, two rounds, cells interleaved. Besides req/s it
+// reports the CPU each request cost the runtime workerd (the Worker, its
+// objects and the D1 simulator share its one thread, so that is what bounds
+// throughput here), read from /proc for the server's process group. Run it on
+// two checkouts one after the other to compare them on the same machine.
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 
@@ -11,6 +15,28 @@ process.chdir(dir);
 const { startDevServer } = await import(`${dir}/scripts/devServer.mjs`);
 const autocannon = createRequire(`${dir}/package.json`)("autocannon");
 const server = await startDevServer({ adminToken: "floor-token" });
+
+/** CPU ms used so far by the server's processes, by role: runtime workerd, proxy workerd, wrangler (Node). */
+function serverCpuMs() {
+	const out = { runtime: 0, proxy: 0, wrangler: 0 };
+	for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+		let stat;
+		let args;
+		try {
+			stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+			args = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+		} catch {
+			continue; // it ended meanwhile
+		}
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		if (Number(fields[2]) !== server.pid) continue; // not in the server's process group
+		const ms = (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
+		const role = args.includes("bin/workerd") ? (args.includes("entry=127.0.0.1:0") ? "runtime" : "proxy") : "wrangler";
+		out[role] += ms;
+	}
+	return out;
+}
+
 try {
 	const admin = { app_id: "1", "access-token": "floor-token", "content-type": "application/json" };
 	const api = async (method, path, body) =>
@@ -29,19 +55,36 @@ try {
 		"history (admin + user_id)": [{ method: "GET", path: `/message/conversation?opposite_id=${a}`, headers: asAdmin }],
 		"unread (user token)": [{ method: "GET", path: "/message/unread", headers: user }],
 		"unread (admin + user_id)": [{ method: "GET", path: "/message/unread", headers: asAdmin }],
+		"send (user token)": [
+			{
+				method: "POST",
+				path: "/message/send",
+				headers: { ...user, "content-type": "application/json" },
+				body: JSON.stringify({ type: 1, targets: [a], content_type: 0, content: "floor" }),
+			},
+		],
 	};
 	const run = (requests) =>
-		new Promise((done, fail) =>
-			autocannon({ url: server.url, duration: 5, connections: 10, requests }, (e, r) => (e ? fail(e) : done(r.requests.average))),
-		);
+		new Promise((done, fail) => autocannon({ url: server.url, duration: 5, connections: 10, requests }, (e, r) => (e ? fail(e) : done(r))));
 	const samples = Object.fromEntries(Object.keys(cells).map((name) => [name, []]));
 	for (let round = 0; round < 2; round++) {
-		for (const [name, requests] of Object.entries(cells)) samples[name].push(await run(requests));
+		for (const [name, requests] of Object.entries(cells)) {
+			const before = serverCpuMs();
+			const result = await run(requests);
+			const after = serverCpuMs();
+			samples[name].push({ rps: result.requests.average, runtimeMs: (after.runtime - before.runtime) / result.requests.total });
+		}
 	}
 	const mean = (xs) => xs.reduce((s, x) => s + x, 0) / xs.length;
-	const floor = mean(samples.floor);
+	const floor = mean(samples.floor.map((s) => s.rps));
 	const out = Object.fromEntries(
-		Object.entries(samples).map(([name, xs]) => [name, { rps: Math.round(mean(xs)), ratio: Number((mean(xs) / floor).toFixed(2)) }]),
+		Object.entries(samples).map(([name, xs]) => {
+			const rps = mean(xs.map((s) => s.rps));
+			return [
+				name,
+				{ rps: Math.round(rps), ratio: Number((rps / floor).toFixed(2)), runtime_ms: Number(mean(xs.map((s) => s.runtimeMs)).toFixed(2)) },
+			];
+		}),
 	);
 	console.log(JSON.stringify({ dir, ...out }));
 } finally {
