@@ -6,23 +6,16 @@
 // objects and the D1 simulator share its one thread, so that is what bounds
 // throughput here), read from /proc for the server's process group. Run it on
 // two checkouts one after the other to compare them on the same machine.
-import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 
 const dir = resolve(process.argv[2] ?? ".");
 process.chdir(dir);
-const { startDevServer } = await import(`${dir}/scripts/devServer.mjs`);
+const { startDevServer, serverCpuMs } = await import(`${dir}/scripts/devServer.mjs`);
 const autocannon = createRequire(`${dir}/package.json`)("autocannon");
 const server = await startDevServer({ adminToken: "floor-token" });
 
-/** CPU ms used so far by the server's processes, by role: runtime workerd, proxy workerd, wrangler (Node). */
-function serverCpuMs() {
-	const out = { runtime: 0, proxy: 0, wrangler: 0 };
-	for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
-		let stat;
-		let args;
-		try {
+try {
 			stat = readFileSync(`/proc/${pid}/stat`, "utf8");
 			args = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
 		} catch {
@@ -69,9 +62,9 @@ try {
 	const samples = Object.fromEntries(Object.keys(cells).map((name) => [name, []]));
 	for (let round = 0; round < 2; round++) {
 		for (const [name, requests] of Object.entries(cells)) {
-			const before = serverCpuMs();
+			const before = serverCpuMs(server);
 			const result = await run(requests);
-			const after = serverCpuMs();
+			const after = serverCpuMs(server);
 			samples[name].push({ rps: result.requests.average, runtimeMs: (after.runtime - before.runtime) / result.requests.total });
 		}
 	}

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import autocannon from "autocannon";
-import { createApp, startDevServer } from "../scripts/devServer.mjs";
+import { createApp, serverCpuMs, startDevServer } from "../scripts/devServer.mjs";
 import { option } from "../scripts/wrangler.mjs";
 import { renderResults } from "./render.mjs";
 
@@ -269,10 +269,18 @@ try {
 	for (let round = 1; round <= rounds; round++) {
 		for (const connections of concurrencies) {
 			for (const [name, requests] of Object.entries(endpoints)) {
+				const cpuBefore = serverCpuMs(server);
 				const r = await run({ duration, connections, requests: typeof requests === "function" ? requests(connections) : requests });
+				const runtimeMs = (serverCpuMs(server).runtime - cpuBefore.runtime) / Math.max(1, r.requests.total);
 				const cell = `${name}|${connections}`;
 				samples[cell] ??= [];
-				samples[cell].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts });
+				samples[cell].push({
+					rps: r.requests.average,
+					p50: r.latency.p50,
+					p99: r.latency.p99,
+					errors: r.errors + r.non2xx + r.timeouts,
+					runtimeMs,
+				});
 				process.stderr.write(`round ${round} c=${connections} ${name}: ${r.requests.average} req/s\n`);
 			}
 		}
@@ -297,6 +305,7 @@ try {
 				p50_ms: median(cell.map((s) => s.p50)),
 				p99_ms: median(cell.map((s) => s.p99)),
 				errors: cell.reduce((n, s) => n + s.errors, 0),
+				runtime_cpu_ms: Number(median(cell.map((s) => s.runtimeMs)).toFixed(2)),
 				ratio_to_floor: Number((median(rps) / floor).toFixed(3)),
 			});
 		}

@@ -2,7 +2,7 @@
 // temporary state folder, for the end-to-end suite and the benchmark. stop()
 // ends the whole process group (wrangler and its workerd) and removes the state.
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,4 +98,30 @@ export async function runOperatorCli(server, script, args) {
 	child.stderr.on("data", (d) => (err += d));
 	const code = await new Promise((resolve) => child.on("exit", resolve));
 	return { code, out, err };
+}
+
+/**
+ * CPU ms used so far by a started server's processes (its process group), by
+ * role: `runtime` is the workerd that runs the Worker, its Durable Objects and
+ * the D1 simulator on one thread, `proxy` the workerd in front of it, `wrangler`
+ * its Node process. Linux only (/proc); the bench divides the difference by requests.
+ */
+export function serverCpuMs(server) {
+	const out = { runtime: 0, proxy: 0, wrangler: 0 };
+	for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+		let stat;
+		let args;
+		try {
+			stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+			args = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+		} catch {
+			continue; // it ended meanwhile
+		}
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		if (Number(fields[2]) !== server.pid) continue; // not in the server's process group
+		const ms = (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
+		const role = args.includes("bin/workerd") ? (args.includes("entry=127.0.0.1:0") ? "runtime" : "proxy") : "wrangler";
+		out[role] += ms;
+	}
+	return out;
 }
