@@ -16,21 +16,6 @@ const autocannon = createRequire(`${dir}/package.json`)("autocannon");
 const server = await startDevServer({ adminToken: "floor-token" });
 
 try {
-			stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-			args = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-		} catch {
-			continue; // it ended meanwhile
-		}
-		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-		if (Number(fields[2]) !== server.pid) continue; // not in the server's process group
-		const ms = (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
-		const role = args.includes("bin/workerd") ? (args.includes("entry=127.0.0.1:0") ? "runtime" : "proxy") : "wrangler";
-		out[role] += ms;
-	}
-	return out;
-}
-
-try {
 	const admin = { app_id: "1", "access-token": "floor-token", "content-type": "application/json" };
 	const api = async (method, path, body) =>
 		(await (await fetch(server.url + path, { method, headers: admin, body: body && JSON.stringify(body) })).json()).data;
