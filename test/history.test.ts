@@ -1,5 +1,7 @@
-import { beforeAll, describe, expect, it } from "vitest";
-import { allMessages, call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { pairKey } from "../src/conversation/key";
+import { allMessages, call, createApp, d1Preparers, history, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -129,5 +131,52 @@ describe("GET /message/conversation", () => {
 		const page = await call("/message/conversation", { app, headers: { user_id: String(alice) }, query: { opposite_id: bob, limit: 1 } });
 		expect(page.status).toBe(200);
 		expect(page.body.data.messages[0].msg_id).toBe(ids[44]);
+	});
+
+	it("§7 a page reads its rows, not the conversation: a page of 2,000 messages reads about as many rows as one of 20", async () => {
+		const [gil, hal] = [await registerUser(app), await registerUser(app)];
+		const gilToken = await userToken(app, gil);
+		await send(app, gilToken, { targets: [hal], content: "first" }); // both sides exist
+		// 2,000 more in one statement (the send path is not what this measures).
+		await env.DB.prepare(
+			`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+			INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp)
+			SELECT ?, ?, 1, 0, 'filler', '', '', '', ?, 0, ?, 0 FROM n`,
+		)
+			.bind(app.appId, pairKey(gil, hal), gil, hal)
+			.run();
+		// The statement the page ran, with its parameters, run again for D1's own count of rows read.
+		const statements: { query: string; params: unknown[] }[] = [];
+		const spies = d1Preparers.map((d1) => {
+			const realPrepare = d1.prepare;
+			return vi.spyOn(d1, "prepare").mockImplementation(function (this: D1DatabaseSession, query: string) {
+				const statement = realPrepare.call(this, query);
+				const realBind = statement.bind;
+				statement.bind = (...params: unknown[]) => {
+					statements.push({ query, params });
+					return realBind.apply(statement, params);
+				};
+				return statement;
+			});
+		});
+		const rowsRead = async (limit: number) => {
+			statements.length = 0;
+			const page = await history(app, gilToken, { opposite_id: hal, limit });
+			expect(page.body.data.messages).toHaveLength(limit);
+			const read = statements.find((s) => s.query.includes("FROM messages") || s.query.includes("JOIN messages"));
+			if (!read) throw new Error("the history statement was not seen");
+			return (
+				await env.DB.prepare(read.query)
+					.bind(...read.params)
+					.all()
+			).meta.rows_read;
+		};
+		try {
+			const [small, large] = [await rowsRead(20), await rowsRead(100)];
+			expect(small).toBeLessThan(100); // not the 2,001 messages of the conversation
+			expect(large).toBeLessThan(300);
+		} finally {
+			for (const spy of spies) spy.mockRestore();
+		}
 	});
 });
