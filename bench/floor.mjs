@@ -1,4 +1,4 @@
-// node bench/floor.mjs [REPO_DIR]   (Node 22; default: this checkout)
+// node bench/floor.mjs [REPO_DIR] [--local-observability]   (Node 22; default: this checkout)
 // A quick side-by-side of the hot endpoints against the /healthz floor on one
 // fresh `npm run dev` of REPO_DIR (the dev app, two users, 60 messages):
 // concurrency 10, 5 s per cell, two rounds, cells interleaved. Besides req/s it
@@ -6,14 +6,16 @@
 // objects and the D1 simulator share its one thread, so that is what bounds
 // throughput here), read from /proc for the server's process group. Run it on
 // two checkouts one after the other to compare them on the same machine.
+// wrangler's local trace capture is off unless asked, as in `npm run bench`.
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
 
-const dir = resolve(process.argv[2] ?? ".");
+const args = process.argv.slice(2);
+const dir = resolve(args.find((a) => !a.startsWith("--")) ?? ".");
 process.chdir(dir);
 const { startDevServer, serverCpuMs } = await import(`${dir}/scripts/devServer.mjs`);
 const autocannon = createRequire(`${dir}/package.json`)("autocannon");
-const server = await startDevServer({ adminToken: "floor-token" });
+const server = await startDevServer({ adminToken: "floor-token", localObservability: args.includes("--local-observability") });
 
 try {
 	const admin = { app_id: "1", "access-token": "floor-token", "content-type": "application/json" };

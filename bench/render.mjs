@@ -59,7 +59,7 @@ export function renderResults() {
 - Command: \`${r.command}\`
 - Machine: ${r.machine.cores} cores, ${r.machine.cpu}, ${r.machine.memory_gib} GiB
 - Versions: Node ${r.versions.node}, wrangler ${r.versions.wrangler}, workerd ${r.versions.workerd}, autocannon ${r.versions.autocannon}
-- Server: \`npm run dev\` (wrangler dev: local D1, KV and Durable Objects) on loopback; autocannon on the same 2 cores.
+- Server: \`npm run dev\` (wrangler dev: local D1, KV and Durable Objects) on loopback; autocannon on the same 2 cores. wrangler's local trace capture (\`X_LOCAL_OBSERVABILITY\`): ${s.local_observability === false ? "off (bench/NOTES.md)" : s.local_observability ? "on" : "on (wrangler's default; not recorded by this run)"}.
 - Each cell ${s.duration_s} s, ${s.rounds} rounds, the cells interleaved within each round. Sends rotate over ${s.pairs} conversations; history reads a conversation of ${s.history_size} messages.
 - Runtime CPU ms / request: CPU of the workerd process that runs the Worker, its Durable Objects and the D1 simulator (one thread, so it bounds throughput here; bench/NOTES.md), over the cell's requests, from /proc.
 

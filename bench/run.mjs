@@ -1,8 +1,10 @@
-// npm run bench [-- --duration 5 --rounds 3 --concurrency 1,10,50]
+// npm run bench [-- --duration 5 --rounds 3 --concurrency 1,10,50 --local-observability]
 // Starts `npm run dev` on a free port with fresh state, seeds data through the
 // API, and measures each endpoint with autocannon. Cells (endpoint ×
 // concurrency) are interleaved within each round, so machine drift hits all of
-// them alike. Writes bench/results.json and bench/RESULTS.md.
+// them alike. Writes bench/results.json and bench/RESULTS.md. wrangler's local
+// trace capture is off unless --local-observability (bench/NOTES.md: it costs
+// every invocation CPU on the Worker's thread, and production has no such cost).
 import { fork, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -19,11 +21,12 @@ const rounds = Number(option(argv, "rounds") ?? 3);
 const concurrencies = String(option(argv, "concurrency") ?? "1,10,50")
 	.split(",")
 	.map(Number);
+const localObservability = argv.includes("--local-observability");
 const PAIRS = 100; // senders spread over conversations, as real traffic is
 const GROUP_SIZES = [10, 100, 1000];
 const HISTORY_SIZE = 10_000;
 
-const server = await startDevServer({ adminToken: "bench-admin-token" });
+const server = await startDevServer({ adminToken: "bench-admin-token", localObservability });
 process.on("SIGINT", () => server.stop().then(() => process.exit(130)));
 // A bench app made by the operator CLI, with a recall window longer than the run.
 // Every app is placed explicitly (DB unless a cell says otherwise), so runs compare alike.
@@ -376,9 +379,16 @@ const wranglerDir = dirname(createRequire(import.meta.url).resolve("wrangler/pac
 const version = (dir) => JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
 const meta = {
 	date: new Date().toISOString(),
-	command: `npm run bench -- --duration ${duration} --rounds ${rounds} --concurrency ${concurrencies.join(",")}`,
+	command: `npm run bench -- --duration ${duration} --rounds ${rounds} --concurrency ${concurrencies.join(",")}${localObservability ? " --local-observability" : ""}`,
 	machine: { cores: cpus().length, cpu: cpus()[0]?.model, memory_gib: Math.round(totalmem() / 2 ** 30) },
-	settings: { duration_s: duration, rounds, pairs: PAIRS, history_size: HISTORY_SIZE, group_sizes: GROUP_SIZES },
+	settings: {
+		duration_s: duration,
+		rounds,
+		pairs: PAIRS,
+		history_size: HISTORY_SIZE,
+		group_sizes: GROUP_SIZES,
+		local_observability: localObservability,
+	},
 	versions: {
 		node: process.version,
 		wrangler: version(wranglerDir),

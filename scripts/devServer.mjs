@@ -20,9 +20,18 @@ export async function freePort() {
 
 /**
  * `stateDir`: start on an existing state folder (a restart); it is then kept
- * on stop, as is any folder when `keepState` is set.
+ * on stop, as is any folder when `keepState` is set. `localObservability`
+ * false turns off wrangler's local trace capture (X_LOCAL_OBSERVABILITY: every
+ * invocation streamed to a collector that writes it to SQLite, on the Worker's
+ * own thread), as the benchmarks do unless asked (bench/NOTES.md).
  */
-export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs = 90_000, stateDir: reuse, keepState = false } = {}) {
+export async function startDevServer({
+	adminToken = "dev-admin-token",
+	timeoutMs = 90_000,
+	stateDir: reuse,
+	keepState = false,
+	localObservability = true,
+} = {}) {
 	const stateDir = reuse ?? mkdtempSync(join(tmpdir(), "edge-im-state-"));
 	const removeOnStop = !reuse && !keepState;
 	const logFile = join(stateDir, "dev.log");
@@ -31,7 +40,7 @@ export async function startDevServer({ adminToken = "dev-admin-token", timeoutMs
 	const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port), "--persist-to", stateDir], {
 		detached: true, // its own process group, so stop() reaches workerd too
 		stdio: ["ignore", log, log],
-		env: { ...process.env, DEV_ADMIN_TOKEN: adminToken },
+		env: { ...process.env, DEV_ADMIN_TOKEN: adminToken, ...(localObservability ? {} : { X_LOCAL_OBSERVABILITY: "false" }) },
 	});
 	closeSync(log);
 	const url = `http://127.0.0.1:${port}`;
