@@ -56,8 +56,7 @@ export const messageAndCallback = (m: NewMessage, nowMs: number) => [
 
 /**
  * The statements that append a one-to-one message: the message, its callback, the
- * transaction's dedupe row, the sender's side (read position moves to the
- * message) and the receiver's side (unread + 1, conversation shown again).
+ * transaction's dedupe row, and both sides in one upsert.
  */
 export function messageStatements(
 	message: NewMessage,
@@ -65,25 +64,37 @@ export function messageStatements(
 	receivers: ConversationSide[],
 	transaction: Transaction | null,
 ): SQL[] {
-	const { appId, conversationKey, timestamp: nowMs, type } = message;
+	return [
+		...messageAndCallback(message, message.timestamp),
+		...(transaction
+			? [insertDedupe(message.appId, transaction, newestMessageId(message.appId, message.conversationKey), message.timestamp)]
+			: []),
+		upsertSides(message, sender, receivers),
+	];
+}
+
+/**
+ * The sender's side (read position moves to the message, unread 0) and each
+ * receiver's (unread + 1), all shown again with the message as their last: one
+ * multi-row upsert, in which a row's unread_count tells which it is (0: the
+ * sender's, 1: a receiver's).
+ */
+function upsertSides(message: NewMessage, sender: ConversationSide | null, receivers: ConversationSide[]): SQL {
+	const { appId, conversationKey, type } = message;
 	const newId = newestMessageId(appId, conversationKey);
 	const timestamp = newestTimestamp(appId, conversationKey);
-	const side = (s: ConversationSide, read: boolean) =>
-		read
-			? sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_device_sn, last_msg_id, last_timestamp)
-				VALUES (${appId}, ${s.userId}, ${conversationKey}, ${type}, ${s.peerId}, ${newId}, ${message.fromDeviceSn}, ${newId}, ${timestamp})
-				ON CONFLICT DO UPDATE SET read_position = excluded.read_position, read_device_sn = excluded.read_device_sn, unread_count = 0,
-					last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`
-			: sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, unread_count, last_msg_id, last_timestamp)
-				VALUES (${appId}, ${s.userId}, ${conversationKey}, ${type}, ${s.peerId}, 1, ${newId}, ${timestamp})
-				ON CONFLICT DO UPDATE SET unread_count = unread_count + 1,
-					last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`;
-	return [
-		...messageAndCallback(message, nowMs),
-		...(transaction ? [insertDedupe(appId, transaction, newId, nowMs)] : []),
-		...(sender ? [side(sender, true)] : []),
-		...receivers.map((r) => side(r, false)),
-	];
+	const row = (side: ConversationSide, isSender: boolean) =>
+		isSender
+			? sql`(${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId}, ${newId}, ${message.fromDeviceSn}, 0, ${newId}, ${timestamp})`
+			: sql`(${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId}, 0, 0, 1, ${newId}, ${timestamp})`;
+	const rows = [...(sender ? [row(sender, true)] : []), ...receivers.map((r) => row(r, false))];
+	return sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_device_sn, unread_count, last_msg_id, last_timestamp)
+		VALUES ${sql.join(rows, sql`, `)}
+		ON CONFLICT DO UPDATE SET
+			read_position = CASE excluded.unread_count WHEN 0 THEN excluded.read_position ELSE read_position END,
+			read_device_sn = CASE excluded.unread_count WHEN 0 THEN excluded.read_device_sn ELSE read_device_sn END,
+			unread_count = CASE excluded.unread_count WHEN 0 THEN 0 ELSE unread_count + 1 END,
+			last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`;
 }
 
 /**
