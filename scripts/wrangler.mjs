@@ -13,19 +13,33 @@ if (major < 22 || (major === 22 && minor < 12)) {
 	process.exit(1);
 }
 
-/** Runs wrangler to completion; returns its stdout, or exits with its status. */
+/**
+ * Runs wrangler to completion; returns its stdout, or exits with its status.
+ * Local state is SQLite files that a running `npm run dev` also writes (its
+ * scheduled sweep, a request): a command that finds one locked (SQLITE_BUSY,
+ * before anything is written: each command is one transaction) is run again,
+ * up to 5 times, 0.2–1 s apart.
+ */
 export function wrangler(args, { quiet = false } = {}) {
-	const result = spawnSync(process.execPath, [wranglerBin, ...args], {
-		encoding: "utf8",
-		stdio: ["ignore", "pipe", quiet ? "pipe" : "inherit"],
-		env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-	});
-	if (result.status !== 0) {
+	for (let attempt = 1; ; attempt++) {
+		const result = spawnSync(process.execPath, [wranglerBin, ...args], {
+			encoding: "utf8",
+			stdio: ["ignore", "pipe", "pipe"],
+			env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+		});
+		if (result.status === 0) {
+			if (!quiet) process.stderr.write(result.stderr ?? "");
+			return result.stdout;
+		}
+		const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+		if (attempt < 5 && /SQLITE_BUSY|database is locked/.test(output)) {
+			Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200 * attempt);
+			continue;
+		}
 		process.stderr.write(result.stdout ?? "");
-		if (quiet) process.stderr.write(result.stderr ?? "");
+		process.stderr.write(result.stderr ?? "");
 		process.exit(result.status ?? 1);
 	}
-	return result.stdout;
 }
 
 /** Starts a long-running wrangler (dev) attached to this terminal. */
