@@ -2,7 +2,7 @@
 // OpenAPI 3.1 document (checked by @readme/openapi-parser), and /docs renders
 // in a real browser (Debian's Chromium, driven by playwright-core) with every
 // endpoint listed, its scripts served by the Worker itself.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { validate } from "@readme/openapi-parser";
 import { chromium } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
@@ -61,5 +61,22 @@ describe("§6.5 /openapi.json and /docs over HTTP", () => {
 		} finally {
 			await browser.close();
 		}
+	});
+
+	it("§6.5 every file in public/ is served as itself (wrangler.toml run_worker_first leaves it to the assets); API paths reach the Worker", async () => {
+		const base = inject("baseUrl");
+		const files = readdirSync("public", { recursive: true, withFileTypes: true })
+			.filter((entry) => entry.isFile())
+			.map((entry) => `${entry.parentPath}/${entry.name}`.slice("public".length));
+		expect(files).toContain("/chat.js");
+		for (const file of files) {
+			const response = await fetch(new URL(file === "/index.html" ? "/" : file, base));
+			expect(response.status, file).toBe(200);
+			expect(Buffer.from(await response.arrayBuffer()).equals(readFileSync(`public${file}`)), file).toBe(true);
+		}
+		const api = await fetch(new URL("/healthz", base));
+		expect(await api.json()).toMatchObject({ code: 200 });
+		const unknown = await fetch(new URL("/no/such/path", base));
+		expect([unknown.status, (await unknown.json()).code]).toEqual([404, 404]);
 	});
 });
