@@ -64,11 +64,10 @@ export function messageStatements(
 	receivers: ConversationSide[],
 	transaction: Transaction | null,
 ): SQL[] {
+	const { appId, conversationKey, timestamp: nowMs } = message;
 	return [
-		...messageAndCallback(message, message.timestamp),
-		...(transaction
-			? [insertDedupe(message.appId, transaction, newestMessageId(message.appId, message.conversationKey), message.timestamp)]
-			: []),
+		...messageAndCallback(message, nowMs),
+		...(transaction ? [insertDedupe(appId, transaction, newestMessageId(appId, conversationKey), nowMs)] : []),
 		upsertSides(message, sender, receivers),
 	];
 }
@@ -83,11 +82,10 @@ function upsertSides(message: NewMessage, sender: ConversationSide | null, recei
 	const { appId, conversationKey, type } = message;
 	const newId = newestMessageId(appId, conversationKey);
 	const timestamp = newestTimestamp(appId, conversationKey);
-	const row = (side: ConversationSide, isSender: boolean) =>
-		isSender
-			? sql`(${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId}, ${newId}, ${message.fromDeviceSn}, 0, ${newId}, ${timestamp})`
-			: sql`(${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId}, 0, 0, 1, ${newId}, ${timestamp})`;
-	const rows = [...(sender ? [row(sender, true)] : []), ...receivers.map((r) => row(r, false))];
+	// read_position, read_device_sn and unread_count: the sender's, or a new receiver's.
+	const row = (side: ConversationSide, own: SQL) =>
+		sql`(${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId}, ${own}, ${newId}, ${timestamp})`;
+	const rows = [...(sender ? [row(sender, sql`${newId}, ${message.fromDeviceSn}, 0`)] : []), ...receivers.map((r) => row(r, sql`0, 0, 1`))];
 	return sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_device_sn, unread_count, last_msg_id, last_timestamp)
 		VALUES ${sql.join(rows, sql`, `)}
 		ON CONFLICT DO UPDATE SET
