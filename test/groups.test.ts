@@ -303,8 +303,11 @@ describe("§5 group conversations", () => {
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		await groupSend(c.tokens[c.owner], groupId, "one");
 		await call("/group/kick", { app, token: c.tokens[c.owner], body: { group_id: groupId, user_list: [c.ann] } });
-		await groupSend(c.tokens[c.owner], groupId, "two");
+		const [two] = (await groupSend(c.tokens[c.owner], groupId, "two")).body.msg_ids;
 		expect((await allMessages(app, c.tokens[c.ann] as string, groupId)).map((m) => m.content)).toEqual(["one"]);
+		// Starting above the removal does not reach past it either.
+		const fromTwo = await history(app, c.tokens[c.ann] as string, { opposite_id: groupId, msg_id_start: two });
+		expect(fromTwo.body.data.messages.map((m: { content: string }) => m.content)).toEqual(["one"]);
 		expect(await entryFor(app, c.tokens[c.ann] as string, groupId)).toMatchObject({ num: 1 });
 		expect((await groupSend(c.tokens[c.ann], groupId, "still here?")).status).toBe(403);
 		await call("/group/destroy", { app, token: c.tokens[c.owner], method: "POST", query: { group_id: groupId } });

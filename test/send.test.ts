@@ -60,6 +60,20 @@ describe("POST /message/send (type 1)", () => {
 		expect(await side(alice, bob)).toMatchObject({ read_position: msgId, unread_count: 0, last_msg_id: msgId, deleted: 0 });
 	});
 
+	it("§5.1 a reply: the replier's unread drops to 0 and its read position and device move; the receiver's stay", async () => {
+		const [dan, eve] = [await registerUser(app), await registerUser(app)];
+		const danToken = await userToken(app, dan, { device_sn: 3 });
+		const eveToken = await userToken(app, eve, { device_sn: 5 });
+		const [m1] = (await send(app, danToken, { targets: [eve], content: "one" })).body.msg_ids;
+		expect(await side(eve, dan)).toMatchObject({ unread_count: 1, read_position: 0 });
+		const [m2] = (await send(app, eveToken, { targets: [dan], content: "two" })).body.msg_ids;
+		const [m3] = (await send(app, eveToken, { targets: [dan], content: "three" })).body.msg_ids;
+		// Both sides are written by one statement (src/db/messages.ts): each keeps what is its own.
+		expect(await side(eve, dan)).toMatchObject({ unread_count: 0, read_position: m3, read_device_sn: 5, last_msg_id: m3 });
+		expect(await side(dan, eve)).toMatchObject({ unread_count: 2, read_position: m1, read_device_sn: 3, last_msg_id: m3 });
+		expect(m2).toBeLessThan(m3 as number);
+	});
+
 	it("§5.1 a user token may name itself in from_user_id, not anyone else (403)", async () => {
 		expect((await send(app, aliceToken, { targets: [bob], content: "me", from_user_id: alice })).status).toBe(200);
 		const reply = await send(app, aliceToken, { targets: [bob], content: "spoof", from_user_id: carol });
