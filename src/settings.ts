@@ -13,3 +13,6 @@ export function dedupeWindowS(env: Env): number {
 	const n = Number(env.DEDUPE_WINDOW_S);
 	return Number.isFinite(n) ? Math.max(60, Math.floor(n)) : DAY_S;
 }
+
+/** Whether each request of the admin token acting as a user or group is logged (README "Configuration"). */
+export const auditsAdminActing = (env: Env): boolean => env.AUDIT_ADMIN_ACTING === "true";

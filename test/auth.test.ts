@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { hashAdminToken } from "../src/auth/adminTokens";
 import { clock } from "../src/clock";
 import { meter } from "./meter";
-import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+import { call, createApp, history, type Reply, registerUser, send, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let other: TestApp;
@@ -200,11 +200,31 @@ describe("§3 acting identity", () => {
 		expect(page.body.data.messages[0]).toMatchObject({ content: "as bob", from_xid: { uid: bob } });
 	});
 
-	it("§3 impersonation is logged: who acted for whom, with the request id", async () => {
+	it("§3 acting is logged only where the deployment asks (AUDIT_ADMIN_ACTING): who acted for whom, with the request id", async () => {
 		const logged = vi.spyOn(console, "log").mockImplementation(() => {});
-		const reply = await call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
-		const line = logged.mock.calls.map(([l]) => String(l)).find((l) => l.includes(reply.headers.get("x-request-id") as string));
-		expect(JSON.parse(line as string)).toMatchObject({ appId: app.key, adminActingAs: bob });
+		const linesOf = (reply: Reply) =>
+			logged.mock.calls.map(([l]) => String(l)).filter((l) => l.includes(reply.headers.get("x-request-id") as string));
+		const asBob = () => call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
+		const made = await call("/group/create", { app, headers: { user_id: String(alice) }, body: { name: "audited", user_list: [bob] } });
+		const groupId = String(made.body.data.group_id);
+		const forGroup = () => call("/group/member_list", { app, headers: { group_id: groupId }, query: { group_id: groupId } });
+
+		// The default (wrangler.toml): acting is how app backends normally call, so it is not logged.
+		for (const reply of [await asBob(), await forGroup()]) {
+			expect(reply.status).toBe(200);
+			expect(linesOf(reply)).toEqual([]);
+		}
+		const vars = env as unknown as Record<string, string>;
+		vars.AUDIT_ADMIN_ACTING = "true";
+		try {
+			const [user, group] = [await asBob(), await forGroup()];
+			expect(linesOf(user).map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ appId: app.key, adminActingAs: bob })]);
+			expect(linesOf(group).map((l) => JSON.parse(l))).toEqual([
+				expect.objectContaining({ appId: app.key, adminActingForGroup: Number(groupId) }),
+			]);
+		} finally {
+			vars.AUDIT_ADMIN_ACTING = "false";
+		}
 	});
 
 	it("§3 admin + user_id of a user who does not exist is 404", async () => {

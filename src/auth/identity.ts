@@ -9,6 +9,7 @@ import { id } from "../http/ids";
 import type { ApiRequest } from "../http/request";
 import { parse } from "../http/validate";
 import { APP_KEY_PATTERN } from "../limits";
+import { auditsAdminActing } from "../settings";
 import { adminTokenMatches, hashAdminToken } from "./adminTokens";
 import { looksLikeUserToken, verifyUserToken } from "./userTokens";
 
@@ -84,12 +85,14 @@ export async function authenticate(request: ApiRequest, env: Env, app: AppRecord
 	}
 	if (acting.user_id !== undefined) {
 		if (!(await existingUsers(db, app.id, [acting.user_id])).has(acting.user_id)) throw notFound(`User ${acting.user_id} does not exist.`);
-		console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingAs: acting.user_id }));
+		if (auditsAdminActing(env)) console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingAs: acting.user_id }));
 		return { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true };
 	}
 	if (acting.group_id !== undefined) {
 		if ((await accountKind(db, app.id, acting.group_id)) !== "group") throw notFound(`Group ${acting.group_id} does not exist.`);
-		console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingForGroup: acting.group_id }));
+		if (auditsAdminActing(env)) {
+			console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingForGroup: acting.group_id }));
+		}
 		return { kind: "groupAdmin", groupId: acting.group_id };
 	}
 	return { kind: "admin" };
