@@ -85,7 +85,9 @@ export async function authenticate(request: ApiRequest, env: Env, app: AppRecord
 	}
 	if (acting.user_id !== undefined) {
 		if (!(await existingUsers(db, app.id, [acting.user_id])).has(acting.user_id)) throw notFound(`User ${acting.user_id} does not exist.`);
-		if (auditsAdminActing(env)) console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingAs: acting.user_id }));
+		if (auditsAdminActing(env)) {
+			console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingAs: acting.user_id }));
+		}
 		return { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true };
 	}
 	if (acting.group_id !== undefined) {
