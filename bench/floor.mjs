@@ -19,14 +19,17 @@ const server = await startDevServer({ adminToken: "floor-token", localObservabil
 
 try {
 	const admin = { app_id: "1", "access-token": "floor-token", "content-type": "application/json" };
-	const api = async (method, path, body) =>
-		(await (await fetch(server.url + path, { method, headers: admin, body: body && JSON.stringify(body) })).json()).data;
+	const api = async (method, path, body) => {
+		const reply = await (await fetch(server.url + path, { method, headers: admin, body: body && JSON.stringify(body) })).json();
+		if (reply.code !== 200) throw new Error(`${method} ${path}: ${JSON.stringify(reply)}`);
+		return reply.data;
+	};
 	const list = [
 		{ username: "floor-a", password: "secret-pw" },
 		{ username: "floor-b", password: "secret-pw" },
 	];
 	const [a, b] = (await api("POST", "/user/register/batch", { list })).map((u) => u.user_id);
-	for (let i = 0; i < 60; i++) await api("POST", "/message/send", { from_user_id: a, targets: [b], content: `m${i}` });
+	for (let i = 0; i < 60; i++) await api("POST", "/message/send", { type: 1, from_user_id: a, targets: [b], content_type: 0, content: `m${i}` });
 	const user = { app_id: "1", "access-token": (await api("POST", "/token/issue", { user_id: b })).token };
 	const asAdmin = { ...admin, user_id: String(b) };
 	const cells = {

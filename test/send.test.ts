@@ -25,6 +25,14 @@ const asAdmin = (body: Record<string, unknown>, headers: Record<string, string> 
 	call("/message/send", { app, headers, body: { type: 1, content_type: 0, ...body } });
 
 describe("POST /message/send (type 1)", () => {
+	it("§5.1 quotes, backslashes, control characters, NUL, line separators and emoji come back exactly", async () => {
+		const tricky = 'q"b\\s\u0000n\u0001\u001f\t\n\r\u2028\u2029😀 "}]';
+		const reply = await send(app, aliceToken, { targets: [bob], content: tricky, ext: tricky, config: tricky });
+		expect(reply.status).toBe(200);
+		const [message] = (await history(app, bobToken, { opposite_id: alice, limit: 1 })).body.data.messages;
+		expect(message).toMatchObject({ msg_id: reply.body.msg_ids[0], content: tricky, ext: tricky, config: tricky });
+	});
+
 	it("§5.1 a user sends as itself and the peer reads it back byte for byte", async () => {
 		const ext = '{"k":1, "emoji":"😀"}';
 		const config = '{"antispam":false}';

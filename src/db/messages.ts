@@ -208,23 +208,27 @@ type HistoryRow = {
 	peer_read: number;
 	my_delivered: number;
 	peer_delivered: number;
-	id: number | null;
-	app_id: number;
-	conversation_key: string;
-	type: number;
-	content_type: number;
-	content: string;
-	attachment: string;
-	config: string;
-	ext: string;
-	from_uid: number;
-	from_device_sn: number;
-	to_uid: number;
-	timestamp: number;
-	recalled: number;
-	recalled_by: string | null;
-	is_system: number;
+	/** The page's messages, newest first, each a JSON array of PAGE_COLUMNS. */
+	page: string;
 };
+
+/** The columns of a history page's messages, in the order of each entry's JSON array. */
+type PageEntry = [
+	id: number,
+	type: number,
+	contentType: number,
+	content: string,
+	attachment: string,
+	config: string,
+	ext: string,
+	fromUid: number,
+	fromDeviceSn: number,
+	toUid: number,
+	timestamp: number,
+	recalled: number,
+	recalledBy: string | null,
+	isSystem: number,
+];
 
 /**
  * One page of history, newest first, from `startId` (inclusive) down, above the
@@ -234,8 +238,11 @@ type HistoryRow = {
  * so that the context comes back even when the page is empty. Plain joins
  * rather than a subquery per position: SQLite still walks the message index
  * newest first and stops at `limit`, and the statement costs half as much to
- * compile and run (bench/NOTES.md). Recording what the page delivered is the
- * caller's next step (`recordDelivered`), taken only when it moves.
+ * compile and run (bench/NOTES.md). It answers ONE row, the page as a JSON
+ * array built by SQLite: each row D1 returns is converted value by value on
+ * both sides of the call, which cost more than the read (bench/NOTES.md).
+ * Recording what the page delivered is the caller's next step
+ * (`recordDelivered`), taken only when it moves.
  */
 export async function historyPage(
 	db: Database,
@@ -247,32 +254,38 @@ export async function historyPage(
 	limit: number,
 ): Promise<HistoryPage> {
 	const upTo = startId > 0 ? startId : Number.MAX_SAFE_INTEGER;
-	const rows = await db.all<HistoryRow>(sql`
-		SELECT
-			me.user_id IS NOT NULL AS has_side,
-			coalesce(me.read_position, 0) AS my_read,
-			coalesce(peer.read_position, 0) AS peer_read,
-			coalesce(me.delivered_position, 0) AS my_delivered,
-			coalesce(peer.delivered_position, 0) AS peer_delivered,
-			page.*
-		FROM (SELECT 1) AS context
-		LEFT JOIN conversation_members AS me
-			ON me.app_id = ${appId} AND me.user_id = ${callerId} AND me.conversation_key = ${conversationKey}
-		LEFT JOIN conversation_members AS peer
-			ON peer.app_id = ${appId} AND peer.user_id = ${peerId} AND peer.conversation_key = ${conversationKey}
-		LEFT JOIN messages AS page ON page.app_id = ${appId} AND page.conversation_key = ${conversationKey}
-			AND page.id <= min(${upTo}, coalesce(me.left_at, ${upTo}))
-			AND page.id > coalesce(me.clear_point, 0)
-		ORDER BY page.id DESC
-		LIMIT ${limit}`);
-	const first = rows[0];
+	// Every row of the inner page carries the same context; an empty page is one row without a message.
+	const [row] = await db.all<HistoryRow>(sql`
+		SELECT has_side, my_read, peer_read, my_delivered, peer_delivered,
+			json_group_array(json_array(id, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid,
+				timestamp, recalled, recalled_by, is_system)) FILTER (WHERE id IS NOT NULL) AS page
+		FROM (
+			SELECT
+				me.user_id IS NOT NULL AS has_side,
+				coalesce(me.read_position, 0) AS my_read,
+				coalesce(peer.read_position, 0) AS peer_read,
+				coalesce(me.delivered_position, 0) AS my_delivered,
+				coalesce(peer.delivered_position, 0) AS peer_delivered,
+				page.*
+			FROM (SELECT 1) AS context
+			LEFT JOIN conversation_members AS me
+				ON me.app_id = ${appId} AND me.user_id = ${callerId} AND me.conversation_key = ${conversationKey}
+			LEFT JOIN conversation_members AS peer
+				ON peer.app_id = ${appId} AND peer.user_id = ${peerId} AND peer.conversation_key = ${conversationKey}
+			LEFT JOIN messages AS page ON page.app_id = ${appId} AND page.conversation_key = ${conversationKey}
+				AND page.id <= min(${upTo}, coalesce(me.left_at, ${upTo}))
+				AND page.id > coalesce(me.clear_point, 0)
+			ORDER BY page.id DESC
+			LIMIT ${limit})`);
+	// An aggregate's order is SQLite's choice (asking for one costs a sort and D1 counts its rows as read): sorted here.
+	const entries = (JSON.parse(row?.page ?? "[]") as PageEntry[]).sort((a, b) => b[0] - a[0]);
 	return {
-		rows: rows.flatMap((r) => (r.id === null ? [] : [messageFromRow(r as HistoryRow & { id: number })])),
-		hasSide: first?.has_side === 1,
-		myRead: first?.my_read ?? 0,
-		peerRead: first?.peer_read ?? 0,
-		myDelivered: first?.my_delivered ?? 0,
-		peerDelivered: first?.peer_delivered ?? 0,
+		rows: entries.map((entry) => messageFromEntry(appId, conversationKey, entry)),
+		hasSide: row?.has_side === 1,
+		myRead: row?.my_read ?? 0,
+		peerRead: row?.peer_read ?? 0,
+		myDelivered: row?.my_delivered ?? 0,
+		peerDelivered: row?.peer_delivered ?? 0,
 	};
 }
 
@@ -287,23 +300,25 @@ export async function recordDelivered(db: Database, appId: number, userId: numbe
 		WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey} AND delivered_position < ${msgId}`);
 }
 
-function messageFromRow(r: HistoryRow & { id: number }): MessageRow {
+function messageFromEntry(appId: number, conversationKey: string, entry: PageEntry): MessageRow {
+	const [id, type, contentType, content, attachment, config, ext, fromUid, fromDeviceSn, toUid, timestamp, recalled, recalledBy, isSystem] =
+		entry;
 	return {
-		id: r.id,
-		appId: r.app_id,
-		conversationKey: r.conversation_key,
-		type: r.type,
-		contentType: r.content_type,
-		content: r.content,
-		attachment: r.attachment,
-		config: r.config,
-		ext: r.ext,
-		fromUid: r.from_uid,
-		fromDeviceSn: r.from_device_sn,
-		toUid: r.to_uid,
-		timestamp: r.timestamp,
-		recalled: r.recalled === 1,
-		recalledBy: r.recalled_by,
-		isSystem: r.is_system === 1,
+		id,
+		appId,
+		conversationKey,
+		type,
+		contentType,
+		content,
+		attachment,
+		config,
+		ext,
+		fromUid,
+		fromDeviceSn,
+		toUid,
+		timestamp,
+		recalled: recalled === 1,
+		recalledBy,
+		isSystem: isSystem === 1,
 	};
 }
