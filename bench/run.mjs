@@ -147,6 +147,11 @@ try {
 	for (const from of users.slice(0, 2 * PAIRS)) {
 		await api("POST", "/message/send", { from_user_id: from, targets: [inbox], type: 1, content_type: 0, content: "hello inbox" });
 	}
+	// A user with no conversation: their unread list is one D1 read that returns nothing, the least a read can cost here.
+	const [loner] = (await api("POST", "/user/register/batch", { list: [{ username: "bench-loner", password: "bench-password" }] })).map(
+		(row) => row.user_id,
+	);
+	const lonerToken = (await api("POST", "/token/issue", { user_id: loner })).token;
 	// The newest 1,000 messages of the big conversation, to recall one by one.
 	const recallable = [];
 	for (let start = 0; recallable.length < 1000; ) {
@@ -219,6 +224,9 @@ try {
 	});
 	const endpoints = {
 		"GET /healthz (floor)": [{ method: "GET", path: "/healthz" }],
+		"one D1 read: unread list, no conversations": [
+			{ method: "GET", path: "/message/unread", headers: { app_id: APP, "access-token": lonerToken } },
+		],
 		"send 1:1, 2 apps on one database": [spreadSend("one")],
 		"send 1:1, 2 apps on two databases": [spreadSend("two")],
 		"send 1:1": [sendRequest(false)],
