@@ -29,7 +29,8 @@ try {
 		{ username: "floor-b", password: "secret-pw" },
 	];
 	const [a, b] = (await api("POST", "/user/register/batch", { list })).map((u) => u.user_id);
-	for (let i = 0; i < 60; i++) await api("POST", "/message/send", { type: 1, from_user_id: a, targets: [b], content_type: 0, content: `m${i}` });
+	for (let i = 0; i < 60; i++)
+		await api("POST", "/message/send", { type: 1, from_user_id: a, targets: [b], content_type: 0, content: `m${i}` });
 	const user = { app_id: "1", "access-token": (await api("POST", "/token/issue", { user_id: b })).token };
 	const asAdmin = { ...admin, user_id: String(b) };
 	const cells = {
