@@ -208,7 +208,7 @@ type HistoryRow = {
 	peer_read: number;
 	my_delivered: number;
 	peer_delivered: number;
-	/** The page's messages, newest first, each a JSON array of PAGE_COLUMNS. */
+	/** The page's messages as a JSON array (in SQLite's order), each entry a PageEntry. */
 	page: string;
 };
 
@@ -240,7 +240,7 @@ type PageEntry = [
  * newest first and stops at `limit`, and the statement costs half as much to
  * compile and run (bench/NOTES.md). It answers ONE row, the page as a JSON
  * array built by SQLite: each row D1 returns is converted value by value on
- * both sides of the call, which cost more than the read (bench/NOTES.md).
+ * both sides of the call (bench/NOTES.md, "A page is one row").
  * Recording what the page delivered is the caller's next step
  * (`recordDelivered`), taken only when it moves.
  */
