@@ -1,6 +1,7 @@
 // node bench/floor.mjs [REPO_DIR] [--local-observability]   (Node 22; default: this checkout)
 // A quick side-by-side of the hot endpoints against the /healthz floor on one
-// fresh `npm run dev` of REPO_DIR (the dev app, two users, 60 messages):
+// fresh `npm run dev` of REPO_DIR (the dev app, three users, 60 messages; the
+// third has no conversation, for the cheapest read there is):
 // concurrency 10, 5 s per cell, two rounds, cells interleaved. Besides req/s it
 // reports the CPU each request cost the runtime workerd (the Worker, its
 // objects and the D1 simulator share its one thread, so that is what bounds
@@ -27,26 +28,28 @@ try {
 	const list = [
 		{ username: "floor-a", password: "secret-pw" },
 		{ username: "floor-b", password: "secret-pw" },
+		{ username: "floor-c", password: "secret-pw" },
 	];
-	const [a, b] = (await api("POST", "/user/register/batch", { list })).map((u) => u.user_id);
+	const [a, b, c] = (await api("POST", "/user/register/batch", { list })).map((u) => u.user_id);
 	for (let i = 0; i < 60; i++)
 		await api("POST", "/message/send", { type: 1, from_user_id: a, targets: [b], content_type: 0, content: `m${i}` });
 	const user = { app_id: "1", "access-token": (await api("POST", "/token/issue", { user_id: b })).token };
 	const asAdmin = { ...admin, user_id: String(b) };
+	const loner = { app_id: "1", "access-token": (await api("POST", "/token/issue", { user_id: c })).token };
+	const sendAs = (body) => [
+		{ method: "POST", path: "/message/send", headers: { ...user, "content-type": "application/json" }, body: JSON.stringify(body) },
+	];
 	const cells = {
 		floor: [{ method: "GET", path: "/healthz" }],
 		"history (user token)": [{ method: "GET", path: `/message/conversation?opposite_id=${a}`, headers: user }],
 		"history (admin + user_id)": [{ method: "GET", path: `/message/conversation?opposite_id=${a}`, headers: asAdmin }],
 		"unread (user token)": [{ method: "GET", path: "/message/unread", headers: user }],
 		"unread (admin + user_id)": [{ method: "GET", path: "/message/unread", headers: asAdmin }],
-		"send (user token)": [
-			{
-				method: "POST",
-				path: "/message/send",
-				headers: { ...user, "content-type": "application/json" },
-				body: JSON.stringify({ type: 1, targets: [a], content_type: 0, content: "floor" }),
-			},
-		],
+		// The least a read can cost: one D1 statement that returns nothing (c has no conversation).
+		"one D1 read (unread, no conversation)": [{ method: "GET", path: "/message/unread", headers: loner }],
+		"send (user token)": sendAs({ type: 1, targets: [a], content_type: 0, content: "floor" }),
+		// The conversation's object and one D1 read (who is online), nothing stored.
+		"send online_only (user token)": sendAs({ type: 1, targets: [a], content_type: 0, content: "floor", online_only: true }),
 	};
 	const run = (requests) =>
 		new Promise((done, fail) => autocannon({ url: server.url, duration: 5, connections: 10, requests }, (e, r) => (e ? fail(e) : done(r))));
