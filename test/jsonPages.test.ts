@@ -10,7 +10,23 @@ import { historyPage } from "../src/db/messages";
 /** A database whose every query answers `row`. */
 const answering = (row: Record<string, unknown>) => ({ all: async () => [row] }) as unknown as Database;
 
-const entry = (id: number) => [id, 1, 0, `m${id}`, "", "", "", 7, 0, 8, 1_000 + id, 0, null, 0];
+/** A page entry (PageEntry in src/db/messages.ts) with a value of its own in every column, so a swapped column shows. */
+const entry = (id: number) => [
+	id,
+	2,
+	5,
+	`m${id}`,
+	`a${id}`,
+	`c${id}`,
+	`e${id}`,
+	7,
+	3,
+	8,
+	1_000 + id,
+	id === 9 ? 1 : 0,
+	id === 9 ? "r9" : null,
+	id === 9 ? 1 : 0,
+];
 
 describe("pages read as one JSON row", () => {
 	it("§5.3 a history page is newest first whatever order the aggregate gave", async () => {
@@ -28,20 +44,21 @@ describe("pages read as one JSON row", () => {
 			id: 9,
 			appId: 1,
 			conversationKey: "p:7:8",
-			type: 1,
-			contentType: 0,
+			type: 2,
+			contentType: 5,
 			content: "m9",
-			attachment: "",
-			config: "",
-			ext: "",
+			attachment: "a9",
+			config: "c9",
+			ext: "e9",
 			fromUid: 7,
-			fromDeviceSn: 0,
+			fromDeviceSn: 3,
 			toUid: 8,
 			timestamp: 1_009,
-			recalled: false,
-			recalledBy: null,
-			isSystem: false,
+			recalled: true,
+			recalledBy: "r9",
+			isSystem: true,
 		});
+		expect(page.rows[1]).toMatchObject({ id: 7, recalled: false, recalledBy: null, isSystem: false });
 		expect(page).toMatchObject({ hasSide: true, myRead: 2, myDelivered: 3 });
 	});
 
