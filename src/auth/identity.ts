@@ -85,19 +85,20 @@ export async function authenticate(request: ApiRequest, env: Env, app: AppRecord
 	}
 	if (acting.user_id !== undefined) {
 		if (!(await existingUsers(db, app.id, [acting.user_id])).has(acting.user_id)) throw notFound(`User ${acting.user_id} does not exist.`);
-		if (auditsAdminActing(env)) {
-			console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingAs: acting.user_id }));
-		}
+		audit(request, env, app, { adminActingAs: acting.user_id });
 		return { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true };
 	}
 	if (acting.group_id !== undefined) {
 		if ((await accountKind(db, app.id, acting.group_id)) !== "group") throw notFound(`Group ${acting.group_id} does not exist.`);
-		if (auditsAdminActing(env)) {
-			console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, adminActingForGroup: acting.group_id }));
-		}
+		audit(request, env, app, { adminActingForGroup: acting.group_id });
 		return { kind: "groupAdmin", groupId: acting.group_id };
 	}
 	return { kind: "admin" };
+}
+
+/** Who the admin token acted for, logged where the deployment asks (AUDIT_ADMIN_ACTING). */
+function audit(request: ApiRequest, env: Env, app: AppRecord, actingFor: { adminActingAs: number } | { adminActingForGroup: number }) {
+	if (auditsAdminActing(env)) console.log(JSON.stringify({ requestId: request.requestId, appId: app.key, ...actingFor }));
 }
 
 export function requireAdmin(caller: Caller): void {
