@@ -76,12 +76,34 @@ describe("§6.4 sends are limited per sender when the app sets send_rate_per_min
 		for (let i = 0; i < 3; i++) expect((await send(limited, aliceToken, { targets: [bob], content: `ok ${i}` })).status).toBe(200);
 		const before = await snapshot();
 		expectTooMany(await send(limited, aliceToken, { targets: [bob], content: "one too many" }));
-		// Operations count as sends too.
-		expectTooMany(await send(limited, aliceToken, { targets: [bob], content_type: 9, related_mid: 1 }));
+		expectTooMany(await send(limited, aliceToken, { targets: [bob], content_type: 1, attachment: '{"url":"https://x.test/a.png"}' }));
 		expect(await snapshot()).toBe(before);
 		expect((await send(limited, carolToken, { targets: [bob], content: "another sender" })).status).toBe(200);
 		vi.spyOn(clock, "now").mockReturnValue(Date.now() + 61_000);
 		expect((await send(limited, aliceToken, { targets: [bob], content: "a minute later" })).status).toBe(200);
+	});
+
+	it("§6.4 operations do not count: a bot's streamed reply (read receipt, first chunk, four APPENDs, final REPLACE) under a limit of 6 lands whole", async () => {
+		const limited = await createApp();
+		const [bot, user] = [await registerUser(limited), await registerUser(limited)];
+		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 6 } })).status).toBe(200);
+		const [botToken, userTokenOf] = [await userToken(limited, bot), await userToken(limited, user)];
+		const [question] = (await send(limited, userTokenOf, { targets: [bot], content: "question?" })).body.msg_ids;
+		// Five new messages use five of the six; the reply's first chunk the sixth; its operations none.
+		for (let i = 0; i < 5; i++) expect((await send(limited, botToken, { targets: [user], content: `earlier ${i}` })).status).toBe(200);
+		expect((await send(limited, botToken, { targets: [user], content_type: 9, related_mid: question })).status).toBe(200);
+		const first = await send(limited, botToken, { targets: [user], content: "The" });
+		expect(first.status).toBe(200);
+		const [answer] = first.body.msg_ids;
+		for (const chunk of [" answer", " is", " forty", " two"]) {
+			expect((await send(limited, botToken, { targets: [user], content_type: 11, related_mid: answer, content: chunk })).status).toBe(200);
+		}
+		const final = await send(limited, botToken, { targets: [user], content_type: 12, related_mid: answer, content: "The answer is 42." });
+		expect(final.status).toBe(200);
+		const shown = await call("/message/conversation", { app: limited, token: userTokenOf, query: { opposite_id: bot, limit: 1 } });
+		expect(shown.body.data.messages[0]).toMatchObject({ msg_id: answer, content: "The answer is 42." });
+		// The budget itself still holds for new messages: the seventh is refused.
+		expectTooMany(await send(limited, botToken, { targets: [user], content: "one too many" }));
 	});
 
 	it("§6.4 notify is limited per its sender (the system account unless named)", async () => {

@@ -53,9 +53,10 @@ export async function handleSend(
 	kind: "send" | "notify",
 ): Promise<Sent> {
 	const sender = kind === "notify" ? notifier(caller, input.from_user_id) : senderOf(caller, input.from_user_id);
-	// SPEC §6.4: counted before anything is read or written; no cost when the app sets no limit.
-	await attemptSend(env, app.id, sender.id, app.sendRatePerMin, requestId);
 	const isOperation = OPERATIONS.has(input.content_type);
+	// Only new messages count (docs/API.md, "Rate limits"): a bot's streamed reply of many APPENDs
+	// must not lose its final REPLACE. Counted before anything is read or written; free without a limit.
+	if (!isOperation) await attemptSend(env, app.id, sender.id, app.sendRatePerMin, requestId);
 	if (isOperation && kind === "notify") throw badRequest('Field "content_type" 9-12 (operations) go through /message/send.');
 	if (!isOperation) {
 		const problem = contentProblem(input);
