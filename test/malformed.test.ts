@@ -25,6 +25,8 @@ type Case = {
 
 const sendBody = (over: Record<string, unknown>) => ({ type: 1, targets: [bob], content_type: 0, content: "hi", ...over });
 const asAlice = (body: unknown): CallOptions => ({ app, token: aliceToken, body });
+/** A body sent as written, for number forms JSON.stringify would not produce. */
+const raw = (text: string): CallOptions => ({ app, token: aliceToken, rawBody: text, headers: { "content-type": "application/json" } });
 const without = (key: string) => {
 	const body: Record<string, unknown> = sendBody({});
 	delete body[key];
@@ -45,6 +47,31 @@ const cases: Case[] = [
 	{ name: "target is fractional", status: 400, names: '"targets[0]"', options: () => asAlice(sendBody({ targets: [1.5] })) },
 	{ name: "target above 2^53-1", status: 400, names: '"targets[0]"', options: () => asAlice(sendBody({ targets: [2 ** 53] })) },
 	{ name: "target as exponent string", status: 400, names: '"targets[0]"', options: () => asAlice(sendBody({ targets: ["1e3"] })) },
+	// JSON.parse reads 457e0 and 457.0 as 457: the number's own text decides (docs/API.md, "Ids").
+	{
+		name: "target written with an exponent",
+		status: 400,
+		names: '"targets[0]"',
+		options: () => raw(`{"type":1,"targets":[${bob}e0],"content_type":0,"content":"hi"}`),
+	},
+	{
+		name: "target written with a fraction",
+		status: 400,
+		names: '"targets[0]"',
+		options: () => raw(`{"type":1,"targets":[${bob}.0],"content_type":0,"content":"hi"}`),
+	},
+	{
+		name: "type written with an exponent",
+		status: 400,
+		names: '"type"',
+		options: () => raw(`{"type":1E0,"targets":[${bob}],"content_type":0,"content":"hi"}`),
+	},
+	{
+		name: "transaction_id written with an exponent",
+		status: 400,
+		names: '"transaction_id"',
+		options: () => raw(`{"type":1,"targets":[${bob}],"content_type":0,"content":"hi","transaction_id":4.2e1}`),
+	},
 	{ name: "target as empty string", status: 400, names: '"targets[0]"', options: () => asAlice(sendBody({ targets: [""] })) },
 	{ name: "target is zero", status: 400, names: '"targets[0]"', options: () => asAlice(sendBody({ targets: [0] })) },
 	{ name: "target is unknown", status: 404, names: "123456789", options: () => asAlice(sendBody({ targets: [123456789] })) },

@@ -30,18 +30,34 @@ export async function readJsonObject(request: Request, { optional = false } = {}
 type Reviver = (key: string, value: unknown) => unknown;
 
 /**
- * - A string must be valid Unicode (SPEC §2): JSON's `\ud800` escapes can
+ * A JSON number written with a fraction or an exponent (`457.0`, `457e0`).
+ * Every number this API reads is an integer (an id, a count, a type), and
+ * such a number must be written as one (docs/API.md, "Ids"): JSON.parse
+ * would read `457e0` as 457, so the reviver puts this in its place, which no
+ * schema accepts, and the field is refused with its own name.
+ */
+class NotAnIntegerLiteral {
+	constructor(readonly source: string) {}
+}
+
+const INTEGER_LITERAL = /^-?[0-9]+$/;
+
+/**
+ * - A string must be valid Unicode (docs/API.md, "Lengths"): JSON's `\ud800` escapes can
  *   carry a lone surrogate, which D1 would store mangled (as U+FFFD).
  * - JSON integers beyond 2^53 become BigInt from their source text instead of
  *   a rounded number (int64 transaction ids must keep every digit); schemas
  *   that take a number refuse a BigInt, so an id that large is still a 400.
+ * - A number not written as an integer becomes a NotAnIntegerLiteral (refused).
  */
 function revive(key: string, value: unknown, context?: { source?: string }): unknown {
 	if (typeof value === "string" && !value.isWellFormed()) {
 		throw badRequest(`Field "${key}" is not valid Unicode text (it holds a lone surrogate).`);
 	}
 	const source = context?.source;
-	return typeof value === "number" && !Number.isSafeInteger(value) && source && /^-?[0-9]+$/.test(source) ? BigInt(source) : value;
+	if (typeof value !== "number" || source === undefined) return value;
+	if (!INTEGER_LITERAL.test(source)) return new NotAnIntegerLiteral(source);
+	return Number.isSafeInteger(value) ? value : BigInt(source);
 }
 
 async function readAtMost(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
