@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, createApp, history, registerUser, send, type TestApp, userToken } from "./support";
+import { call, createApp, history, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 
@@ -58,6 +58,36 @@ describe("POST /user/register/v2", () => {
 		const reply = await call("/user/register/v2", { app, body });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toBe(message);
+	});
+
+	it.each([
+		["NUL", "ann\u0000admin"],
+		["a newline", "ann\nadmin"],
+		["a tab", "ann\tadmin"],
+		["DEL", "ann\u007f"],
+		["a C1 control", "ann\u0085x"],
+		["a right-to-left override", "ann\u202egpj.exe"],
+		["a left-to-right embedding", "\u202aann"],
+		["a first-strong isolate", "ann\u2068x\u2069"],
+	])("names: a username holding %s is 400 naming the rule, and nobody is registered", async (_, name) => {
+		const before = await snapshot();
+		for (const path of ["/user/register/v2", "/user/register/batch"]) {
+			const body = path.endsWith("v2") ? { username: name, password: "secret-pw" } : { list: [{ username: name, password: "secret-pw" }] };
+			const reply = await call(path, { app, body });
+			expect(reply.status).toBe(400);
+			expect(reply.body.message).toContain("control characters");
+		}
+		expect(await snapshot()).toBe(before);
+	});
+
+	it("names: emoji sequences with a zero-width joiner, and other scripts, are fine", async () => {
+		for (const name of ["👩\u200d💻 dev", "אבי", "José Ñ"]) {
+			const reply = await call("/user/register/v2", {
+				app,
+				body: { username: `${name} ${crypto.randomUUID().slice(0, 4)}`, password: "secret-pw" },
+			});
+			expect(reply.status).toBe(200);
+		}
 	});
 });
 

@@ -53,3 +53,18 @@ export function optionalText(max: number, description?: string) {
 		.default("")
 		.meta({ maxLength: max, ...(description ? { description: `${description} At most ${max} characters (code points).` } : {}) });
 }
+
+/**
+ * Characters a name may not hold (docs/API.md, "Names"): C0 and C1 control
+ * characters (NUL, newline, DEL, …) and the bidirectional embeddings,
+ * overrides and isolates (U+202A-202E, U+2066-2069), which make a name display
+ * as something else. U+200D (zero-width joiner) stays: emoji sequences need it.
+ */
+const UNSAFE_IN_NAMES = "\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069";
+const UNSAFE_NAME_CHARACTER = new RegExp(`[${UNSAFE_IN_NAMES}]`, "u");
+
+export const hasUnsafeNameCharacter = (s: string): boolean => UNSAFE_NAME_CHARACTER.test(s);
+export const UNSAFE_NAME_RULE = "must not contain control characters or bidirectional controls (U+202A-202E, U+2066-2069)";
+
+/** JSON Schema for a name: no unsafe character, and (trimmed) no white space at either end. */
+export const NAME_PATTERN = `^[^\\s${UNSAFE_IN_NAMES}](?:[^${UNSAFE_IN_NAMES}]*[^\\s${UNSAFE_IN_NAMES}])?$`;

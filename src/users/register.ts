@@ -4,7 +4,7 @@ import { z } from "zod";
 import { hashPassword } from "../auth/passwords";
 import { type Database, isUniqueViolation } from "../db/client";
 import { insertUsers, takenUsernames } from "../db/users";
-import { codePointLength } from "../http/validate";
+import { codePointLength, hasUnsafeNameCharacter, NAME_PATTERN, UNSAFE_NAME_RULE } from "../http/validate";
 import { MAX_PASSWORD, MAX_USERNAME, MIN_PASSWORD } from "../limits";
 
 export const username = z
@@ -12,11 +12,12 @@ export const username = z
 	.refine((s) => s.trim() === s && codePointLength(s) >= 1 && codePointLength(s) <= MAX_USERNAME, {
 		message: `must be 1 to ${MAX_USERNAME} characters without leading or trailing spaces`,
 	})
+	.refine((s) => !hasUnsafeNameCharacter(s), { message: UNSAFE_NAME_RULE })
 	.meta({
 		minLength: 1,
 		maxLength: MAX_USERNAME,
-		pattern: "^\\S(?:[\\s\\S]*\\S)?$",
-		description: "Unique in the app; no leading or trailing spaces.",
+		pattern: NAME_PATTERN,
+		description: "Unique in the app; no leading or trailing spaces, no control or bidirectional control characters.",
 	});
 export const password = z
 	.string({ error: "must be a string" })
