@@ -209,6 +209,26 @@ describe("replica reads with bookmarks (D1 Sessions API)", () => {
 		expect(starts).toEqual(["first-primary"]);
 	});
 
+	it("bookmarks: a read made without one answers none (it read the primary); the same reads presenting one answer one at least as new", async () => {
+		const sent = await send(one.app, one.aliceToken, { targets: [one.bob], content: "a write to follow" });
+		const bookmark = String(sent.headers.get("x-d1-bookmark"));
+		expect(bookmark).toMatch(BOOKMARK);
+		const reads: [string, Parameters<typeof call>[1]][] = [
+			["/message/unread", { app: one.app, token: one.bobToken }],
+			["/message/conversation", { app: one.app, token: one.bobToken, query: { opposite_id: one.alice } }],
+			["/app/settings", { app: one.app }],
+			["/group/user_joined", { app: one.app, token: one.bobToken }],
+		];
+		for (const [path, options] of reads) {
+			const plain = await call(path, options);
+			expect(plain.status, path).toBe(200);
+			expect(plain.headers.get("x-d1-bookmark"), path).toBeNull();
+			const following = await call(path, { ...options, headers: { "x-d1-bookmark": bookmark } });
+			expect(following.status, path).toBe(200);
+			expect(String(following.headers.get("x-d1-bookmark")) >= bookmark, path).toBe(true);
+		}
+	});
+
 	it("§2 a GET that writes through a conversation object (ack) answers with the object's bookmark", async () => {
 		const sent = await send(one.app, one.aliceToken, { targets: [one.bob], content: "to ack" });
 		const acked = await call("/message/ack", {
