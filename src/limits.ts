@@ -52,8 +52,13 @@ export const MAX_SEND_RATE_PER_MIN = 100_000;
 
 /** Realtime channels (SPEC §6.3): open WebSockets per user (devices and tabs together); one more is 429. */
 export const MAX_CHANNELS_PER_USER = 20;
-/** A client frame larger than this closes its channel (1009); clients only send "ping". */
+/** A client frame larger than this many UTF-8 bytes closes its channel (1009); clients only send "ping". */
 export const MAX_CLIENT_FRAME_BYTES = 1024;
+/** More client frames than this (pings aside) within the window close the channel (1008). */
+export const MAX_CLIENT_FRAMES_PER_WINDOW = 20;
+export const CLIENT_FRAME_WINDOW_MS = 10_000;
+/** A channel opened with the admin token is checked against the app's current token this often (closed within 60 s of a rotation). */
+export const ADMIN_CHANNEL_RECHECK_MS = 45_000;
 /** A resume (`since`) replays at most this many missed messages; beyond, one `resync` event (SPEC §6.3). */
 export const MAX_RESUME_MESSAGES = 1000;
 /** How long a device's recently sent message ids are remembered, so a resume can fill what overtook its `since`. */

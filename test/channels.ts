@@ -4,15 +4,24 @@ import { SELF } from "cloudflare:test";
 import { expect, vi } from "vitest";
 import type { TestApp } from "./support";
 
-/** An open channel and every event it has received. */
-export type Channel = { socket: WebSocket; events: { event: string; data: any }[]; texts: string[]; close(): void };
+/** An open channel, every event it has received, and how the server closed it (null: open). */
+export type Channel = {
+	socket: WebSocket;
+	events: { event: string; data: any }[];
+	texts: string[];
+	closed: { code: number; reason: string } | null;
+	close(): void;
+};
 
 export async function connect(headers: Record<string, string>, query = ""): Promise<Channel> {
 	const response = await SELF.fetch(`https://im.test/realtime${query}`, { headers: { upgrade: "websocket", ...headers } });
 	expect(response.status).toBe(101);
 	const socket = response.webSocket as WebSocket;
 	socket.accept();
-	const channel: Channel = { socket, events: [], texts: [], close: () => socket.close(1000, "done") };
+	const channel: Channel = { socket, events: [], texts: [], closed: null, close: () => socket.close(1000, "done") };
+	socket.addEventListener("close", (e) => {
+		channel.closed = { code: e.code, reason: e.reason };
+	});
 	socket.addEventListener("message", (e) => {
 		const text = String(e.data);
 		channel.texts.push(text);
@@ -33,3 +42,13 @@ export const eventsOf = (channel: Channel, n: number) =>
 
 /** The headers that open a channel as the token's user. */
 export const asUser = (app: TestApp, token: string) => ({ app_id: app.key, "access-token": token });
+
+/** Waits until the server has closed `channel`; its close code and reason. */
+export const closeOf = (channel: Channel, timeout = 5_000) =>
+	vi.waitFor(
+		() => {
+			if (!channel.closed) throw new Error("still open");
+			return channel.closed;
+		},
+		{ timeout, interval: 20 },
+	);

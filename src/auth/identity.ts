@@ -14,8 +14,11 @@ import { adminTokenMatches, hashAdminToken } from "./adminTokens";
 import { looksLikeUserToken, verifyUserToken } from "./userTokens";
 
 export type Caller =
-	/** A user: by their own token, or an admin acting as them with the `user_id` header. */
-	| { kind: "user"; userId: number; deviceSn: number; viaAdmin: boolean }
+	/**
+	 * A user: by their own token (`expiresMs`: when it expires), or an admin
+	 * acting as them with the `user_id` header (`expiresMs` null).
+	 */
+	| { kind: "user"; userId: number; deviceSn: number; viaAdmin: boolean; expiresMs: number | null }
 	/** The app administrator (admin token, no acting header). */
 	| { kind: "admin" }
 	/** The app administrator acting as administrator of one group (header `group_id`). */
@@ -66,7 +69,7 @@ export async function authenticate(request: ApiRequest, env: Env, app: AppRecord
 			throw forbidden('A user token cannot act as another user (header "user_id").');
 		}
 		if (acting.group_id !== undefined) throw forbidden('A user token cannot act as a group administrator (header "group_id").');
-		return { kind: "user", userId: claims.userId, deviceSn: claims.deviceSn, viaAdmin: false };
+		return { kind: "user", userId: claims.userId, deviceSn: claims.deviceSn, viaAdmin: false, expiresMs: claims.expiresMs };
 	}
 
 	if (!(await adminTokenMatches(token, app.adminTokenHash))) {
@@ -86,7 +89,7 @@ export async function authenticate(request: ApiRequest, env: Env, app: AppRecord
 	if (acting.user_id !== undefined) {
 		if (!(await existingUsers(db, app.id, [acting.user_id])).has(acting.user_id)) throw notFound(`User ${acting.user_id} does not exist.`);
 		audit(request, env, app, { adminActingAs: acting.user_id });
-		return { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true };
+		return { kind: "user", userId: acting.user_id, deviceSn: 0, viaAdmin: true, expiresMs: null };
 	}
 	if (acting.group_id !== undefined) {
 		if ((await accountKind(db, app.id, acting.group_id)) !== "group") throw notFound(`Group ${acting.group_id} does not exist.`);
@@ -106,7 +109,7 @@ export function requireAdmin(caller: Caller): void {
 }
 
 /** The current user, for endpoints that act on "my" conversations. */
-export function requireUser(caller: Caller): { userId: number; deviceSn: number } {
+export function requireUser(caller: Caller): Extract<Caller, { kind: "user" }> {
 	if (caller.kind !== "user") throw badRequest('Header "user_id" is required when calling with the admin token.');
 	return caller;
 }

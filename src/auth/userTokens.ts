@@ -24,8 +24,11 @@ export async function issueUserToken(
 	return { token, expire };
 }
 
+/** A verified token's claims and when it expires (ms since the epoch). */
+export type VerifiedClaims = UserTokenClaims & { expiresMs: number };
+
 /** The claims of a valid, unexpired token; null for anything else. */
-export async function verifyUserToken(signingKey: string, token: string): Promise<UserTokenClaims | null> {
+export async function verifyUserToken(signingKey: string, token: string): Promise<VerifiedClaims | null> {
 	const now = clock.now();
 	const known = verified.get(token);
 	if (known && known.signingKey === signingKey) {
@@ -44,8 +47,8 @@ export async function verifyUserToken(signingKey: string, token: string): Promis
 		const { app, dsn, exp } = payload;
 		// Tokens made before app keys carry the app's number, which is its key since the migration.
 		if (!Number.isSafeInteger(userId) || (typeof app !== "string" && typeof app !== "number") || typeof dsn !== "number") return null;
-		const claims = { appKey: String(app), userId, deviceSn: dsn };
-		remember(token, { signingKey, claims, expiresMs: Number(exp) * 1000 });
+		const claims = { appKey: String(app), userId, deviceSn: dsn, expiresMs: Number(exp) * 1000 };
+		remember(token, { signingKey, claims, expiresMs: claims.expiresMs });
 		return claims;
 	} catch {
 		return null;
@@ -59,10 +62,10 @@ export async function verifyUserToken(signingKey: string, token: string): Promis
  * request's CPU here, bench/NOTES.md "Reads at the floor"). Bounded: the
  * oldest entry leaves first.
  */
-const verified = new Map<string, { signingKey: string; claims: UserTokenClaims; expiresMs: number }>();
+const verified = new Map<string, { signingKey: string; claims: VerifiedClaims; expiresMs: number }>();
 const MAX_VERIFIED = 10_000;
 
-function remember(token: string, entry: { signingKey: string; claims: UserTokenClaims; expiresMs: number }): void {
+function remember(token: string, entry: { signingKey: string; claims: VerifiedClaims; expiresMs: number }): void {
 	if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value as string);
 	verified.set(token, entry);
 }

@@ -71,3 +71,8 @@ export async function changeAppSettings(db: Database, appId: number, change: Set
 	if (Object.keys(change).length === 0) return db.select(settingsColumns).from(apps).where(eq(apps.id, appId)).get();
 	return db.update(apps).set(change).where(eq(apps.id, appId)).returning(settingsColumns).get();
 }
+
+/** The hash of the app's current admin token (undefined: no such app): what an admin-opened channel is checked against. */
+export async function adminTokenHashOf(db: Database, appId: number): Promise<string | undefined> {
+	return (await db.select({ hash: apps.adminTokenHash }).from(apps).where(eq(apps.id, appId)).get())?.hash;
+}

@@ -1,14 +1,42 @@
 import { DurableObject } from "cloudflare:workers";
 import { clock } from "../clock";
+import { adminTokenHashOf } from "../db/apps";
 import { appDatabase } from "../db/databases";
 import { type MessageRow, visibleMessagesAfter } from "../db/messages";
 import { setOnline } from "../db/presence";
 import { ApiError, errorResponse } from "../http/envelope";
-import { MAX_CHANNELS_PER_USER, MAX_CLIENT_FRAME_BYTES, MAX_RESUME_MESSAGES, RESUME_LOG_MS } from "../limits";
+import {
+	ADMIN_CHANNEL_RECHECK_MS,
+	CLIENT_FRAME_WINDOW_MS,
+	MAX_CHANNELS_PER_USER,
+	MAX_CLIENT_FRAME_BYTES,
+	MAX_CLIENT_FRAMES_PER_WINDOW,
+	MAX_RESUME_MESSAGES,
+	RESUME_LOG_MS,
+} from "../limits";
 import { eventFor, type Happening, type RealtimeEvent } from "./events";
 
 /** Who this object serves; kept in its storage (the object's name is not visible to it). */
 type Owner = { appId: number; userId: number };
+
+/** What a channel carries across hibernation (its attachment). */
+type ChannelState = {
+	deviceSn: number;
+	/** Opened with a user token: when it expires (ms). Null: opened with the admin token. */
+	expiresAt: number | null;
+	/** Opened with the admin token: its hash then. Null: a user token. */
+	adminTokenHash: string | null;
+	/** The client's frames in the current window: when it opened, and how many (pings never count). */
+	frames: { since: number; count: number };
+};
+
+const stateOf = (socket: WebSocket) => socket.deserializeAttachment() as ChannelState;
+
+/** Close codes of a channel whose credentials ended (docs/API.md, "Real-time delivery"). */
+const TOKEN_EXPIRED = { code: 4001, reason: "token expired" } as const;
+const CREDENTIALS_REVOKED = { code: 4003, reason: "credentials revoked" } as const;
+/** After a failed credentials check (D1), try again this soon. */
+const RECHECK_AFTER_FAILURE_MS = 5_000;
 
 /** A frame, and the stored message it carries (0: none), so a resume's replay and live events do not repeat one. */
 type Frame = { text: string; msgId: number };
@@ -23,6 +51,13 @@ type SentLog = { at: number; id: number }[];
  * user's presence row (db/presence.ts) true: there while a channel is open.
  * Conversation objects push happenings here, each conversation in its commit
  * order; every channel gets every event.
+ *
+ * A channel lives no longer than its credentials: one opened with a user
+ * token is closed when the token expires (nothing is sent to it after), one
+ * opened with the admin token is closed within a minute of the token's
+ * rotation. The object's alarm does both (it wakes only for channels that
+ * need it: at a token's expiry, and every ADMIN_CHANNEL_RECHECK_MS while an
+ * admin-opened channel is open, one D1 read each time).
  */
 export class UserChannels extends DurableObject<Env> {
 	/** Presence writes, one at a time, each writing the state at the moment it runs. */
@@ -33,11 +68,12 @@ export class UserChannels extends DurableObject<Env> {
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
 	}
 
-	/** A channel opens. The Worker has checked the credentials; the URL names the owner and the device. */
+	/** A channel opens. The Worker has checked the credentials; the URL names the owner, the device and the credentials. */
 	override async fetch(request: Request): Promise<Response> {
 		const url = new URL(request.url);
 		const owner = { appId: Number(url.searchParams.get("app")), userId: Number(url.searchParams.get("user")) };
 		const deviceSn = Number(url.searchParams.get("device_sn") ?? 0);
+		const expires = url.searchParams.get("expires");
 		if (this.ctx.getWebSockets().length >= MAX_CHANNELS_PER_USER) {
 			return refuse(429, `A user may hold at most ${MAX_CHANNELS_PER_USER} realtime channels; close one first.`, "60");
 		}
@@ -46,11 +82,18 @@ export class UserChannels extends DurableObject<Env> {
 		const since = url.searchParams.get("since");
 		const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
 		this.ctx.acceptWebSocket(server);
-		server.serializeAttachment({ deviceSn });
+		const state: ChannelState = {
+			deviceSn,
+			expiresAt: expires === null ? null : Number(expires),
+			adminTokenHash: url.searchParams.get("admin"),
+			frames: { since: 0, count: 0 },
+		};
+		server.serializeAttachment(state);
 		this.#remember(deviceSn, 0);
 		// Live events wait behind the replay of what was missed.
 		if (since !== null) this.#catchingUp.set(server, []);
 		try {
+			await this.#armCredentialsCheck();
 			// The presence row exists before anything is read: every write committed after this pushes here.
 			await this.#syncPresence();
 			if (since !== null) {
@@ -119,7 +162,7 @@ export class UserChannels extends DurableObject<Env> {
 	/** Happenings of one conversation, in its commit order: each channel gets them as this user's events. */
 	deliver(happenings: Happening[]): void {
 		const owner = this.#ownerOf();
-		const sockets = this.ctx.getWebSockets();
+		const sockets = this.#withLiveCredentials();
 		if (owner) {
 			const frames = happenings.map((h) => frameOf(eventFor(h, owner.userId), h.kind === "message" && !h.onlineOnly ? h.message.id : 0));
 			for (const socket of sockets) {
@@ -134,6 +177,17 @@ export class UserChannels extends DurableObject<Env> {
 			// A presence row outlived its channels (e.g. the object restarted): correct it.
 			void this.#syncPresence().catch(() => undefined);
 		}
+	}
+
+	/** The open channels whose token has not expired; one that has is closed here, before anything more is sent to it. */
+	#withLiveCredentials(): WebSocket[] {
+		const now = clock.now();
+		return this.ctx.getWebSockets().filter((socket) => {
+			const { expiresAt } = stateOf(socket);
+			if (expiresAt === null || expiresAt > now) return true;
+			this.#end(socket, TOKEN_EXPIRED);
+			return false;
+		});
 	}
 
 	#send(socket: WebSocket, frames: Frame[]): void {
@@ -179,26 +233,38 @@ export class UserChannels extends DurableObject<Env> {
 		const cutoff = clock.now() - RESUME_LOG_MS;
 		// Woken from hibernation, memory is empty: the open channels say which devices are here (read once).
 		if (this.#devices.size === 0) {
-			for (const socket of this.ctx.getWebSockets())
-				this.#devices.set((socket.deserializeAttachment() as { deviceSn: number }).deviceSn, 0);
+			for (const socket of this.ctx.getWebSockets()) this.#devices.set(stateOf(socket).deviceSn, 0);
 		}
 		return [...this.#devices].filter(([, closedAt]) => closedAt === 0 || closedAt >= cutoff).map(([sn]) => sn);
 	}
 
+	/**
+	 * What a client sends is ignored ("ping" never reaches here: the runtime
+	 * answers it without waking the object), but it is bounded: a frame over
+	 * MAX_CLIENT_FRAME_BYTES UTF-8 bytes closes the channel (1009), and so do
+	 * more than MAX_CLIENT_FRAMES_PER_WINDOW frames in CLIENT_FRAME_WINDOW_MS (1008).
+	 */
 	override webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): void {
-		const size = typeof message === "string" ? message.length : message.byteLength;
-		if (size > MAX_CLIENT_FRAME_BYTES) socket.close(1009, `frames are limited to ${MAX_CLIENT_FRAME_BYTES} bytes`);
-		// Anything else a client sends is ignored ("ping" never reaches here: the runtime answers it).
+		if (frameBytes(message) > MAX_CLIENT_FRAME_BYTES) {
+			this.#end(socket, { code: 1009, reason: `frames are limited to ${MAX_CLIENT_FRAME_BYTES} bytes` });
+			return;
+		}
+		const state = stateOf(socket);
+		const now = clock.now();
+		const frames = now - state.frames.since < CLIENT_FRAME_WINDOW_MS ? state.frames : { since: now, count: 0 };
+		frames.count++;
+		if (frames.count > MAX_CLIENT_FRAMES_PER_WINDOW) {
+			this.#end(socket, {
+				code: 1008,
+				reason: `at most ${MAX_CLIENT_FRAMES_PER_WINDOW} frames besides "ping" per ${CLIENT_FRAME_WINDOW_MS / 1000} s`,
+			});
+			return;
+		}
+		socket.serializeAttachment({ ...state, frames });
 	}
 
 	override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
-		const { deviceSn } = socket.deserializeAttachment() as { deviceSn: number };
-		const stillOpen = this.ctx
-			.getWebSockets()
-			.some(
-				(s) => s !== socket && s.readyState === WebSocket.OPEN && (s.deserializeAttachment() as { deviceSn: number }).deviceSn === deviceSn,
-			);
-		if (!stillOpen) this.#remember(deviceSn, clock.now());
+		this.#closed(socket);
 		try {
 			socket.close(code === 1005 ? 1000 : code, "closed");
 		} catch {
@@ -207,6 +273,62 @@ export class UserChannels extends DurableObject<Env> {
 		await this.#syncPresence().catch((error) =>
 			console.error(JSON.stringify({ at: "UserChannels.close", dependency: "D1", error: String(error) })),
 		);
+	}
+
+	/** The server ends a channel: closed with `why`, its device noted, presence corrected (in the background). */
+	#end(socket: WebSocket, why: { code: number; reason: string }): void {
+		this.#catchingUp.delete(socket);
+		try {
+			socket.close(why.code, why.reason);
+		} catch {
+			// already closed
+		}
+		this.#closed(socket);
+		void this.#syncPresence().catch(() => undefined);
+	}
+
+	/** Notes that `socket` closed: its device's last channel, if no other of that device is open. */
+	#closed(socket: WebSocket): void {
+		const { deviceSn } = stateOf(socket);
+		const stillOpen = this.ctx
+			.getWebSockets()
+			.some((s) => s !== socket && s.readyState === WebSocket.OPEN && stateOf(s).deviceSn === deviceSn);
+		if (!stillOpen) this.#remember(deviceSn, clock.now());
+	}
+
+	// ---- credentials that end -------------------------------------------------
+
+	/** The alarm fires when the next channel's credentials must be checked (none: no alarm needed). */
+	async #armCredentialsCheck(soon?: number): Promise<void> {
+		const now = clock.now();
+		let due = soon ?? Number.POSITIVE_INFINITY;
+		for (const socket of this.ctx.getWebSockets()) {
+			if (socket.readyState !== WebSocket.OPEN) continue;
+			const { expiresAt, adminTokenHash } = stateOf(socket);
+			if (expiresAt !== null) due = Math.min(due, expiresAt);
+			if (adminTokenHash !== null) due = Math.min(due, now + ADMIN_CHANNEL_RECHECK_MS);
+		}
+		if (!Number.isFinite(due)) return;
+		const armed = await this.ctx.storage.getAlarm();
+		if (armed === null || armed > due) await this.ctx.storage.setAlarm(due);
+	}
+
+	/** Closes the channels whose token expired (4001) and those opened with an admin token that was rotated since (4003). */
+	override async alarm(): Promise<void> {
+		this.#withLiveCredentials();
+		const admins = this.ctx.getWebSockets().filter((s) => s.readyState === WebSocket.OPEN && stateOf(s).adminTokenHash !== null);
+		const owner = this.#ownerOf();
+		let soon: number | undefined;
+		if (admins.length > 0 && owner) {
+			try {
+				const current = await adminTokenHashOf(await appDatabase(this.env, owner.appId), owner.appId);
+				for (const socket of admins) if (stateOf(socket).adminTokenHash !== current) this.#end(socket, CREDENTIALS_REVOKED);
+			} catch (error) {
+				console.error(JSON.stringify({ at: "UserChannels.alarm", dependency: "D1", error: String(error) }));
+				soon = clock.now() + RECHECK_AFTER_FAILURE_MS;
+			}
+		}
+		await this.#armCredentialsCheck(soon);
 	}
 
 	override async webSocketError(socket: WebSocket): Promise<void> {
@@ -227,6 +349,14 @@ export class UserChannels extends DurableObject<Env> {
 }
 
 const frameOf = (event: RealtimeEvent, msgId: number): Frame => ({ text: JSON.stringify(event), msgId });
+
+/** A client frame's size in bytes (UTF-8 for text); a text of more UTF-16 units than the limit is over it whatever they encode to. */
+const frameBytes = (message: string | ArrayBuffer): number =>
+	typeof message !== "string"
+		? message.byteLength
+		: message.length > MAX_CLIENT_FRAME_BYTES
+			? message.length
+			: new TextEncoder().encode(message).byteLength;
 
 const refuse = (status: number, message: string, retryAfterS: string) =>
 	errorResponse(new ApiError(status, message, null, { "retry-after": retryAfterS }));

@@ -99,8 +99,7 @@ export const router = Router<ApiRequest, [Env, ExecutionContext]>({
 	},
 	finally: [
 		(response: Response, request) => {
-			// A WebSocket's 101 comes from its object as it is (its headers cannot change).
-			if (response.status !== 101) response.headers.set("x-request-id", request.requestId);
+			response.headers.set("x-request-id", request.requestId);
 			return response;
 		},
 	],

@@ -3,6 +3,7 @@
 // is called: headers as everywhere, or — browsers cannot set headers on a
 // WebSocket — query parameters app_id and access_token.
 import { z } from "zod";
+import { hashAdminToken } from "../auth/adminTokens";
 import { authenticate, requireUser, resolveApp } from "../auth/identity";
 import { database } from "../db/client";
 import { d1Binding } from "../db/databases";
@@ -43,12 +44,19 @@ async function serve(request: ApiRequest, env: Env): Promise<Response> {
 	target.searchParams.set("user", String(me.userId));
 	target.searchParams.set("device_sn", String(q.device_sn ?? me.deviceSn));
 	if (q.since !== undefined) target.searchParams.set("since", String(q.since));
+	// What the channel's credentials are, so that it ends with them (docs/API.md, "Real-time delivery").
+	if (me.expiresMs !== null) target.searchParams.set("expires", String(me.expiresMs));
+	else target.searchParams.set("admin", await hashAdminToken(withQuery.headers.get("access-token") ?? ""));
+	let answer: Response;
 	try {
-		return await userChannels(env, app.id, me.userId).fetch(target.toString(), { headers: { upgrade: "websocket" } });
+		answer = await userChannels(env, app.id, me.userId).fetch(target.toString(), { headers: { upgrade: "websocket" } });
 	} catch (error) {
 		console.error(JSON.stringify({ requestId: request.requestId, at: "realtime", dependency: "Durable Object", error: String(error) }));
 		throw unavailable("The realtime service is unavailable; retry.");
 	}
+	// The object's Response has immutable headers: answered anew, so the router can add x-request-id (the 101 too).
+	if (answer.status === 101) return new Response(null, { status: 101, webSocket: answer.webSocket });
+	return new Response(answer.body, answer);
 }
 
 export const realtime: Endpoint = {
