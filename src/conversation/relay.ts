@@ -32,7 +32,8 @@ export async function relay(db: Database, input: RelayInput, nowMs: number): Pro
 	const group = groupOf(conversationKey);
 	const isOperation = contentType >= READ_ACK;
 	const [online, member, related] = await batchSql(db, [
-		onlineOf(appId, where),
+		// An operation reaches only those who can see the message it acts on.
+		onlineOf(appId, where, isOperation ? { conversationKey, msgId: relatedMid } : undefined),
 		group === null
 			? sql`SELECT 1 AS member`
 			: sql`SELECT EXISTS (SELECT 1 FROM group_members WHERE app_id = ${appId} AND group_id = ${group} AND user_id = ${fromUid})

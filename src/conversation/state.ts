@@ -13,6 +13,7 @@ import {
 	type MessageFacts,
 	type Permission,
 	type Results,
+	readPositionSql,
 	recallMessage,
 } from "../db/conversationState";
 import { messageRowOf, messageRowSql } from "../db/messages";
@@ -30,10 +31,13 @@ export type Push = { online: number[]; happenings: Happening[] };
 /** A write's answer, the callbacks it owes (the object hands them to its drainer), and what it pushes. */
 export type Written<T> = { answer: T | Failure; owed: Owed; push?: Push };
 
-/** The statements a write adds to its batch for its push: who is online, then (optionally) the message as it is now. */
-const pushReads = (appId: number, conversationKey: string, msgId?: number) => [
-	onlineOf(appId, audienceOf(conversationKey)),
-	...(msgId === undefined ? [] : [messageRowSql(appId, msgId)]),
+/**
+ * The statements an edit or recall adds to its batch for its push: who is
+ * online and can see the message, then the message as it is now.
+ */
+const pushReads = (appId: number, conversationKey: string, msgId: number) => [
+	onlineOf(appId, audienceOf(conversationKey), { conversationKey, msgId }),
+	messageRowSql(appId, msgId),
 ];
 const answered = <T>(answer: T): Written<T> => ({ answer, owed: NOTHING_OWED });
 const refused = (answer: Failure): Written<never> => ({ answer, owed: NOTHING_OWED });
@@ -41,7 +45,10 @@ const refused = (answer: Failure): Written<never> => ({ answer, owed: NOTHING_OW
 export type AckInput = Ack;
 
 export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: true; readPosition: number }>> {
-	const done = await ackConversation(db, input, pushReads(input.appId, input.conversationKey));
+	// Pushed to those who can see the new read position's message (read after the batch's update).
+	const readPosition = readPositionSql(input.appId, input.userId, input.conversationKey);
+	const online = onlineOf(input.appId, audienceOf(input.conversationKey), { conversationKey: input.conversationKey, msgId: readPosition });
+	const done = await ackConversation(db, input, [online]);
 	if (done.readPosition !== null) {
 		const where = audienceOf(input.conversationKey);
 		const push: Push | undefined = done.moved

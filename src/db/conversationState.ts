@@ -96,6 +96,10 @@ export async function ackConversation(
 	};
 }
 
+/** The user's read position in the conversation, as SQL (to read it after an update in the same batch). */
+export const readPositionSql = (appId: number, userId: number, conversationKey: string) =>
+	sql`(SELECT read_position FROM conversation_members WHERE app_id = ${appId} AND user_id = ${userId} AND conversation_key = ${conversationKey})`;
+
 /** The results of statements a caller added to a write's batch (e.g. who is online), in order. */
 export type Results = D1Result<Record<string, unknown>>[];
 
