@@ -5,6 +5,9 @@ export const CONTENT_TYPES = ["TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATI
 
 export const ctypeName = (contentType: number): (typeof CONTENT_TYPES)[number] | "UNKNOWN" => CONTENT_TYPES[contentType] ?? "UNKNOWN";
 
+/** Content types whose message is a file (IMAGE, AUDIO, VIDEO, FILE): its attachment must carry an http(s) url. */
+export const MEDIA_CONTENT_TYPES = [1, 2, 3, 4] as const;
+
 /** Content types 9-12 (SPEC §5.1b): operations on an existing message, sent through /message/send. */
 export const READ_ACK = 9;
 export const RECALL = 10;

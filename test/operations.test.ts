@@ -1,6 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { clock } from "../src/clock";
-import { allMessages, call, createApp, entryFor, history, registerUser, send, type TestApp, userToken } from "./support";
+import { asUser, connect } from "./channels";
+import { allMessages, call, createApp, entryFor, history, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 let app: TestApp;
 let bot: number;
@@ -122,6 +123,65 @@ describe("§5.1b operations through /message/send", () => {
 		const over = await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "z" });
 		expect(over.status).toBe(400);
 		expect(over.body.message).toContain("10000");
+	});
+
+	it.each([
+		["a javascript: url", '{"url":"javascript:alert(1)"}'],
+		["a data: url", '{"url":"data:text/html,<script>alert(1)</script>"}'],
+		["raw HTML", "<img src=x onerror=alert(1)>"],
+		["JSON without a url", '{"name":"cat.png"}'],
+		["a url that is not a string", '{"url":42}'],
+	])(
+		"an edit obeys the rules of a new message of the original's type: REPLACE of an IMAGE with %s is 400, stored or online_only, and nothing changes or is relayed",
+		async (_, attachment) => {
+			const [mid] = (await op(botToken, { targets: [user], content_type: 1, attachment: '{"url":"https://cdn.test/cat.png"}' })).body
+				.msg_ids;
+			const userChannel = await connect(asUser(app, userTokenValue));
+			const before = await snapshot();
+			for (const online_only of [false, true]) {
+				const replaced = await op(botToken, { targets: [user], content_type: 12, related_mid: mid, attachment, online_only });
+				expect(replaced.status).toBe(400);
+				expect(replaced.body.message).toBe('Field "attachment" must be a JSON object string with an http(s) "url" for IMAGE messages.');
+				// An admin's edit obeys the same rules.
+				const byAdmin = await call("/message/send", {
+					app,
+					body: { from_user_id: bot, type: 1, targets: [user], content_type: 12, related_mid: mid, attachment, online_only },
+				});
+				expect(byAdmin.status).toBe(400);
+			}
+			expect(await snapshot()).toBe(before);
+			await new Promise((r) => setTimeout(r, 100));
+			expect(userChannel.events).toEqual([]);
+			userChannel.close();
+			// A good url replaces it; a TEXT message's attachment stays opaque (no rule to obey).
+			const good = await op(botToken, {
+				targets: [user],
+				content_type: 12,
+				related_mid: mid,
+				attachment: '{"url":"https://cdn.test/dog.png"}',
+			});
+			expect(good.status).toBe(200);
+			const [text] = (await op(botToken, { targets: [user], content: "text" })).body.msg_ids;
+			expect((await op(botToken, { targets: [user], content_type: 12, related_mid: text, attachment })).status).toBe(200);
+		},
+	);
+
+	it("an edit's content rules come after the rights: another user's REPLACE with a bad attachment is 403, not 400", async () => {
+		const [mid] = (await op(botToken, { targets: [user], content_type: 1, attachment: '{"url":"https://cdn.test/cat.png"}' })).body.msg_ids;
+		expect((await op(userTokenValue, { targets: [bot], content_type: 12, related_mid: mid, attachment: "<b>" })).status).toBe(403);
+	});
+
+	it("an online_only APPEND may not grow content past 10,000 characters either (400, nothing relayed)", async () => {
+		const [mid] = (await op(botToken, { targets: [user], content: "x".repeat(9_999) })).body.msg_ids;
+		const userChannel = await connect(asUser(app, userTokenValue));
+		const fits = await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "y", online_only: true });
+		expect(fits.status).toBe(200);
+		const over = await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "yz", online_only: true });
+		expect(over.status).toBe(400);
+		expect(over.body.message).toContain("10000");
+		await new Promise((r) => setTimeout(r, 100));
+		expect(userChannel.events.map((e) => e.data.content)).toEqual(["y"]);
+		userChannel.close();
 	});
 
 	it("§5.1b an APPEND retried with its transaction_id applies once", async () => {

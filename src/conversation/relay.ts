@@ -8,10 +8,13 @@ import { batchSql, type Database } from "../db/client";
 import type { MessageRow, NewMessage } from "../db/messages";
 import { messageRowOf, messageRowSql } from "../db/messages";
 import { onlineOf, onlineUserIds } from "../db/presence";
+import { codePointLength } from "../http/validate";
+import { MAX_CONTENT } from "../limits";
 import { APPEND, READ_ACK, RECALL, REPLACE } from "../protocol";
+import { appendTooLong, attachmentProblem, isFileMessage, replacementAttachmentFits } from "../shapes/contentRules";
 import { groupOf } from "./key";
 import { audienceOf } from "./peer";
-import { type Failure, failure } from "./results";
+import { type Failure, failure, refusedField } from "./results";
 import type { Push } from "./state";
 
 export type RelayInput = {
@@ -58,12 +61,19 @@ export async function relay(db: Database, input: RelayInput, nowMs: number): Pro
 	}
 	if (target.recalled) return { answer: failure(409, `Message ${relatedMid} was recalled; it cannot be edited.`) };
 	if (!input.admin && target.fromUid !== fromUid) return { answer: failure(403, "Only the sender or an admin may change this message.") };
+	// The content rules of a new message of the original's type (docs/API.md, "Edits through send").
 	if (contentType === APPEND) {
 		if (message.content === "") return { answer: { ok: true } };
+		if (codePointLength(target.content) + codePointLength(message.content) > MAX_CONTENT) {
+			return { answer: refusedField(appendTooLong(relatedMid)) };
+		}
 		const happening = { kind: "append" as const, where, msgId: relatedMid, content: message.content, onlineOnly: true };
 		return { answer: { ok: true }, push: { online: recipients, happenings: [happening] } };
 	}
 	if (contentType !== REPLACE) return { answer: failure(400, `Content type ${contentType} cannot be relayed.`) };
+	if (isFileMessage(target.contentType) && !replacementAttachmentFits(message.attachment)) {
+		return { answer: refusedField(attachmentProblem(target.contentType)) };
+	}
 	// REPLACE: the message as it would be, as REPLACE keeps a field sent as "".
 	const keep = (now: string, sent: string) => (sent === "" ? now : sent);
 	const replaced: MessageRow = {

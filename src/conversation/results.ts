@@ -9,6 +9,9 @@ export type Bookmarked<T> = T & { bookmark?: string | null };
 
 export const failure = (status: Failure["status"], message: string): Failure => ({ ok: false, status, message });
 
+/** A 400 naming the field and the rule it broke. */
+export const refusedField = ([field, rule]: [string, string]): Failure => failure(400, `Field "${field}" ${rule}.`);
+
 /** A write that threw: 503 (retry) if D1 failed in a way a retry can get past, else 500. Logged without parameters. */
 export const storeFailed = (requestId: string, at: string, error: unknown): Failure => {
 	const storage = storageFailure(error);

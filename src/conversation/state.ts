@@ -18,11 +18,11 @@ import {
 } from "../db/conversationState";
 import { messageRowOf, messageRowSql } from "../db/messages";
 import { type Audience, onlineOf, onlineUserIds } from "../db/presence";
-import { MAX_CONTENT } from "../limits";
 import type { Happening } from "../realtime/events";
+import { appendTooLong, attachmentProblem, replacementAttachmentFits } from "../shapes/contentRules";
 import { groupOf } from "./key";
 import { audienceOf } from "./peer";
-import { type Failure, failure } from "./results";
+import { type Failure, failure, refusedField } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
 /** What a committed write tells the channels of the users online in its conversation (SPEC §6.3). */
@@ -128,10 +128,12 @@ export async function recall(db: Database, input: RecallInput): Promise<Written<
 export type EditInput = Edit & { dedupeWindowMs: number };
 
 export async function edit(db: Database, input: EditInput): Promise<Written<{ ok: true; replayed: boolean }>> {
+	// A REPLACE obeys the rules of a new message of the original's type; which type that is, the edit's own SQL decides.
+	const attachmentFitsFiles = input.mode === "append" || replacementAttachmentFits(input.attachment);
 	const outcome = await once(
 		db,
 		{ transaction: input.transaction, appId: input.appId, nowMs: input.nowMs, windowMs: input.dedupeWindowMs },
-		() => editMessage(db, input, pushReads(input.appId, input.conversationKey, input.msgId)),
+		() => editMessage(db, { ...input, attachmentFitsFiles }, pushReads(input.appId, input.conversationKey, input.msgId)),
 	);
 	if (outcome.kind === "conflict") return refused(failure(409, USED_FOR_OTHER));
 	if (outcome.kind === "replay") return answered({ ok: true as const, replayed: true });
@@ -144,10 +146,9 @@ export async function edit(db: Database, input: EditInput): Promise<Written<{ ok
 	}
 	if (!facts) return refused(notInConversation(input.msgId));
 	if (facts.recalled) return refused(failure(409, `Message ${input.msgId} was recalled; it cannot be edited.`));
-	if (input.mode === "append" && (input.permission.admin || facts.fromUid === input.permission.userId)) {
-		return refused(failure(400, `Field "content" would make message ${input.msgId} longer than ${MAX_CONTENT} characters.`));
-	}
-	return refused(refusal(facts, input.permission, "edit it"));
+	if (!input.permission.admin && facts.fromUid !== input.permission.userId) return refused(refusal(facts, input.permission, "edit it"));
+	// Allowed, yet not applied: the content rules of the original's type (docs/API.md, "Edits through send").
+	return refused(refusedField(input.mode === "append" ? appendTooLong(input.msgId) : attachmentProblem(facts.contentType)));
 }
 
 /** APPEND: the chunk (an empty one tells nobody anything); REPLACE: the message as it is now. */

@@ -4,6 +4,7 @@
 // round trip (a single statement or one atomic batch).
 import { type SQL, sql } from "drizzle-orm";
 import { MAX_CONTENT } from "../limits";
+import { MEDIA_CONTENT_TYPES } from "../protocol";
 import { type Actor, batchOwing, emptyBody, type Owed, operationColumns, oweCallback } from "./callbacks";
 import { batchSql, type Database } from "./client";
 import type { Transaction } from "./dedupe";
@@ -127,6 +128,7 @@ export async function deleteConversationFor(
 
 export type MessageFacts = {
 	conversationKey: string;
+	contentType: number;
 	fromUid: number;
 	timestamp: number;
 	isSystem: boolean;
@@ -137,6 +139,7 @@ export type MessageFacts = {
 
 type FactsRow = {
 	conversation_key: string;
+	content_type: number;
 	from_uid: number;
 	timestamp: number;
 	is_system: number;
@@ -146,13 +149,14 @@ type FactsRow = {
 };
 
 const factsOf = (appId: number, msgId: number) =>
-	sql`SELECT conversation_key, from_uid, timestamp, is_system, recalled, recalled_by, length(content) AS content_length
+	sql`SELECT conversation_key, content_type, from_uid, timestamp, is_system, recalled, recalled_by, length(content) AS content_length
 		FROM messages WHERE id = ${msgId} AND app_id = ${appId}`;
 
 const toFacts = (r: FactsRow | undefined): MessageFacts | null =>
 	r
 		? {
 				conversationKey: r.conversation_key,
+				contentType: r.content_type,
 				fromUid: r.from_uid,
 				timestamp: r.timestamp,
 				isSystem: r.is_system === 1,
@@ -255,6 +259,12 @@ export type Edit = {
 	/** The group, for a group conversation: it must not be destroyed, and the editor (unless an admin) must be a member. */
 	group: number | null;
 	nowMs: number;
+	/**
+	 * REPLACE: false when `attachment` is neither "" nor what a file message
+	 * needs (an http(s) url); the edit then applies only to a message that is
+	 * not a file (IMAGE, AUDIO, VIDEO, FILE).
+	 */
+	attachmentFitsFiles?: boolean;
 };
 
 /** A group conversation's state as an edit saw it (null: not a group). */
@@ -277,8 +287,14 @@ export async function editMessage(
 			? sql``
 			: sql`AND NOT EXISTS (SELECT 1 FROM groups WHERE groups.id = ${e.group} AND groups.app_id = ${appId} AND groups.destroyed = 1)
 				${e.permission.admin ? sql`` : sql`AND ${isMember}`}`;
+	const contentRules =
+		e.mode === "append"
+			? sql`AND length(content) + length(${e.content}) <= ${MAX_CONTENT}`
+			: e.attachmentFitsFiles === false
+				? sql`AND content_type NOT IN ${sql.raw(`(${MEDIA_CONTENT_TYPES.join(", ")})`)}`
+				: sql``;
 	const applies = sql`id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(e.permission)}
-		${e.mode === "append" ? sql`AND length(content) + length(${e.content}) <= ${MAX_CONTENT}` : sql``} ${groupAllows}`;
+		${contentRules} ${groupAllows}`;
 	const keep = (column: string, value: string) => sql`CASE WHEN ${value} = '' THEN ${sql.raw(column)} ELSE ${value} END`;
 	const edit =
 		e.mode === "append"

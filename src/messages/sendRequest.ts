@@ -14,7 +14,7 @@ import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from
 import { OPERATIONS } from "../protocol";
 import { attemptSend } from "../rateLimits/limits";
 import { dedupeWindowS } from "../settings";
-import { contentProblem } from "./contentTypes";
+import { contentProblem } from "../shapes/contentRules";
 import { outgoing, sendToTargets } from "./fanOut";
 import { runOperation } from "./operations";
 import { relayToTargets } from "./relay";
