@@ -1,17 +1,20 @@
 // npm run app:settings -- --app KEY [--callback-url URL] [--callback-secret S]
-//   [--callback-events CHAT,GROUPCHAT,...] [--callback-max-attempts N] [--send-rate-per-min N]
-//   [--recall-window-s N] [--open-registration true|false] [--name NAME] [--remote] [--persist-to DIR]
-// Changes an app's settings (SPEC §6.1) in the database itself, for operators,
-// and prints one JSON line: the settings after the change, as GET /app/settings
+//   [--callback-events CHAT,GROUPCHAT,...] [--callback-user-ids 12,34] [--callback-max-attempts N]
+//   [--send-rate-per-min N] [--recall-window-s N] [--open-registration true|false] [--name NAME]
+//   [--remote] [--persist-to DIR]
+// Changes an app's settings (docs/API.md, "App settings") in the database itself, for
+// operators, and prints one JSON line: the settings after the change, as GET /app/settings
 // answers them (the secret never). With no field given it only prints them.
-// The same rules as POST /app/settings; with --remote, callback URLs must be
-// https and public unless --allow-private (as a deployment refuses them).
+// The same rules as POST /app/settings (the URL and secret rules are the service's own
+// module); with --remote, callback URLs must be https and public unless --allow-private
+// (as a deployment refuses them).
+import { callbackHost, callbackSecretProblem, callbackUrlProblem, callbackUrlRefusal } from "../src/callbacks/destination.ts";
 import { APP_KEY, d1Rows, localStateArgs, option, placementOf, sqlString } from "./wrangler.mjs";
 
 const argv = process.argv.slice(2);
 const key = option(argv, "app");
 const usage =
-	"usage: npm run app:settings -- --app KEY [--callback-url URL] [--callback-secret S] [--callback-events A,B] [--callback-max-attempts N] [--send-rate-per-min N] [--recall-window-s N] [--open-registration true|false] [--name NAME] [--remote]";
+	"usage: npm run app:settings -- --app KEY [--callback-url URL] [--callback-secret S] [--callback-events A,B] [--callback-user-ids 12,34] [--callback-max-attempts N] [--send-rate-per-min N] [--recall-window-s N] [--open-registration true|false] [--name NAME] [--remote]";
 if (typeof key !== "string" || !APP_KEY.test(key)) fail(usage, 2);
 const remote = option(argv, "remote") === true;
 const allowPrivate = !remote || option(argv, "allow-private") === true;
@@ -32,24 +35,24 @@ const integer = (name, min, max) => {
 
 const url = text("callback-url");
 if (url !== undefined) {
-	let parsed;
-	try {
-		parsed = url === "" ? null : new URL(url);
-	} catch {}
-	const bad =
-		!parsed || !["http:", "https:"].includes(parsed.protocol) || parsed.username || parsed.password || parsed.hostname.startsWith("[");
-	if (url !== "" && (bad || url.length > 2048)) {
-		fail('--callback-url must be an http or https URL (a host name or IPv4 address) of at most 2048 characters, or "" for none');
-	}
-	if (parsed && !allowPrivate && (parsed.protocol !== "https:" || isPrivateHost(parsed.hostname))) {
-		fail("--callback-url must be https and not a private, loopback or link-local address for a deployment (--allow-private to override)");
-	}
+	const problem = callbackUrlProblem(url) ?? callbackUrlRefusal(url, allowPrivate);
+	if (problem) fail(`--callback-url ${problem}${remote && !allowPrivate ? " (--allow-private to override)" : ""}`);
 	set.push(`callback_url = ${sqlString(url)}`);
 }
 const secret = text("callback-secret");
 if (secret !== undefined) {
-	if (secret.length < 16 || secret.length > 256) fail("--callback-secret must be 16 to 256 characters");
+	const problem = callbackSecretProblem(secret);
+	if (problem) fail(`--callback-secret ${problem}`);
 	set.push(`callback_secret = ${sqlString(secret)}`);
+}
+const userIds = text("callback-user-ids");
+let listed = [];
+if (userIds !== undefined) {
+	listed = userIds === "" ? [] : userIds.split(",");
+	if (listed.length > 100 || listed.some((id) => !/^[1-9][0-9]{0,15}$/.test(id) || Number(id) > Number.MAX_SAFE_INTEGER) || new Set(listed).size !== listed.length)
+		fail('--callback-user-ids must be at most 100 distinct user ids, comma-separated ("" for every message)');
+	listed = listed.map(Number);
+	set.push(`callback_user_ids = ${sqlString(JSON.stringify(listed))}`);
 }
 const events = text("callback-events");
 if (events !== undefined) {
@@ -78,16 +81,37 @@ if (name !== undefined) {
 }
 
 const columns =
-	"key, name, recall_window_s, open_registration, callback_url, callback_secret != '' AS secret_set, callback_events, callback_max_attempts, send_rate_per_min";
-const sql =
-	set.length > 0
-		? `UPDATE apps SET ${set.join(", ")} WHERE key = ${sqlString(key)} RETURNING ${columns}`
-		: `SELECT ${columns} FROM apps WHERE key = ${sqlString(key)}`;
+	"key, name, recall_window_s, open_registration, callback_url, callback_secret != '' AS secret_set, callback_events, callback_max_attempts, send_rate_per_min, callback_user_ids";
 const target = remote ? ["--remote"] : ["--local", ...localStateArgs(argv)];
 // The app's row is in the database the directory names.
 const placement = placementOf(key, target);
-const row = placement && d1Rows(placement.database_binding, target, sql)[0];
-if (!row) fail(`no app ${key} in that database`, 1);
+if (!placement) fail(`no app ${key} in that database`, 1);
+const where = [`key = ${sqlString(key)}`];
+if ((url !== undefined && secret === undefined) || listed.length > 0) {
+	// What the change is checked against: the URL it replaces, and which listed ids are users.
+	const [now] = d1Rows(
+		placement.database_binding,
+		target,
+		`SELECT callback_url, callback_secret != '' AS secret_set,
+			(SELECT json_group_array(id) FROM users WHERE users.app_id = apps.id AND id IN (SELECT value FROM json_each(${sqlString(JSON.stringify(listed))}))) AS users
+		FROM apps WHERE ${where[0]}`,
+	);
+	if (!now) fail(`no app ${key} in that database`, 1);
+	const users = new Set(JSON.parse(now.users));
+	const stranger = listed.find((id) => !users.has(id));
+	if (stranger !== undefined) fail(`--callback-user-ids names ${stranger}, which is not a user of app ${key}`);
+	if (url !== undefined && url !== "" && secret === undefined && now.secret_set === 1 && callbackHost(url) !== callbackHost(now.callback_url)) {
+		fail('--callback-secret is required when --callback-url moves to another host (a new secret, or "" for none): a secret never follows the URL');
+	}
+	// Written only if the URL is still the one checked against.
+	where.push(`callback_url = ${sqlString(now.callback_url)}`);
+}
+const sql =
+	set.length > 0
+		? `UPDATE apps SET ${set.join(", ")} WHERE ${where.join(" AND ")} RETURNING ${columns}`
+		: `SELECT ${columns} FROM apps WHERE ${where[0]}`;
+const row = d1Rows(placement.database_binding, target, sql)[0];
+if (!row) fail(`no change: app ${key} is not in that database, or its callback_url changed meanwhile (run it again)`, 1);
 console.log(
 	JSON.stringify({
 		app_id: row.key,
@@ -99,32 +123,11 @@ console.log(
 		callback_events: row.callback_events === "" ? [] : row.callback_events.split(","),
 		callback_max_attempts: row.callback_max_attempts,
 		send_rate_per_min: row.send_rate_per_min,
+		callback_user_ids: JSON.parse(row.callback_user_ids),
 	}),
 );
 
 function fail(message, code = 2) {
 	console.error(message);
 	process.exit(code);
-}
-
-/** The ranges src/apps/settings.ts refuses for a deployment. */
-function isPrivateHost(hostname) {
-	const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-	if (host === "localhost" || /\.(localhost|local|internal)$/.test(host)) return true;
-	const v4 = host.match(/^(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}$/);
-	if (v4) {
-		const [a, b] = [Number(v4[1]), Number(v4[2])];
-		return (
-			a === 0 ||
-			a === 10 ||
-			a === 127 ||
-			(a === 100 && b >= 64 && b <= 127) ||
-			(a === 169 && b === 254) ||
-			(a === 172 && b >= 16 && b <= 31) ||
-			(a === 192 && b === 168)
-		);
-	}
-	return (
-		host.includes(":") && (host === "::" || host === "::1" || host.startsWith("::ffff:") || /^f[cd]/.test(host) || /^fe[89ab]/.test(host))
-	);
 }

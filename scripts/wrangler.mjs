@@ -8,8 +8,8 @@ const require = createRequire(import.meta.url);
 const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 
 const [major, minor] = process.versions.node.split(".").map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
-	console.error(`wrangler needs Node.js >= 22.12; this is ${process.version}. See README.md, "Set-up".`);
+if (major < 22 || (major === 22 && minor < 18)) {
+	console.error(`wrangler and the scripts need Node.js >= 22.18; this is ${process.version}. See README.md, "Set-up".`);
 	process.exit(1);
 }
 

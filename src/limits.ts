@@ -42,10 +42,8 @@ export const CALLBACK_MAX_BACKOFF_MS = 10 * 60_000;
 export const CALLBACK_DELIVERED_KEEP_MS = 3600_000;
 /** Dead letters are kept this long for GET /app/callbacks/failed and redelivery. */
 export const CALLBACK_DEAD_KEEP_MS = 30 * 24 * 3600_000;
-/** Callback settings (SPEC §6.1). */
-export const MAX_CALLBACK_URL = 2048;
-export const MIN_CALLBACK_SECRET = 16;
-export const MAX_CALLBACK_SECRET = 256;
+/** Callback settings (URL and secret rules: src/callbacks/destination.ts). */
+export const MAX_CALLBACK_USER_IDS = 100;
 export const MAX_CALLBACK_ATTEMPTS = 20;
 export const DEFAULT_CALLBACK_ATTEMPTS = 10;
 export const MAX_SEND_RATE_PER_MIN = 100_000;

@@ -16,3 +16,6 @@ export function dedupeWindowS(env: Env): number {
 
 /** Whether each request of the admin token acting as a user or group is logged (README "Configuration"). */
 export const auditsAdminActing = (env: Env): boolean => env.AUDIT_ADMIN_ACTING === "true";
+
+/** Whether this deployment allows plain-http and private callback URLs (wrangler.toml var; local dev and the tests set it). */
+export const allowsPrivateCallbacks = (env: Env): boolean => env.CALLBACK_ALLOW_PRIVATE === "true";

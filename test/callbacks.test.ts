@@ -146,6 +146,7 @@ describe("§6.2 what a callback carries", () => {
 			timestamp: expect.any(Number),
 			is_system: false,
 			related_mid: "0",
+			recalled: false,
 		});
 		expect(r.body.timestamp).toBeGreaterThanOrEqual(before);
 		expect(r.headers["content-type"]).toBe("application/json");
@@ -469,7 +470,7 @@ describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses n
 		const unrecorded = (await outbox(p.app.appId)).filter((r) => r.state === "pending").map((r) => r.webhook_id);
 		expect(unrecorded.length).toBeGreaterThanOrEqual(1);
 		await runInDurableObject(stub, async (_object, state) => {
-			await new CallbackDrainer(state.storage, async () => database(env.DB)).onAlarm();
+			await new CallbackDrainer(state.storage, async () => database(env.DB), true).onAlarm();
 		});
 		const all = await hook.count(5 + unrecorded.length);
 		await new Promise((r) => setTimeout(r, 200));

@@ -10,12 +10,10 @@ export type Received = { url: string; headers: Record<string, string>; raw: stri
 type Answer = (r: Received, n: number) => Response | Promise<Response>;
 
 const endpoints = new Map<string, { answer: Answer; received: Received[] }>();
-let installed = false;
 
-/** A receiver at a fresh URL; `answer` decides each reply (default 200). */
+/** A receiver at a fresh URL; `answer` decides each reply (default 200). Installed again if a test restored every mock. */
 export function receiver(answer: Answer = () => new Response("ok")) {
-	if (!installed) {
-		installed = true;
+	if (!vi.isMockFunction(transport.post)) {
 		vi.spyOn(transport, "post").mockImplementation(async (url, init) => {
 			const raw = String(init.body);
 			const r: Received = {

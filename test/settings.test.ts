@@ -25,6 +25,7 @@ describe("§6.1 app settings", () => {
 			callback_events: ["CHAT", "GROUPCHAT", "APPEND", "REPLACE"],
 			callback_max_attempts: 10,
 			send_rate_per_min: 0,
+			callback_user_ids: [],
 		});
 	});
 
@@ -55,6 +56,7 @@ describe("§6.1 app settings", () => {
 			callback_events: ["READ", "CHAT"],
 			callback_max_attempts: 3,
 			send_rate_per_min: 600,
+			callback_user_ids: [],
 		};
 		expect(reply.body.data).toEqual(expected);
 		const read = await call("/app/settings", { app: other });

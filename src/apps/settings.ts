@@ -1,18 +1,20 @@
 // App settings (SPEC §6.1): what may be written, what is answered, and which
 // callback URLs a deployment accepts.
 import { z } from "zod";
-import type { AppSettings, SettingsChange } from "../db/apps";
-import { CALLBACK_EVENTS } from "../db/callbacks";
-import { integerIn } from "../http/ids";
-import { codePointLength } from "../http/validate";
 import {
-	DEFAULT_CALLBACK_ATTEMPTS,
-	MAX_CALLBACK_ATTEMPTS,
+	CALLBACK_URL_PATTERN,
+	callbackHost,
+	callbackSecretProblem,
+	callbackUrlProblem,
 	MAX_CALLBACK_SECRET,
 	MAX_CALLBACK_URL,
-	MAX_SEND_RATE_PER_MIN,
 	MIN_CALLBACK_SECRET,
-} from "../limits";
+} from "../callbacks/destination";
+import type { AppSettings, SettingsChange } from "../db/apps";
+import { CALLBACK_EVENTS } from "../db/callbacks";
+import { id, idOut, integerIn } from "../http/ids";
+import { codePointLength } from "../http/validate";
+import { DEFAULT_CALLBACK_ATTEMPTS, MAX_CALLBACK_ATTEMPTS, MAX_CALLBACK_USER_IDS, MAX_SEND_RATE_PER_MIN } from "../limits";
 
 const MAX_RECALL_WINDOW_S = 365 * 24 * 3600;
 
@@ -25,18 +27,35 @@ const callbackEvents = z
 		description: `A subset of ${CALLBACK_EVENTS.join(", ")}; default CHAT, GROUPCHAT, APPEND, REPLACE (the source service's four).`,
 	});
 
-const octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
-const port = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})";
-const host = `(${octet}(\\.${octet}){3}|([A-Za-z0-9-]{1,63}\\.)*[A-Za-z][A-Za-z0-9-]{0,62})`;
-/** What a callback URL looks like (a host name or an IPv4 address; no IPv6 literal, no user info); the URL parser has the last word. */
-const CALLBACK_URL_PATTERN = new RegExp(`^(|https?://${host}(:${port})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*)?)$`);
+/** A string, refused with the rule `problem` names (the rule it broke, not only its type). */
+const ruledString = (problem: (s: string) => string | null, meta: Record<string, unknown>) =>
+	z
+		.string({ error: "must be a string" })
+		.superRefine((value, ctx) => {
+			const broken = problem(value);
+			if (broken) ctx.addIssue({ code: "custom", message: broken });
+		})
+		.meta(meta);
 
-const callbackUrl = z
-	.string({ error: "must be a string" })
-	.max(MAX_CALLBACK_URL)
-	.regex(CALLBACK_URL_PATTERN, { message: 'must be an http or https URL, or "" for none' })
-	.refine((u) => u === "" || isHttpUrl(u), { message: 'must be an http or https URL, or "" for none' })
-	.meta({ description: `Where callbacks are POSTed: an http(s) URL of at most ${MAX_CALLBACK_URL} characters, or "" for none.` });
+const callbackUrl = ruledString(callbackUrlProblem, {
+	maxLength: MAX_CALLBACK_URL,
+	pattern: CALLBACK_URL_PATTERN,
+	description: `Where callbacks are POSTed: an http(s) URL of at most ${MAX_CALLBACK_URL} characters, or "" for none. Moving it to another host while a secret is set needs \`callback_secret\` in the same request.`,
+});
+
+const callbackSecret = ruledString(callbackSecretProblem, {
+	pattern: `^([!-~]{${MIN_CALLBACK_SECRET},${MAX_CALLBACK_SECRET}})?$`,
+	description: `Write-only: signs callbacks; never returned. ${MIN_CALLBACK_SECRET}-${MAX_CALLBACK_SECRET} printable ASCII characters (! to ~), or "" to remove it.`,
+});
+
+const callbackUserIds = z
+	.array(id, { error: "must be an array of user ids" })
+	.max(MAX_CALLBACK_USER_IDS, { message: `must name at most ${MAX_CALLBACK_USER_IDS} users` })
+	.refine((ids) => new Set(ids).size === ids.length, { message: "must not name a user twice" })
+	.meta({
+		uniqueItems: true,
+		description: `At most ${MAX_CALLBACK_USER_IDS} users: only writes with one of them among their parties are called back (a one-to-one message from or to one, a group message in a group one of them is a member of, and the edits, recalls and reads of those). [] (the default): every write.`,
+	});
 
 /** The writable fields; any subset. Unknown fields are refused, so a misspelt setting is not silently ignored. */
 export const settingsChange = z.strictObject({
@@ -48,12 +67,8 @@ export const settingsChange = z.strictObject({
 	recall_window_s: integerIn(0, MAX_RECALL_WINDOW_S, "Seconds within which a sender may recall a message.").optional(),
 	open_registration: z.boolean({ error: "must be true or false" }).optional(),
 	callback_url: callbackUrl.optional(),
-	callback_secret: z
-		.string({ error: "must be a string" })
-		.min(MIN_CALLBACK_SECRET)
-		.max(MAX_CALLBACK_SECRET)
-		.meta({ description: "Write-only: signs callbacks; never returned." })
-		.optional(),
+	callback_secret: callbackSecret.optional(),
+	callback_user_ids: callbackUserIds.optional(),
 	callback_events: callbackEvents.optional(),
 	callback_max_attempts: integerIn(
 		1,
@@ -73,6 +88,7 @@ export const settingsSchema = z.object({
 	callback_events: z.array(z.enum(CALLBACK_EVENTS as [string, ...string[]])),
 	callback_max_attempts: z.int(),
 	send_rate_per_min: z.int(),
+	callback_user_ids: z.array(idOut),
 });
 
 export function settingsJson(s: AppSettings): z.input<typeof settingsSchema> {
@@ -86,6 +102,7 @@ export function settingsJson(s: AppSettings): z.input<typeof settingsSchema> {
 		callback_events: s.callbackEvents === "" ? [] : s.callbackEvents.split(","),
 		callback_max_attempts: s.callbackMaxAttempts,
 		send_rate_per_min: s.sendRatePerMin,
+		callback_user_ids: JSON.parse(s.callbackUserIds) as number[],
 	};
 }
 
@@ -99,54 +116,20 @@ export function toChange(body: z.output<typeof settingsChange>): SettingsChange 
 	if (body.callback_events !== undefined) change.callbackEvents = body.callback_events.join(",");
 	if (body.callback_max_attempts !== undefined) change.callbackMaxAttempts = body.callback_max_attempts;
 	if (body.send_rate_per_min !== undefined) change.sendRatePerMin = body.send_rate_per_min;
+	if (body.callback_user_ids !== undefined) change.callbackUserIds = JSON.stringify(body.callback_user_ids);
 	return change;
 }
 
-function isHttpUrl(text: string): boolean {
-	try {
-		const url = new URL(text);
-		return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "" && url.username === "" && url.password === "";
-	} catch {
-		return false;
-	}
-}
-
 /**
- * Why a deployment refuses this callback URL (null: it does not). Unless the
- * deployment allows them (local dev does), only https, and no host in a
- * private, loopback or link-local range (SPEC §6.1).
+ * A change of callback_url to another host, while a secret is set, must name
+ * callback_secret in the same request (a new one, or ""): a secret never
+ * follows the URL to a host chosen later (docs/API.md, "Message callbacks").
  */
-export function callbackUrlRefusal(text: string, allowPrivate: boolean): string | null {
-	if (text === "" || allowPrivate) return null;
-	const url = new URL(text);
-	if (url.protocol !== "https:") return "must be an https URL on this deployment";
-	if (isPrivateHost(url.hostname)) return "must not name a private, loopback or link-local address on this deployment";
-	return null;
+export function secretFollowingProblem(
+	current: Pick<AppSettings, "callbackUrl" | "callbackSecret">,
+	body: z.output<typeof settingsChange>,
+) {
+	if (body.callback_url === undefined || body.callback_url === "" || body.callback_secret !== undefined) return null;
+	if (current.callbackSecret === "" || callbackHost(body.callback_url) === callbackHost(current.callbackUrl)) return null;
+	return 'Field "callback_secret" is required when "callback_url" moves to another host (a new secret, or "" for none): a secret never follows the URL to a host chosen later.';
 }
-
-export function isPrivateHost(hostname: string): boolean {
-	const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-	if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
-	const v4 = host.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
-	if (v4) {
-		const [a = 0, b = 0] = v4.slice(1, 3).map(Number);
-		return (
-			a === 0 ||
-			a === 10 ||
-			a === 127 ||
-			(a === 100 && b >= 64 && b <= 127) ||
-			(a === 169 && b === 254) ||
-			(a === 172 && b >= 16 && b <= 31) ||
-			(a === 192 && b === 168)
-		);
-	}
-	if (host.includes(":")) {
-		if (host === "::" || host === "::1") return true;
-		if (host.startsWith("::ffff:")) return true; // IPv4-mapped: refuse rather than parse
-		return /^f[cd]/.test(host) || /^fe[89ab]/.test(host);
-	}
-	return false;
-}
-
-/** Whether this deployment allows plain-http and private callback URLs (wrangler.toml var; local dev sets it). */
-export const allowsPrivateCallbacks = (env: Env) => env.CALLBACK_ALLOW_PRIVATE === "true";

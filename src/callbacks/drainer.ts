@@ -55,9 +55,13 @@ export class CallbackDrainer {
 	#running: Promise<void> | null = null;
 	#again = false;
 
-	constructor(storage: DurableObjectStorage, db: (appId: number) => Promise<Database>) {
+	/** The deployment allows plain-http and private callback URLs (checked again at every attempt). */
+	readonly #allowPrivate: boolean;
+
+	constructor(storage: DurableObjectStorage, db: (appId: number) => Promise<Database>, allowPrivate: boolean) {
 		this.#storage = storage;
 		this.#db = db;
+		this.#allowPrivate = allowPrivate;
 	}
 
 	/** A write committed these callbacks: they go out now, in the background (the write has answered or is about to). */
@@ -73,6 +77,15 @@ export class CallbackDrainer {
 		await this.#remember(name);
 		await this.#armBackstop();
 		this.#start();
+	}
+
+	/**
+	 * The conversation's object recalled `msgId`: callbacks about it not yet
+	 * sent go out as tombstones (docs/API.md, "Message callbacks"). Those not
+	 * in memory are read from D1 with the message's state.
+	 */
+	recalled(msgId: number): void {
+		for (const row of this.#known?.rows ?? []) if (row.msgId === msgId) row.recalled = true;
 	}
 
 	/** What is owed changed outside the object (a redelivery, the sweep): ask D1 again, and deliver. */
@@ -140,7 +153,7 @@ export class CallbackDrainer {
 			const now = clock.now();
 			if (head.nextAttemptAt > now) return head.nextAttemptAt;
 			if (now >= stopAt) return now;
-			const outcome = await attemptDelivery(head, known.destination, now);
+			const outcome = await attemptDelivery(head, known.destination, this.#allowPrivate);
 			if (outcome.kind === "delivered") {
 				known.rows.shift();
 				this.#noteDelivered(head.id);

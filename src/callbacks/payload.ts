@@ -3,8 +3,13 @@
 import type { DueCallback } from "../db/callbacks";
 import { ctypeName } from "../protocol";
 
-/** The JSON body of a callback, as the source service sends it. */
+/**
+ * The JSON body of a callback, as the source service sends it, plus
+ * `recalled`: a callback about a message recalled since it was owed carries
+ * the tombstone (content, ext, config and attachment "").
+ */
 export function callbackBody(c: DueCallback, appKey: string): string {
+	const gone = c.recalled;
 	return JSON.stringify({
 		appId: appKey,
 		msgId: String(c.msgId),
@@ -12,13 +17,14 @@ export function callbackBody(c: DueCallback, appKey: string): string {
 		to: { uid: String(c.toUid) },
 		type: c.event,
 		ctype: ctypeName(c.contentType),
-		content: c.content,
-		ext: c.ext,
-		config: c.config,
-		attachment: c.attachment,
+		content: gone ? "" : c.content,
+		ext: gone ? "" : c.ext,
+		config: gone ? "" : c.config,
+		attachment: gone ? "" : c.attachment,
 		timestamp: c.timestamp,
 		is_system: c.isSystem,
 		related_mid: String(c.relatedMid),
+		recalled: gone,
 	});
 }
 

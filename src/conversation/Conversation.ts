@@ -9,6 +9,7 @@ import { destroyGroup, joinGroup, type MembershipChange, removeFromGroup } from 
 import { AppSession } from "../db/sessions";
 import { MAX_QUEUED_WRITES } from "../limits";
 import { Pusher } from "../realtime/push";
+import { allowsPrivateCallbacks } from "../settings";
 import { GroupFacts } from "./groupFacts";
 import { type RelayInput, relay } from "./relay";
 import { type Bookmarked, type Failure, failure, storeFailed } from "./results";
@@ -46,7 +47,7 @@ const busy = () => failure(503, "The conversation is busy; retry the request.");
 
 export class Conversation extends DurableObject<Env> {
 	readonly #writes = new SerialQueue();
-	readonly #callbacks = new CallbackDrainer(this.ctx.storage, (appId) => appDatabase(this.env, appId));
+	readonly #callbacks = new CallbackDrainer(this.ctx.storage, (appId) => appDatabase(this.env, appId), allowsPrivateCallbacks(this.env));
 	readonly #pusher = new Pusher(this.env);
 	/** For a group's object: what it knows of the group's membership (groupFacts.ts). */
 	readonly #group = new GroupFacts();
@@ -234,6 +235,7 @@ export class Conversation extends DurableObject<Env> {
 			try {
 				const session = await this.#session(appId);
 				const written = await task(session.db);
+				if (written.recalled !== undefined) this.#callbacks.recalled(written.recalled);
 				if (where) await this.#owe(where, written.owed, requestId);
 				if (where && written.push) this.#pusher.push(where.appId, written.push.online, written.push.happenings);
 				return { ...written.answer, bookmark: session.bookmark() };

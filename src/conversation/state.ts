@@ -28,8 +28,12 @@ import { once, USED_FOR_OTHER } from "./transactions";
 /** What a committed write tells the channels of the users online in its conversation (SPEC §6.3). */
 export type Push = { online: number[]; happenings: Happening[] };
 
-/** A write's answer, the callbacks it owes (the object hands them to its drainer), and what it pushes. */
-export type Written<T> = { answer: T | Failure; owed: Owed; push?: Push };
+/**
+ * A write's answer, the callbacks it owes (the object hands them to its
+ * drainer), what it pushes, and the message it recalled now (callbacks still
+ * owed about it go out as tombstones).
+ */
+export type Written<T> = { answer: T | Failure; owed: Owed; push?: Push; recalled?: number };
 
 /**
  * The statements an edit or recall adds to its batch for its push: who is
@@ -120,7 +124,7 @@ export async function recall(db: Database, input: RecallInput): Promise<Written<
 					happenings: [{ kind: "update", where: audienceOf(input.conversationKey), message: tombstone, onlineOnly: false }],
 				}
 			: undefined;
-		return { answer: { ok: true }, owed, push };
+		return { answer: { ok: true }, owed, push, recalled: tombstone ? input.msgId : undefined };
 	}
 	return refused(refusal(facts, input.permission, `recall it: the recall window of ${input.recallWindowS} s has passed`));
 }

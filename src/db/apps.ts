@@ -1,7 +1,7 @@
 // SQL for apps (tenants). Clients name an app by its key (the source
 // service's AppID, e.g. "welovemaxim"); rows, object names and KV keys use
 // its internal number.
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "./client";
 import { appDirectory, apps } from "./schema";
 
@@ -51,6 +51,7 @@ export type AppSettings = Pick<
 	| "callbackEvents"
 	| "callbackMaxAttempts"
 	| "sendRatePerMin"
+	| "callbackUserIds"
 >;
 export type SettingsChange = Partial<Omit<AppSettings, "key">>;
 
@@ -64,12 +65,33 @@ const settingsColumns = {
 	callbackEvents: apps.callbackEvents,
 	callbackMaxAttempts: apps.callbackMaxAttempts,
 	sendRatePerMin: apps.sendRatePerMin,
+	callbackUserIds: apps.callbackUserIds,
 };
 
-/** The app's settings after `change` (none: as they are). One statement. */
-export async function changeAppSettings(db: Database, appId: number, change: SettingsChange): Promise<AppSettings | undefined> {
-	if (Object.keys(change).length === 0) return db.select(settingsColumns).from(apps).where(eq(apps.id, appId)).get();
-	return db.update(apps).set(change).where(eq(apps.id, appId)).returning(settingsColumns).get();
+export async function appSettings(db: Database, appId: number): Promise<AppSettings | undefined> {
+	return db.select(settingsColumns).from(apps).where(eq(apps.id, appId)).get();
+}
+
+/**
+ * The app's settings after `change`. With `read`, made only if the callback
+ * URL and secret are still what the caller read: a change decided on them (a
+ * URL moving to another host needs a new secret) cannot pass a concurrent
+ * one. Undefined: they changed meanwhile (or no such app). One statement.
+ */
+export async function changeAppSettings(
+	db: Database,
+	appId: number,
+	change: SettingsChange,
+	read?: Pick<AppSettings, "callbackUrl" | "callbackSecret">,
+): Promise<AppSettings | undefined> {
+	if (Object.keys(change).length === 0) return appSettings(db, appId);
+	const unchanged = read ? [eq(apps.callbackUrl, read.callbackUrl), eq(apps.callbackSecret, read.callbackSecret)] : [];
+	return db
+		.update(apps)
+		.set(change)
+		.where(and(eq(apps.id, appId), ...unchanged))
+		.returning(settingsColumns)
+		.get();
 }
 
 /** The hash of the app's current admin token (undefined: no such app): what an admin-opened channel is checked against. */

@@ -9,13 +9,26 @@ export type CallbackEvent = (typeof callbackOutbox.$inferSelect)["event"];
 export const CALLBACK_EVENTS: readonly CallbackEvent[] = ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"];
 
 /**
- * Whether the app wants `event` called back, decided where the write commits:
- * a settings change answered before the write is always seen, and an app
- * without a callback URL has no row written.
+ * Whether the app wants `event` of the conversation called back, decided
+ * where the write commits: a settings change answered before the write is
+ * always seen, and an app without a callback URL has no row written. With
+ * `callback_user_ids` set, only a write with a listed user among its parties:
+ * either user of a one-to-one conversation, or a current member of the group.
  */
-const wants = (appId: number, event: CallbackEvent) =>
+const wants = (appId: number, conversationKey: string, event: CallbackEvent) =>
 	sql`EXISTS (SELECT 1 FROM apps WHERE apps.id = ${appId} AND apps.callback_url != ''
-		AND instr(',' || apps.callback_events || ',', ${`,${event},`}) > 0)`;
+		AND instr(',' || apps.callback_events || ',', ${`,${event},`}) > 0
+		AND (apps.callback_user_ids = '[]' OR ${listedParty(appId, conversationKey)}))`;
+
+/** Whether a user of `apps.callback_user_ids` is a party of the conversation (SQL inside `wants`). */
+function listedParty(appId: number, conversationKey: string): SQL {
+	const listed = sql`SELECT value FROM json_each(apps.callback_user_ids)`;
+	const [kind, a, b] = conversationKey.split(":");
+	return kind === "g"
+		? sql`EXISTS (SELECT 1 FROM group_members WHERE group_members.app_id = ${appId} AND group_members.group_id = ${Number(a)}
+				AND group_members.user_id IN (${listed}))`
+		: sql`EXISTS (SELECT 1 FROM json_each(apps.callback_user_ids) WHERE value IN (${Number(a)}, ${Number(b)}))`;
+}
 
 /**
  * The columns of a callback that differ by event, as SQL over the `messages`
@@ -52,7 +65,7 @@ export function oweCallback(
 			content_type, content, ext, config, attachment, timestamp, is_system, state, attempts, next_attempt_at, created_at)
 		SELECT ${appId}, ${conversationKey}, lower(hex(randomblob(16))), ${event}, id, ${c.relatedMid}, ${c.fromUid}, ${c.fromDeviceSn}, ${c.toUid},
 			content_type, ${c.content}, ${c.ext}, ${c.config}, ${c.attachment}, ${c.timestamp}, is_system, 'pending', 0, ${nowMs}, ${nowMs}
-		FROM messages WHERE ${where} AND ${wants(appId, event)}
+		FROM messages WHERE ${where} AND ${wants(appId, conversationKey, event)}
 		RETURNING ${DUE_COLUMNS}`;
 }
 
@@ -109,6 +122,8 @@ export type DueCallback = {
 	isSystem: boolean;
 	attempts: number;
 	nextAttemptAt: number;
+	/** The message it is about is recalled (as far as known): it goes out as a tombstone. */
+	recalled: boolean;
 };
 
 /** Where to deliver: the app's settings as read with the callbacks (never a remembered copy). */
@@ -139,6 +154,8 @@ type DueRow = {
 	is_system: number;
 	attempts: number;
 	next_attempt_at: number;
+	/** Read with the message (takeDue); a row just owed has none. */
+	recalled?: number;
 };
 type DestinationRow = { app_key: string; callback_url: string; callback_secret: string; callback_max_attempts: number };
 
@@ -160,6 +177,8 @@ const dueOf = (r: DueRow): DueCallback => ({
 	isSystem: r.is_system === 1,
 	attempts: r.attempts,
 	nextAttemptAt: r.next_attempt_at,
+	// Just owed, only a RECALL's own message is recalled.
+	recalled: r.recalled === undefined ? r.event === "RECALL" : r.recalled === 1,
 });
 
 const destinationOf = (r: DestinationRow | undefined): Destination | null =>
@@ -214,8 +233,10 @@ export async function takeDue(
 	limit: number,
 ): Promise<Owed> {
 	const [rows, destination] = await batchSql(db, [
+		// With each callback, whether its message is recalled now: a retry carries the message as it is.
 		sql`
-			SELECT ${DUE_COLUMNS} FROM callback_outbox
+			SELECT ${DUE_COLUMNS}, coalesce((SELECT recalled FROM messages WHERE messages.id = callback_outbox.msg_id), 0) AS recalled
+			FROM callback_outbox
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND state = 'pending'
 				${deliveredUnrecorded.length > 0 ? sql`AND id NOT IN (SELECT value FROM json_each(${JSON.stringify(deliveredUnrecorded)}))` : sql``}
 			ORDER BY id LIMIT ${limit}`,

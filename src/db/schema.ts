@@ -28,6 +28,8 @@ export const apps = sqliteTable(
 		callbackMaxAttempts: integer("callback_max_attempts").notNull().default(10),
 		/** Sends per sender per minute; 0: no limit. */
 		sendRatePerMin: integer("send_rate_per_min").notNull().default(0),
+		/** Callbacks only for writes with one of these users among their parties (a JSON array of ids); "[]": every write. */
+		callbackUserIds: text("callback_user_ids").notNull().default("[]"),
 	},
 	(t) => [uniqueIndex("apps_key").on(t.key)],
 );

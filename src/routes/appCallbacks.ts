@@ -2,6 +2,7 @@ import { z } from "zod";
 import { redeliver } from "../apps/callbacks";
 import { requireAdmin } from "../auth/identity";
 import { CALLBACK_EVENTS, deadLetters } from "../db/callbacks";
+import { badRequest } from "../http/envelope";
 import { idOut } from "../http/ids";
 import { pageCursor, pageQuery } from "../http/page";
 import { endpoint } from "./contract";
@@ -85,9 +86,12 @@ export const appCallbacksRedeliver = endpoint({
 			.meta({ description: "true: every dead-lettered callback of the app." }),
 	}),
 	data: z.object({ queued: z.int().min(0) }),
-	errors: { 403: "Not the app admin token." },
+	errors: { 400: 'Neither "webhook_ids" (at least one) nor "all": true.', 403: "Not the app admin token." },
 	handle: async ({ request, env, db, app, caller, body }) => {
 		requireAdmin(caller);
+		if (!body.all && body.webhook_ids.length === 0) {
+			throw badRequest('Name the callbacks to send again: "webhook_ids" (at least one) or "all": true.');
+		}
 		const which = body.all ? { all: true as const } : { webhookIds: body.webhook_ids };
 		return { data: { queued: await redeliver(env, db, app.id, which, request.requestId) } };
 	},
