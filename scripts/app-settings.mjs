@@ -49,7 +49,11 @@ const userIds = text("callback-user-ids");
 let listed = [];
 if (userIds !== undefined) {
 	listed = userIds === "" ? [] : userIds.split(",");
-	if (listed.length > 100 || listed.some((id) => !/^[1-9][0-9]{0,15}$/.test(id) || Number(id) > Number.MAX_SAFE_INTEGER) || new Set(listed).size !== listed.length)
+	if (
+		listed.length > 100 ||
+		listed.some((id) => !/^[1-9][0-9]{0,15}$/.test(id) || Number(id) > Number.MAX_SAFE_INTEGER) ||
+		new Set(listed).size !== listed.length
+	)
 		fail('--callback-user-ids must be at most 100 distinct user ids, comma-separated ("" for every message)');
 	listed = listed.map(Number);
 	set.push(`callback_user_ids = ${sqlString(JSON.stringify(listed))}`);
@@ -100,8 +104,16 @@ if ((url !== undefined && secret === undefined) || listed.length > 0) {
 	const users = new Set(JSON.parse(now.users));
 	const stranger = listed.find((id) => !users.has(id));
 	if (stranger !== undefined) fail(`--callback-user-ids names ${stranger}, which is not a user of app ${key}`);
-	if (url !== undefined && url !== "" && secret === undefined && now.secret_set === 1 && callbackHost(url) !== callbackHost(now.callback_url)) {
-		fail('--callback-secret is required when --callback-url moves to another host (a new secret, or "" for none): a secret never follows the URL');
+	if (
+		url !== undefined &&
+		url !== "" &&
+		secret === undefined &&
+		now.secret_set === 1 &&
+		callbackHost(url) !== callbackHost(now.callback_url)
+	) {
+		fail(
+			'--callback-secret is required when --callback-url moves to another host (a new secret, or "" for none): a secret never follows the URL',
+		);
 	}
 	// Written only if the URL is still the one checked against.
 	where.push(`callback_url = ${sqlString(now.callback_url)}`);
