@@ -146,7 +146,6 @@ describe("§6.2 what a callback carries", () => {
 			timestamp: expect.any(Number),
 			is_system: false,
 			related_mid: "0",
-			recalled: false,
 		});
 		expect(r.body.timestamp).toBeGreaterThanOrEqual(before);
 		expect(r.headers["content-type"]).toBe("application/json");

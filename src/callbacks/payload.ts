@@ -4,9 +4,10 @@ import type { DueCallback } from "../db/callbacks";
 import { ctypeName } from "../protocol";
 
 /**
- * The JSON body of a callback, as the source service sends it, plus
- * `recalled`: a callback about a message recalled since it was owed carries
- * the tombstone (content, ext, config and attachment "").
+ * The JSON body of a callback, as the source service sends it. A callback
+ * about a message recalled since it was owed carries the tombstone: content,
+ * ext, config and attachment "", and `recalled: true` (the one field the
+ * source does not send, present only then).
  */
 export function callbackBody(c: DueCallback, appKey: string): string {
 	const gone = c.recalled;
@@ -24,7 +25,7 @@ export function callbackBody(c: DueCallback, appKey: string): string {
 		timestamp: c.timestamp,
 		is_system: c.isSystem,
 		related_mid: String(c.relatedMid),
-		recalled: gone,
+		...(gone ? { recalled: true } : {}),
 	});
 }
 

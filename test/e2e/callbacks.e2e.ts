@@ -18,7 +18,7 @@ const SECRET = "e2e-callback-secret-0123";
 const ALL_EVENTS = ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"];
 const decimal = z.string().regex(/^(0|[1-9][0-9]*)$/);
 
-/** §6.2: exactly these fields, ids as decimal strings. */
+/** Exactly these fields, ids as decimal strings; `recalled: true` only on a tombstone. */
 const callbackShape = (appKey: string) =>
 	z.strictObject({
 		appId: z.literal(appKey),
@@ -34,6 +34,7 @@ const callbackShape = (appKey: string) =>
 		timestamp: z.int().positive(),
 		is_system: z.boolean(),
 		related_mid: decimal,
+		recalled: z.literal(true).optional(),
 	});
 
 type App = { app_id: string; admin_token: string };
