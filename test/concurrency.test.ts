@@ -18,6 +18,7 @@ import {
 	registerUser,
 	send,
 	type TestApp,
+	unreadOf,
 	userToken,
 } from "./support";
 
@@ -48,10 +49,13 @@ function expectOk(status: number, then: () => void) {
 	then();
 }
 
-const side = (userId: number, peerId: number) =>
-	env.DB.prepare("SELECT read_position, unread_count FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
+/** A user's read position (stored) and unread count (as their unread list shows it). */
+const side = async (userId: number, peerId: number) => {
+	const row = await env.DB.prepare("SELECT read_position FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
 		.bind(app.appId, userId, peerId)
-		.first<{ read_position: number; unread_count: number }>();
+		.first<{ read_position: number }>();
+	return row && { read_position: row.read_position, unread_count: await unreadOf(app, userId, peerId) };
+};
 
 describe("Conversation ordering under concurrency", () => {
 	it("§7 200 concurrent sends into one conversation: 200 messages, ids strictly increasing, unread exactly 200", async () => {

@@ -4,7 +4,19 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Conversation } from "../src/conversation/Conversation";
 import { conversationObject, pairKey } from "../src/conversation/key";
 import { MAX_QUEUED_WRITES } from "../src/limits";
-import { allMessages, call, createApp, d1Sessions, directSend, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+import {
+	allMessages,
+	call,
+	createApp,
+	d1Sessions,
+	directSend,
+	registerUser,
+	send,
+	snapshot,
+	type TestApp,
+	unreadOf,
+	userToken,
+} from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -41,12 +53,7 @@ function failBatches(conversationKey: string, when: "before-commit" | "after-com
 	});
 }
 
-const unread = async (userId: number, peerId: number) =>
-	(
-		await env.DB.prepare("SELECT unread_count FROM conversation_members WHERE app_id = ? AND user_id = ? AND peer_id = ?")
-			.bind(app.appId, userId, peerId)
-			.first<{ unread_count: number }>()
-	)?.unread_count ?? 0;
+const unread = (userId: number, peerId: number) => unreadOf(app, userId, peerId);
 
 describe("POST /message/send under D1 faults", () => {
 	it("§5.1 a batch that fails before commit: 503 with Retry-After, nothing written, retry with the transaction_id sends once", async () => {

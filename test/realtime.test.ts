@@ -372,7 +372,7 @@ describe("§6.3 resume with since", () => {
 			).run();
 		}
 		await env.DB.prepare(
-			"INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, unread_count, last_msg_id, last_timestamp) VALUES (?, ?, ?, 1, 0, 0, 0, 0)",
+			"INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, last_msg_id, last_timestamp) VALUES (?, ?, ?, 1, 0, 0, 0)",
 		)
 			.bind(app.appId, bob, key)
 			.run();

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { allMessages, call, createApp, history, registerUser, send, snapshot, type TestApp, userToken } from "./support";
+import { allMessages, call, createApp, history, registerUser, send, snapshot, type TestApp, unreadOf, userToken } from "./support";
 
 let app: TestApp;
 let alice: number;
@@ -64,11 +64,22 @@ describe("POST /message/send (type 1)", () => {
 	});
 
 	it("§5.1 the receiver's unread count grows by one; the sender's read position moves to the message", async () => {
-		const before = (await side(bob, alice))?.unread_count ?? 0;
+		const before = await unreadOf(app, bob, alice);
 		const reply = await send(app, aliceToken, { targets: [bob], content: "count me" });
 		const [msgId] = reply.body.msg_ids;
-		expect(await side(bob, alice)).toMatchObject({ unread_count: before + 1, last_msg_id: msgId, deleted: 0, type: 1 });
-		expect(await side(alice, bob)).toMatchObject({ read_position: msgId, unread_count: 0, last_msg_id: msgId, deleted: 0 });
+		expect(await unreadOf(app, bob, alice)).toBe(before + 1);
+		expect(await side(bob, alice)).toMatchObject({ deleted: 0, type: 1 });
+		expect(await unreadOf(app, alice, bob)).toBe(0);
+		expect(await side(alice, bob)).toMatchObject({ read_position: msgId, deleted: 0 });
+		for (const [me, token] of [
+			[bob, bobToken],
+			[alice, aliceToken],
+		] as const) {
+			expect((await call("/message/unread", { app, token })).body.data[0]).toMatchObject({
+				conversation_id: { uid: me === bob ? alice : bob },
+				last_msg_id: msgId,
+			});
+		}
 	});
 
 	it("§5.1 a reply: the replier's unread drops to 0 and its read position and device move; the receiver's stay", async () => {
@@ -76,12 +87,15 @@ describe("POST /message/send (type 1)", () => {
 		const danToken = await userToken(app, dan, { device_sn: 3 });
 		const eveToken = await userToken(app, eve, { device_sn: 5 });
 		const [m1] = (await send(app, danToken, { targets: [eve], content: "one" })).body.msg_ids;
-		expect(await side(eve, dan)).toMatchObject({ unread_count: 1, read_position: 0 });
+		expect(await unreadOf(app, eve, dan)).toBe(1);
+		expect(await side(eve, dan)).toMatchObject({ read_position: 0 });
 		const [m2] = (await send(app, eveToken, { targets: [dan], content: "two" })).body.msg_ids;
 		const [m3] = (await send(app, eveToken, { targets: [dan], content: "three" })).body.msg_ids;
-		// Both sides are written by one statement (src/db/messages.ts): each keeps what is its own.
-		expect(await side(eve, dan)).toMatchObject({ unread_count: 0, read_position: m3, read_device_sn: 5, last_msg_id: m3 });
-		expect(await side(dan, eve)).toMatchObject({ unread_count: 2, read_position: m1, read_device_sn: 3, last_msg_id: m3 });
+		// Each side keeps what is its own: the replier's read position and device move, the receiver's stay.
+		expect(await unreadOf(app, eve, dan)).toBe(0);
+		expect(await side(eve, dan)).toMatchObject({ read_position: m3, read_device_sn: 5 });
+		expect(await unreadOf(app, dan, eve)).toBe(2);
+		expect(await side(dan, eve)).toMatchObject({ read_position: m1, read_device_sn: 3 });
 		expect(m2).toBeLessThan(m3 as number);
 	});
 

@@ -148,6 +148,7 @@ export const TABLES = [
 	"accounts",
 	"users",
 	"messages",
+	"conversations",
 	"conversation_members",
 	"send_dedupe",
 	"groups",
@@ -187,6 +188,13 @@ export async function recall(
 
 export async function deleteConversation(app: TestApp, token: string, peer: number) {
 	return call("/message/conversation", { app, token, method: "DELETE", query: { conversation_id: peer } });
+}
+
+/** `userId`'s unread count with `peer`, as their unread list shows it (the admin acting as them); 0 if not listed. */
+export async function unreadOf(app: TestApp, userId: number, peer: number): Promise<number> {
+	const list = await call("/message/unread", { app, headers: { user_id: String(userId) }, query: { limit: 500 } });
+	if (list.status !== 200) throw new Error(`unread failed: ${JSON.stringify(list.body)}`);
+	return (list.body.data as any[]).find((e) => e.conversation_id.uid === peer)?.num ?? 0;
 }
 
 /** The caller's unread entry for `peer`, or undefined if it is not listed. */

@@ -10,18 +10,6 @@ import { batchSql, type Database } from "./client";
 import type { Transaction } from "./dedupe";
 
 /**
- * The unread count of `userId`'s side, by its definition (SPEC §5.4): messages
- * newer than the read position and the clear point, not sent by the user, not
- * recalled. Used inside UPDATEs of conversation_members (it reads that row).
- */
-const unreadCountAfter = (appId: number, conversationKey: string, userId: number, position: ReturnType<typeof sql>) => sql`(
-	SELECT count(*) FROM messages
-	WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
-		AND id > max(${position}, conversation_members.clear_point)
-		AND id <= coalesce(conversation_members.left_at, ${Number.MAX_SAFE_INTEGER})
-		AND from_uid != ${userId} AND recalled = 0)`;
-
-/**
  * Moves the user's read position forward to `msgId` (never back), records the
  * device, and recounts unread. `msgId` 0 means the newest message the user can
  * see (a removed member: up to their removal). Null if the user has no side in
@@ -51,7 +39,14 @@ export async function ackConversation(
 	const newestVisible = (leftAt: SQL) =>
 		sql`(SELECT max(id) FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey}
 			AND id <= coalesce(${leftAt}, ${Number.MAX_SAFE_INTEGER}))`;
-	const target = a.msgId > 0 ? sql`${a.msgId}` : sql`coalesce(${newestVisible(sql`conversation_members.left_at`)}, 0)`;
+	// The message read up to, and its ordinal: `msgId`, or the newest the user can see (a removed member: up to the removal).
+	const conversation = (column: "last_msg_id" | "last_seq") =>
+		sql`(SELECT ${sql.raw(column)} FROM conversations WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey})`;
+	const target = a.msgId > 0 ? sql`${a.msgId}` : sql`coalesce(conversation_members.left_at, ${conversation("last_msg_id")}, 0)`;
+	const targetSeq =
+		a.msgId > 0
+			? sql`(SELECT seq FROM messages WHERE id = ${a.msgId} AND app_id = ${a.appId})`
+			: sql`CASE WHEN conversation_members.left_at IS NULL THEN coalesce(${conversation("last_seq")}, 0) ELSE conversation_members.left_seq END`;
 	const newPosition = sql`max(conversation_members.read_position, ${target})`;
 	// READ is owed (before the update, which it reads) only if the read position will move.
 	const readTarget = a.msgId > 0 ? sql`${a.msgId}` : newestVisible(sql`(SELECT left_at FROM conversation_members WHERE ${me})`);
@@ -72,10 +67,10 @@ export async function ackConversation(
 			sql`SELECT read_position FROM conversation_members WHERE ${me}`,
 			sql`
 		UPDATE conversation_members SET
-			read_position = ${newPosition},
+			read_seq = CASE WHEN ${target} > read_position THEN ${targetSeq} ELSE read_seq END,
 			read_device_sn = CASE WHEN ${target} > read_position THEN ${a.deviceSn} ELSE read_device_sn END,
-			delivered_position = max(delivered_position, ${target}),
-			unread_count = ${unreadCountAfter(a.appId, a.conversationKey, a.userId, newPosition)}
+			read_position = ${newPosition},
+			delivered_position = max(delivered_position, ${target})
 		WHERE ${me}
 			${a.msgId > 0 ? sql`AND ${visible(sql`${a.msgId}`)} AND EXISTS (SELECT 1 FROM messages WHERE app_id = ${a.appId} AND conversation_key = ${a.conversationKey} AND id = ${a.msgId})` : sql``}
 		RETURNING read_position`,
@@ -105,8 +100,9 @@ export const readPositionSql = (appId: number, userId: number, conversationKey: 
 export type Results = D1Result<Record<string, unknown>>[];
 
 /**
- * Removes the conversation from the user's list: unread 0, clear point at the
- * newest message. False if the user has no such conversation, or it is deleted.
+ * Removes the conversation from the user's list: clear point at the newest
+ * message (so nothing is unread, and history starts after it). False if the
+ * user has no such conversation, or it is deleted (and no message came since).
  */
 export async function deleteConversationFor(
 	db: Database,
@@ -117,9 +113,9 @@ export async function deleteConversationFor(
 		sql`
 		UPDATE conversation_members SET
 			deleted = 1,
-			unread_count = 0,
-			clear_point = coalesce((SELECT max(id) FROM messages WHERE app_id = ${d.appId} AND conversation_key = ${d.conversationKey}), clear_point)
-		WHERE app_id = ${d.appId} AND user_id = ${d.userId} AND conversation_key = ${d.conversationKey} AND deleted = 0
+			clear_point = coalesce((SELECT last_msg_id FROM conversations WHERE app_id = ${d.appId} AND conversation_key = ${d.conversationKey}), clear_point),
+			clear_seq = coalesce((SELECT last_seq FROM conversations WHERE app_id = ${d.appId} AND conversation_key = ${d.conversationKey}), clear_seq)
+		WHERE app_id = ${d.appId} AND user_id = ${d.userId} AND conversation_key = ${d.conversationKey} AND NOT (${isDeleted})
 		RETURNING 1`,
 		...also,
 	]);
@@ -186,9 +182,10 @@ const permitted = (p: Permission) =>
 			: sql`from_uid = ${p.userId} AND is_system = 0 AND timestamp >= ${p.notBefore}`;
 
 /**
- * Recalls a message in one batch: mark it (tagged with this request), take one
- * unread from every member who had not read it, and read back the facts to
- * tell what happened. The second statement only acts if the first did.
+ * Recalls a message in one batch: mark it (tagged with this request), owe its
+ * callback, and read back the facts to tell what happened. Unread counts
+ * leave out recalled messages as they are counted, so no member's row is
+ * written.
  */
 export async function recallMessage(
 	db: Database,
@@ -215,11 +212,6 @@ export async function recallMessage(
 			sql`
 			UPDATE messages SET recalled = 1, recalled_by = ${r.requestId}
 			WHERE id = ${msgId} AND app_id = ${appId} AND conversation_key = ${conversationKey} AND recalled = 0 AND ${permitted(r.permission)} ${memberOnly}`,
-			sql`
-			UPDATE conversation_members SET unread_count = max(unread_count - 1, 0)
-			WHERE app_id = ${appId} AND conversation_key = ${conversationKey}
-				AND read_position < ${msgId} AND clear_point < ${msgId} AND coalesce(left_at, ${msgId}) >= ${msgId}
-				AND user_id != (SELECT from_uid FROM messages WHERE id = ${msgId} AND recalled_by = ${r.requestId})`,
 			oweCallback(
 				appId,
 				conversationKey,
@@ -232,11 +224,11 @@ export async function recallMessage(
 			sql`SELECT ${r.group === null ? sql`1` : member} AS member`,
 			...also,
 		],
-		[2],
+		[1],
 	);
-	const found = toFacts(results[3]?.results[0] as FactsRow | undefined);
-	const isMember = (results[4]?.results[0] as { member: number } | undefined)?.member === 1;
-	return { facts: found && found.conversationKey === conversationKey ? found : null, isMember, owed, also: results.slice(5) };
+	const found = toFacts(results[2]?.results[0] as FactsRow | undefined);
+	const isMember = (results[3]?.results[0] as { member: number } | undefined)?.member === 1;
+	return { facts: found && found.conversationKey === conversationKey ? found : null, isMember, owed, also: results.slice(4) };
 }
 
 /** Whether `userId` is a current member of `groupId` (SQL; always false for a null group). */
@@ -365,11 +357,19 @@ export type UnreadEntry = {
 
 /**
  * The user's conversation list, most recent activity first, deleted ones left
- * out, from the position `after` (exclusive). One statement, answering ONE row:
- * the page as a JSON array of [peer_id, type, unread_count, last_msg_id,
- * last_timestamp, conversation_key] built by SQLite. Each row D1 returns is
- * converted value by value on both sides of the call (measured: a list of 200
- * cost the Worker's thread ~0.15 ms more as rows than as one JSON text).
+ * out, from the position `after` (exclusive). Each entry is derived from the
+ * user's side and the conversation's row (docs/DESIGN.md, "Unread counts"):
+ * - last message: the conversation's newest, or for a removed member the one
+ *   at their removal; before any message since a join, the join's time;
+ * - unread: the ordinals between the read position (or clear point) and that
+ *   last message, less the recalled messages between them — found on the
+ *   partial index of recalled messages, so a conversation with 10,000 unread
+ *   reads no more rows than one with 1;
+ * - listed unless deleted with no newer message since.
+ * One statement, answering ONE row: the page as a JSON array of [peer_id,
+ * type, unread, last_msg_id, last_timestamp, conversation_key] built by
+ * SQLite. It reads the user's sides and their conversations' rows, and sorts
+ * them: rows read grow with the conversations listed, not with their messages.
  */
 export async function unreadList(
 	db: Database,
@@ -379,16 +379,31 @@ export async function unreadList(
 	limit: number,
 ): Promise<UnreadEntry[]> {
 	const [page] = await db.all<{ entries: string }>(sql`
-		SELECT json_group_array(json_array(peer_id, type, unread_count, last_msg_id, last_timestamp, conversation_key)) AS entries
+		SELECT json_group_array(json_array(peer_id, type, unread, last_msg_id, last_timestamp, conversation_key)) AS entries
 		FROM (
-			SELECT peer_id, type, unread_count, last_msg_id, last_timestamp, conversation_key
-			FROM conversation_members
-			WHERE app_id = ${appId} AND user_id = ${userId} AND deleted = 0
+			SELECT peer_id, type, conversation_key, last_msg_id, last_timestamp,
+				max(0, upper_seq - lower_seq - (
+					SELECT count(*) FROM messages INDEXED BY messages_recalled
+					WHERE messages.app_id = ${appId} AND messages.conversation_key = side.conversation_key AND recalled = 1
+						AND messages.id > side.lower_id AND messages.id <= side.last_msg_id
+				)) AS unread
+			FROM (
+				SELECT m.peer_id, m.type, m.conversation_key, m.deleted, m.clear_point,
+					${effective("last_msg_id")} AS last_msg_id,
+					${effective("last_timestamp")} AS last_timestamp,
+					CASE WHEN m.left_at IS NULL THEN coalesce(c.last_seq, 0) ELSE m.left_seq END AS upper_seq,
+					max(m.read_seq, m.clear_seq) AS lower_seq,
+					max(m.read_position, m.clear_point) AS lower_id
+				FROM conversation_members AS m
+				LEFT JOIN conversations AS c ON c.app_id = m.app_id AND c.conversation_key = m.conversation_key
+				WHERE m.app_id = ${appId} AND m.user_id = ${userId}
+			) AS side
+			WHERE (deleted = 0 OR last_msg_id > clear_point)
 				${after ? sql`AND (last_msg_id < ${after.lastMsgId} OR (last_msg_id = ${after.lastMsgId} AND conversation_key < ${after.conversationKey}))` : sql``}
 			ORDER BY last_msg_id DESC, conversation_key DESC
 			LIMIT ${limit})`);
 	const entries = JSON.parse(page?.entries ?? "[]") as [number, number, number, number, number, string][];
-	// An aggregate's order is SQLite's choice (asking for one costs a sort and D1 counts its rows as read): sorted here.
+	// An aggregate's order is SQLite's choice: sorted here.
 	entries.sort((a, b) => b[3] - a[3] || (a[5] < b[5] ? 1 : a[5] > b[5] ? -1 : 0));
 	return entries.map(([peerId, type, unreadCount, lastMsgId, lastTimestamp, conversationKey]) => ({
 		peerId,
@@ -399,3 +414,19 @@ export async function unreadList(
 		conversationKey,
 	}));
 }
+
+/**
+ * A side's last message as its list shows it: the conversation's newest while
+ * it is newer than the side's own marker (a current member), else the marker
+ * (a removed member's last message, or a join with no message since).
+ */
+const effective = (column: "last_msg_id" | "last_timestamp") =>
+	sql.raw(`CASE WHEN m.left_at IS NULL AND coalesce(c.last_msg_id, 0) > m.last_msg_id THEN c.${column} ELSE m.${column} END`);
+
+/**
+ * The side is deleted: deleted from the list with no message since that it
+ * can see (a removed member sees none after the removal). SQL on conversation_members.
+ */
+const isDeleted = sql`deleted = 1 AND (CASE WHEN left_at IS NULL THEN coalesce((SELECT last_msg_id FROM conversations
+	WHERE conversations.app_id = conversation_members.app_id AND conversations.conversation_key = conversation_members.conversation_key), 0)
+	ELSE last_msg_id END) <= clear_point`;

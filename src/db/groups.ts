@@ -5,7 +5,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import { batchSql, type Database } from "./client";
 import { insertDedupe, type Transaction } from "./dedupe";
-import { messageAndCallback, type NewMessage, newestMessageId, newestTimestamp } from "./messages";
+import { messageAndCallback, type NewMessage, newest, newestMessageId } from "./messages";
 
 export type GroupInfo = {
 	group_id: number;
@@ -22,9 +22,9 @@ type GroupRow = Omit<GroupInfo, "destroyed"> & { destroyed: number };
 
 const ids = (list: number[]) => sql`(SELECT value FROM json_each(${JSON.stringify(list)}))`;
 const groupKeyOf = (groupId: number) => `g:${groupId}`;
-/** The newest message of the group conversation: where a member joins or leaves. */
-const newestMessage = (appId: number, groupId: number) =>
-	sql`coalesce((SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)}), 0)`;
+/** The group conversation's newest message (its id, or its ordinal; 0 before the first): where a member joins or leaves. */
+const newestIn = (appId: number, groupId: number, column: "last_msg_id" | "last_seq") =>
+	sql`coalesce(${newest(appId, groupKeyOf(groupId), column)}, 0)`;
 
 export async function findGroup(db: Database, appId: number, groupId: number): Promise<GroupInfo | null> {
 	const [row] = await db.all<GroupRow>(sql`
@@ -51,24 +51,42 @@ export async function createGroup(
 
 /**
  * New members join at the newest message: their read position and clear point
- * start there (history from the join), the group enters their list at once.
- * Current members are left as they are; a removed member rejoins afresh.
+ * start there (history from the join), the group enters their list at once
+ * (at the join's time). Current members are left as they are; a removed member
+ * rejoins afresh.
  */
 function joinStatements(appId: number, groupId: number, userIds: number[], nowMs: number) {
 	const key = groupKeyOf(groupId);
-	const newest = newestMessage(appId, groupId);
+	const [at, seq] = [newestIn(appId, groupId, "last_msg_id"), newestIn(appId, groupId, "last_seq")];
 	const live = sql`NOT EXISTS (SELECT 1 FROM groups WHERE id = ${groupId} AND app_id = ${appId} AND destroyed = 1)`;
 	return [
-		sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, clear_point, unread_count, last_msg_id, last_timestamp, deleted, left_at)
-			SELECT ${appId}, value, ${key}, 2, ${groupId}, ${newest}, ${newest}, 0, ${newest}, ${nowMs}, 0, NULL FROM json_each(${JSON.stringify(userIds)})
+		sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_seq, clear_point, clear_seq,
+				last_msg_id, last_timestamp, deleted, left_at, left_seq)
+			SELECT ${appId}, value, ${key}, 2, ${groupId}, ${at}, ${seq}, ${at}, ${seq}, ${at}, ${nowMs}, 0, NULL, NULL
+			FROM json_each(${JSON.stringify(userIds)})
 			WHERE value NOT IN (SELECT user_id FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId}) AND ${live}
-			ON CONFLICT DO UPDATE SET read_position = excluded.read_position, clear_point = excluded.clear_point, unread_count = 0,
-				last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0, left_at = NULL`,
+			ON CONFLICT DO UPDATE SET read_position = excluded.read_position, read_seq = excluded.read_seq, clear_point = excluded.clear_point,
+				clear_seq = excluded.clear_seq, last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0,
+				left_at = NULL, left_seq = NULL`,
 		sql`INSERT INTO group_members (app_id, group_id, user_id, joined_at)
 			SELECT ${appId}, ${groupId}, value, ${nowMs} FROM json_each(${JSON.stringify(userIds)}) WHERE ${live}
 			ON CONFLICT DO NOTHING RETURNING user_id`,
 	];
 }
+
+/**
+ * Ends the membership of the current members among `who` (SQL on
+ * conversation_members): bounded at the newest message, which their list
+ * entry keeps from now on (a later message is not theirs to see).
+ */
+const leaveStatement = (appId: number, groupId: number, who: SQL) => {
+	const key = groupKeyOf(groupId);
+	const newerThanMine = sql`coalesce(${newest(appId, key, "last_msg_id")}, 0) > last_msg_id`;
+	return sql`UPDATE conversation_members SET left_at = ${newestIn(appId, groupId, "last_msg_id")}, left_seq = ${newestIn(appId, groupId, "last_seq")},
+			last_timestamp = CASE WHEN ${newerThanMine} THEN ${newest(appId, key, "last_timestamp")} ELSE last_timestamp END,
+			last_msg_id = CASE WHEN ${newerThanMine} THEN ${newest(appId, key, "last_msg_id")} ELSE last_msg_id END
+		WHERE app_id = ${appId} AND conversation_key = ${key} AND left_at IS NULL ${who}`;
+};
 
 /** What a membership change did, read from the change itself (so concurrent changes cannot answer for each other). */
 export type MembershipChange = { live: boolean; changed: number[] };
@@ -89,8 +107,7 @@ export async function joinGroup(db: Database, appId: number, groupId: number, us
 export async function removeFromGroup(db: Database, appId: number, groupId: number, userIds: number[]): Promise<MembershipChange> {
 	const [live, , removed] = await batchSql(db, [
 		isLive(appId, groupId),
-		sql`UPDATE conversation_members SET left_at = ${newestMessage(appId, groupId)}
-			WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)} AND user_id IN ${ids(userIds)} AND left_at IS NULL`,
+		leaveStatement(appId, groupId, sql`AND user_id IN ${ids(userIds)}`),
 		sql`DELETE FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id IN ${ids(userIds)} RETURNING user_id`,
 	]);
 	return changeOf(live, removed);
@@ -105,8 +122,7 @@ const changeOf = (live: D1Result<Record<string, unknown>> | undefined, changed: 
 export async function destroyGroup(db: Database, appId: number, groupId: number): Promise<void> {
 	await batchSql(db, [
 		sql`UPDATE groups SET destroyed = 1 WHERE id = ${groupId} AND app_id = ${appId}`,
-		sql`UPDATE conversation_members SET left_at = ${newestMessage(appId, groupId)}
-			WHERE app_id = ${appId} AND conversation_key = ${groupKeyOf(groupId)} AND left_at IS NULL`,
+		leaveStatement(appId, groupId, sql``),
 		sql`DELETE FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId}`,
 	]);
 }
@@ -143,22 +159,20 @@ export async function groupsOf(db: Database, appId: number, userId: number): Pro
 }
 
 /**
- * The statements that append a group message: the message, the transaction's
- * dedupe row, the sender's side (if a member) and ONE statement for every
- * other current member's side (unread + 1) — constant in the group's size.
+ * The statements that append a group message: the message, its callback, the
+ * transaction's dedupe row, and the sender's side (read up to the message, if
+ * a member). Nothing per other member — their unread counts and list entries
+ * follow from the conversation's row — so the rows written do not grow with
+ * the group.
  */
 export function groupMessageStatements(message: NewMessage, transaction: Transaction | null): SQL[] {
 	const { appId, conversationKey, timestamp: nowMs, fromUid } = message;
-	const newId = newestMessageId(appId, conversationKey);
-	const timestamp = newestTimestamp(appId, conversationKey);
 	return [
 		...messageAndCallback(message, nowMs),
-		...(transaction ? [insertDedupe(appId, transaction, newId, nowMs)] : []),
-		sql`UPDATE conversation_members SET read_position = ${newId}, read_device_sn = ${message.fromDeviceSn}, unread_count = 0,
-				last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
+		...(transaction ? [insertDedupe(appId, transaction, newestMessageId(appId, conversationKey), nowMs)] : []),
+		sql`UPDATE conversation_members SET read_position = ${newest(appId, conversationKey, "last_msg_id")},
+				read_seq = ${newest(appId, conversationKey, "last_seq")}, read_device_sn = ${message.fromDeviceSn}
 			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND user_id = ${fromUid} AND left_at IS NULL`,
-		sql`UPDATE conversation_members SET unread_count = unread_count + 1, last_msg_id = ${newId}, last_timestamp = ${timestamp}, deleted = 0
-			WHERE app_id = ${appId} AND conversation_key = ${conversationKey} AND left_at IS NULL AND user_id != ${fromUid}`,
 	];
 }
 

@@ -7,7 +7,8 @@ import { insertDedupe, type Transaction } from "./dedupe";
 import { type Audience, onlineOf, onlineUserIds } from "./presence";
 import type { messages } from "./schema";
 
-export type MessageRow = typeof messages.$inferSelect;
+/** A message as the service handles it (its ordinal is bookkeeping, read only in SQL). */
+export type MessageRow = Omit<typeof messages.$inferSelect, "seq">;
 
 export type NewMessage = {
 	appId: number;
@@ -31,32 +32,43 @@ export type ConversationSide = { userId: number; peerId: number };
 export const newestMessageId = (appId: number, conversationKey: string) =>
 	sql`(SELECT max(id) FROM messages WHERE app_id = ${appId} AND conversation_key = ${conversationKey})`;
 
+/** A column of the conversation's row (`conversations`): its newest message's id, ordinal or timestamp. */
+export const newest = (appId: number, conversationKey: string, column: "last_msg_id" | "last_seq" | "last_timestamp") =>
+	sql`(SELECT ${sql.raw(column)} FROM conversations WHERE app_id = ${appId} AND conversation_key = ${conversationKey})`;
+
 /**
  * The message insert; its RETURNING id and timestamp are the statement's first
- * row. The timestamp never goes below the conversation's newest message
- * (SPEC §5.1: timestamps do not decrease along msg_id), whatever the clock of
- * the object that took it.
+ * row. Its ordinal follows the conversation's newest, and its timestamp never
+ * goes below that one's (timestamps do not decrease along msg_id), whatever
+ * the clock of the object that took it.
  */
 export const insertMessage = (m: NewMessage) =>
-	sql`INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp, recalled, is_system)
+	sql`INSERT INTO messages (app_id, conversation_key, type, content_type, content, attachment, config, ext, from_uid, from_device_sn, to_uid, timestamp, recalled, is_system, seq)
 		VALUES (${m.appId}, ${m.conversationKey}, ${m.type}, ${m.contentType}, ${m.content}, ${m.attachment}, ${m.config}, ${m.ext},
 			${m.fromUid}, ${m.fromDeviceSn}, ${m.toUid},
-			max(${m.timestamp}, coalesce((SELECT timestamp FROM messages WHERE app_id = ${m.appId} AND conversation_key = ${m.conversationKey} ORDER BY id DESC LIMIT 1), 0)),
-			0, ${m.isSystem ? 1 : 0}) RETURNING id, timestamp`;
+			max(${m.timestamp}, coalesce(${newest(m.appId, m.conversationKey, "last_timestamp")}, 0)),
+			0, ${m.isSystem ? 1 : 0}, coalesce(${newest(m.appId, m.conversationKey, "last_seq")}, 0) + 1) RETURNING id, timestamp`;
 
-/** The timestamp the message just inserted was given (see insertMessage). */
-export const newestTimestamp = (appId: number, conversationKey: string) =>
-	sql`(SELECT timestamp FROM messages WHERE id = ${newestMessageId(appId, conversationKey)})`;
+/** The conversation's row follows the message just inserted (the one row a message writes whatever the members). */
+const recordNewest = (appId: number, conversationKey: string) =>
+	sql`INSERT INTO conversations (app_id, conversation_key, last_msg_id, last_seq, last_timestamp)
+		SELECT app_id, conversation_key, id, seq, timestamp FROM messages WHERE id = last_insert_rowid()
+		ON CONFLICT DO UPDATE SET last_msg_id = excluded.last_msg_id, last_seq = excluded.last_seq, last_timestamp = excluded.last_timestamp`;
 
-/** The first two statements of every message: the insert, and the callback it owes (SPEC §6.2). */
+/** The first three statements of every message: the insert, the conversation's newest, and the callback it owes (docs/API.md). */
 export const messageAndCallback = (m: NewMessage, nowMs: number) => [
 	insertMessage(m),
+	recordNewest(m.appId, m.conversationKey),
 	oweNewMessage(m.appId, m.conversationKey, m.type === 1 ? "CHAT" : "GROUPCHAT", newestMessageId(m.appId, m.conversationKey), nowMs),
 ];
+/** Where the callback statement is among `messageAndCallback`'s. */
+export const CALLBACK_STATEMENT = 2;
 
 /**
- * The statements that append a one-to-one message: the message, its callback, the
- * transaction's dedupe row, and both sides in one upsert.
+ * The statements that append a one-to-one message: the message, its callback,
+ * the transaction's dedupe row, the sender's side (read up to the message)
+ * and the receiver's (created with the first message; else left as it is:
+ * their unread count and list entry follow from the conversation's row).
  */
 export function messageStatements(
 	message: NewMessage,
@@ -68,31 +80,28 @@ export function messageStatements(
 	return [
 		...messageAndCallback(message, nowMs),
 		...(transaction ? [insertDedupe(appId, transaction, newestMessageId(appId, conversationKey), nowMs)] : []),
-		upsertSides(message, sender, receivers),
+		...(sender ? [senderSide(message, sender)] : []),
+		...receivers.map((receiver) => receiverSide(message, receiver)),
 	];
 }
 
-/**
- * The sender's side (read position moves to the message, unread 0) and each
- * receiver's (unread + 1), all shown again with the message as their last: one
- * multi-row upsert, in which a row's unread_count tells which it is (0: the
- * sender's, 1: a receiver's).
- */
-function upsertSides(message: NewMessage, sender: ConversationSide | null, receivers: ConversationSide[]): SQL {
+/** The sender has read what they sent: their read position moves to the message (their side is made with the first one). */
+function senderSide(message: NewMessage, side: ConversationSide): SQL {
 	const { appId, conversationKey, type } = message;
-	const newId = newestMessageId(appId, conversationKey);
-	const timestamp = newestTimestamp(appId, conversationKey);
-	// read_position, read_device_sn and unread_count: the sender's, or a new receiver's.
-	const row = (side: ConversationSide, own: SQL) =>
-		sql`(${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId}, ${own}, ${newId}, ${timestamp})`;
-	const rows = [...(sender ? [row(sender, sql`${newId}, ${message.fromDeviceSn}, 0`)] : []), ...receivers.map((r) => row(r, sql`0, 0, 1`))];
-	return sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_device_sn, unread_count, last_msg_id, last_timestamp)
-		VALUES ${sql.join(rows, sql`, `)}
-		ON CONFLICT DO UPDATE SET
-			read_position = CASE excluded.unread_count WHEN 0 THEN excluded.read_position ELSE read_position END,
-			read_device_sn = CASE excluded.unread_count WHEN 0 THEN excluded.read_device_sn ELSE read_device_sn END,
-			unread_count = CASE excluded.unread_count WHEN 0 THEN 0 ELSE unread_count + 1 END,
-			last_msg_id = excluded.last_msg_id, last_timestamp = excluded.last_timestamp, deleted = 0`;
+	const at = (column: "last_msg_id" | "last_seq" | "last_timestamp") => newest(appId, conversationKey, column);
+	return sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, read_position, read_seq, read_device_sn, last_msg_id, last_timestamp)
+		VALUES (${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId}, ${at("last_msg_id")}, ${at("last_seq")}, ${message.fromDeviceSn},
+			${at("last_msg_id")}, ${at("last_timestamp")})
+		ON CONFLICT DO UPDATE SET read_position = excluded.read_position, read_seq = excluded.read_seq, read_device_sn = excluded.read_device_sn`;
+}
+
+/** The receiver's side, made with the first message; an existing side is not written. */
+function receiverSide(message: NewMessage, side: ConversationSide): SQL {
+	const { appId, conversationKey, type } = message;
+	return sql`INSERT INTO conversation_members (app_id, user_id, conversation_key, type, peer_id, last_msg_id, last_timestamp)
+		VALUES (${appId}, ${side.userId}, ${conversationKey}, ${type}, ${side.peerId},
+			${newest(appId, conversationKey, "last_msg_id")}, ${newest(appId, conversationKey, "last_timestamp")})
+		ON CONFLICT DO NOTHING`;
 }
 
 /**
@@ -121,7 +130,7 @@ export async function appendMessages(
 		db,
 		appId,
 		statements,
-		starts.map((start) => start + 1),
+		starts.map((start) => start + CALLBACK_STATEMENT),
 	);
 	const inserted = starts.map((start) => {
 		const row = results[start]?.results[0] as { id?: number; timestamp?: number } | undefined;

@@ -70,7 +70,10 @@ export const users = sqliteTable(
 /**
  * Messages. `id` comes from AUTOINCREMENT: unique in the whole database (so in
  * the app) and, because the conversation's Durable Object commits one write at a
- * time, strictly increasing within a conversation.
+ * time, strictly increasing within a conversation. `seq` is the message's
+ * ordinal in its conversation (1, 2, …): the number of messages between two
+ * points of a conversation is a difference of ordinals, so unread counts are
+ * derived, not kept per member (docs/DESIGN.md, "Unread counts").
  */
 export const messages = sqliteTable(
 	"messages",
@@ -92,13 +95,39 @@ export const messages = sqliteTable(
 		/** The request that recalled it: lets one batch tell "recalled now" from "was already recalled". */
 		recalledBy: text("recalled_by"),
 		isSystem: integer("is_system", { mode: "boolean" }).notNull().default(false),
+		seq: integer("seq").notNull().default(0),
 	},
-	(t) => [index("messages_conversation").on(t.appId, t.conversationKey, t.id)],
+	(t) => [
+		index("messages_conversation").on(t.appId, t.conversationKey, t.id),
+		// Recalled messages only (rare): an unread count subtracts those in its range without reading the others.
+		index("messages_recalled").on(t.appId, t.conversationKey, t.id).where(sql`recalled = 1`),
+	],
 );
 
 /**
- * One row per (user, conversation): the user's side of it — read position,
- * clear point, unread count and the last activity that orders their list.
+ * One row per conversation: its newest message (id, ordinal, timestamp),
+ * written once per message whatever the number of members. A member's list
+ * entry, unread count and order are derived from it and the member's own
+ * positions (docs/DESIGN.md, "Unread counts").
+ */
+export const conversations = sqliteTable(
+	"conversations",
+	{
+		appId: integer("app_id").notNull(),
+		conversationKey: text("conversation_key").notNull(),
+		lastMsgId: integer("last_msg_id").notNull(),
+		lastSeq: integer("last_seq").notNull(),
+		lastTimestamp: integer("last_timestamp").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.conversationKey] })],
+);
+
+/**
+ * One row per (user, conversation): the user's side of it — read position and
+ * clear point (each a message id and its ordinal), removal, and a marker of
+ * the user's own activity — written when the user acts (reads, sends, deletes,
+ * joins, leaves), never by another member's message. The unread count and the
+ * list's order are derived with the conversation's row (`conversations`).
  */
 export const conversationMembers = sqliteTable(
 	"conversation_members",
@@ -109,21 +138,29 @@ export const conversationMembers = sqliteTable(
 		type: integer("type").notNull(),
 		peerId: integer("peer_id").notNull(),
 		readPosition: integer("read_position").notNull().default(0),
+		/** The ordinal (`messages.seq`) of the read position's message. */
+		readSeq: integer("read_seq").notNull().default(0),
 		readDeviceSn: integer("read_device_sn").notNull().default(0),
 		/** The newest message this user has fetched (history): the peer sees theirs as DELIVERED. */
 		deliveredPosition: integer("delivered_position").notNull().default(0),
 		clearPoint: integer("clear_point").notNull().default(0),
-		unreadCount: integer("unread_count").notNull().default(0),
+		clearSeq: integer("clear_seq").notNull().default(0),
+		/**
+		 * The newest message and its time when the user last acted on the side
+		 * (joined, was removed): the list shows the conversation's newest message
+		 * when it is newer, this otherwise.
+		 */
 		lastMsgId: integer("last_msg_id").notNull().default(0),
 		lastTimestamp: integer("last_timestamp").notNull().default(0),
+		/** Deleted from the user's list, until a message newer than the clear point arrives. */
 		deleted: integer("deleted", { mode: "boolean" }).notNull().default(false),
-		/** Groups: the last message a removed member may see (null while a member). */
+		/** Groups: the last message a removed member may see (null while a member), and its ordinal. */
 		leftAt: integer("left_at"),
+		leftSeq: integer("left_seq"),
 	},
 	(t) => [
 		primaryKey({ columns: [t.appId, t.userId, t.conversationKey] }),
 		index("conversation_members_by_conversation").on(t.appId, t.conversationKey, t.userId),
-		index("conversation_members_by_activity").on(t.appId, t.userId, t.lastMsgId, t.conversationKey),
 	],
 );
 
