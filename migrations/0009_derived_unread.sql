@@ -13,6 +13,7 @@ FROM (
 ) AS `ranked`
 WHERE `messages`.`id` = `ranked`.`id`;
 --> statement-breakpoint
+-- WITHOUT ROWID: the row lives in its key's b-tree, so a lookup reads one row and an insert writes one.
 CREATE TABLE `conversations` (
 	`app_id` integer NOT NULL,
 	`conversation_key` text NOT NULL,
@@ -20,7 +21,7 @@ CREATE TABLE `conversations` (
 	`last_seq` integer NOT NULL,
 	`last_timestamp` integer NOT NULL,
 	PRIMARY KEY(`app_id`, `conversation_key`)
-);
+) WITHOUT ROWID;
 --> statement-breakpoint
 INSERT INTO `conversations` (`app_id`, `conversation_key`, `last_msg_id`, `last_seq`, `last_timestamp`)
 SELECT `app_id`, `conversation_key`, `id`, `seq`, `timestamp` FROM `messages` AS `m`

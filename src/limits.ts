@@ -38,8 +38,6 @@ export const MAX_USER_LIST = 1000;
 export const CALLBACK_TIMEOUT_MS = 10_000;
 /** Retries wait 1 s, 2 s, 4 s, … (with jitter), never more than this. */
 export const CALLBACK_MAX_BACKOFF_MS = 10 * 60_000;
-/** Delivered callbacks are kept this long (then purged by the schedule). */
-export const CALLBACK_DELIVERED_KEEP_MS = 3600_000;
 /** Dead letters are kept this long for GET /app/callbacks/failed and redelivery. */
 export const CALLBACK_DEAD_KEEP_MS = 30 * 24 * 3600_000;
 /** Callback settings (URL and secret rules: src/callbacks/destination.ts). */

@@ -114,7 +114,8 @@ describe("§6.2 the outbox is written with the write it reports", () => {
 		const got = await hook.count(2);
 		await new Promise((r) => setTimeout(r, 200));
 		expect(got.map((r) => r.body.content)).toEqual(["stored", "after"]);
-		expect((await outbox(p.app.appId)).length).toBe(2);
+		// Nothing was ever owed for them: no row of theirs, pending or not.
+		expect((await outbox(p.app.appId)).filter((r) => r.content === "live only" || r.content === "chunk")).toEqual([]);
 	});
 });
 
@@ -312,7 +313,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		await runDurableObjectAlarm(stub);
 		await hook.count(3);
 		await recordDelivered(stub);
-		await waitForRow(p.app.appId, (rows) => rows[0]?.state === "delivered");
+		await waitForRow(p.app.appId, (rows) => rows.length === 0); // delivered: nothing left to do, the row is gone
 		expect(hook.received.map((r) => r.headers["x-webhook-attempt"])).toEqual(["1", "2", "3"]);
 		expect(new Set(hook.received.map((r) => r.headers["x-webhook-id"])).size).toBe(1);
 		expect(new Set(hook.received.map((r) => r.raw)).size).toBe(1);
@@ -386,7 +387,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect(redelivered.body.data).toEqual({ queued: 2 });
 		await hook.count(6);
 		await recordDelivered(stub);
-		await waitForRow(p.app.appId, (all) => all.every((r) => r.state === "delivered"));
+		await waitForRow(p.app.appId, (all) => all.length === 0);
 		expect(hook.received.slice(4).map((r) => [r.body.content, r.headers["x-webhook-attempt"]])).toEqual([
 			["one", "1"],
 			["two", "1"],
@@ -413,7 +414,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect((await call("/app/callbacks/redeliver", { app: p.app, body: { all: true } })).body.data).toEqual({ queued: 1 });
 		await hook.count(3); // "mine" and "theirs" failed; "mine" again
 		await recordDelivered(conversationObject(env, p.app.appId, pairKey(p.alice, p.bob)));
-		await waitForRow(p.app.appId, (rows) => rows[0]?.state === "delivered");
+		await waitForRow(p.app.appId, (rows) => rows.length === 0);
 		expect((await outbox(other.app.appId))[0]?.state).toBe("dead");
 	});
 
@@ -431,7 +432,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 });
 
 describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses none", () => {
-	it("§6.2 a busy conversation records its delivered callbacks in its next send's own batch (no write of their own)", async () => {
+	it("§6.2 a busy conversation records (deletes) its delivered callbacks in its next send's own batch (no write of their own)", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		await send(p.app, p.aliceToken, { targets: [p.bob], content: "first" });
@@ -445,10 +446,11 @@ describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses n
 		} finally {
 			m.stop();
 		}
-		expect((await outbox(p.app.appId))[0]?.state).toBe("delivered");
+		// The first is gone (delivered and recorded); the second waits for its own recording.
+		expect((await outbox(p.app.appId)).map((r) => r.content)).toEqual(["second"]);
 	});
 
-	it("§6.2 delivered callbacks are recorded a few seconds later in one write; a fresh instance (after a crash) loses none, and sends again, with the same webhook ids, only those not yet recorded", async () => {
+	it("§6.2 delivered callbacks are recorded (deleted) a few seconds later in one write; a fresh instance (after a crash) loses none, and sends again, with the same webhook ids, only those not yet recorded", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		const stub = conversationObject(env, p.app.appId, pairKey(p.alice, p.bob));
@@ -459,7 +461,7 @@ describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses n
 		expect((await outbox(p.app.appId)).map((r) => r.state).at(-1)).toBe("pending");
 		// The object records the rest in one write when its alarm comes (the clock moved past the delay).
 		await recordDelivered(stub);
-		expect((await outbox(p.app.appId)).map((r) => r.state)).toEqual(["delivered", "delivered", "delivered"]);
+		expect(await outbox(p.app.appId)).toEqual([]);
 		resetClock();
 
 		// Two more delivered, then the object is lost before recording them: what a fresh instance does when
@@ -508,7 +510,7 @@ describe("§6.2 §7 the schedule: sweep and purge", () => {
 		expect(r?.body).toMatchObject({ type: "GROUPCHAT", msgId: String(msg?.id), content: "orphan", to: { uid: String(groupId) } });
 	});
 
-	it("§7 the schedule purges delivered callbacks after an hour, dead letters after 30 days, dedupe rows after their window", async () => {
+	it("§7 the schedule purges dead letters after 30 days and dedupe rows after their window; delivered callbacks are deleted as they are recorded", async () => {
 		const app = await createApp();
 		const now = Date.now();
 		const row = (state: string, settledAt: number | null) =>
@@ -517,13 +519,7 @@ describe("§6.2 §7 the schedule: sweep and purge", () => {
 					content_type, content, ext, config, attachment, timestamp, is_system, state, attempts, next_attempt_at, settled_at, created_at)
 				VALUES (?, 'p:1:2', lower(hex(randomblob(16))), 'CHAT', 1, 0, 1, 0, 2, 0, '', '', '', '', 0, 0, ?, 1, ?, ?, ?)`,
 			).bind(app.appId, state, now + 3_600_000, settledAt, now);
-		await env.DB.batch([
-			row("delivered", now - 2 * 3_600_000),
-			row("delivered", now - 60_000),
-			row("dead", now - 31 * 24 * 3_600_000),
-			row("dead", now - 24 * 3_600_000),
-			row("pending", null),
-		]);
+		await env.DB.batch([row("dead", now - 31 * 24 * 3_600_000), row("dead", now - 24 * 3_600_000), row("pending", null)]);
 		const dedupe = (createdAt: number, txn: number) =>
 			env.DB.prepare(
 				"INSERT INTO send_dedupe (app_id, sender_id, transaction_id, target_id, msg_id, body_hash, created_at) VALUES (?, 1, ?, 2, 1, 'h', ?)",
@@ -532,7 +528,6 @@ describe("§6.2 §7 the schedule: sweep and purge", () => {
 		await runSchedule();
 		const left = await outbox(app.appId);
 		expect(left.map((r) => [r.state, r.settled_at])).toEqual([
-			["delivered", now - 60_000],
 			["dead", now - 24 * 3_600_000],
 			["pending", null],
 		]);

@@ -18,7 +18,6 @@ import {
 	history,
 	type Reply,
 	recall,
-	registerUser,
 	send,
 	type TestApp,
 	unreadList,

@@ -182,7 +182,12 @@ function around<T extends object>(
 	) {
 		before(...args);
 		const result = real.apply(this, args);
-		if (after && result instanceof Promise) return result.then((value) => (after(value), value));
+		if (after && result instanceof Promise) {
+			return result.then((value) => {
+				after(value);
+				return value;
+			});
+		}
 		return result;
 	});
 }

@@ -166,11 +166,11 @@ describe("Query plans", () => {
 		}
 	});
 
-	it("§6.2 every callback query was captured: owed, read, recorded delivered, retried or dead, requeued, swept, purged", () => {
+	it("§6.2 every callback query was captured: owed, read, recorded (deleted) delivered, retried or dead, requeued, swept, purged", () => {
 		for (const part of [
 			"INSERT INTO callback_outbox",
 			"FROM callback_outbox\n\t\t\tWHERE app_id = ? AND conversation_key = ?",
-			"SET state = 'delivered'",
+			"DELETE FROM callback_outbox WHERE id IN (SELECT value FROM json_each",
 			"SET state = 'dead'",
 			"SET state = 'pending'",
 			"INDEXED BY callback_outbox_due",

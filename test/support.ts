@@ -159,9 +159,11 @@ export const TABLES = [
 
 /** A snapshot of every table of every app database, to prove a bad request changed nothing. */
 export async function snapshot(): Promise<string> {
+	// conversations is a WITHOUT ROWID table: ordered by its key.
+	const all = (t: string) => `SELECT * FROM ${t} ORDER BY ${t === "conversations" ? "app_id, conversation_key" : "rowid"}`;
 	const parts = [
-		...(await env.DB.batch(TABLES.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`)))),
-		...(await env.DB_2.batch(TABLES.map((t) => env.DB_2.prepare(`SELECT * FROM ${t} ORDER BY rowid`)))),
+		...(await env.DB.batch(TABLES.map((t) => env.DB.prepare(all(t))))),
+		...(await env.DB_2.batch(TABLES.map((t) => env.DB_2.prepare(all(t))))),
 	];
 	return JSON.stringify(parts.map((p) => p.results));
 }

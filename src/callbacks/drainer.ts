@@ -5,13 +5,14 @@
 //
 // Cheap on the happy path: a write hands over the callbacks it owes (its
 // batch returned them, with the app's settings read in the same transaction),
-// so the first attempt needs no D1 read and no storage write; delivered
-// callbacks are recorded in D1 together, a few seconds later. D1 is read when
-// the object does not know everything owed: after an eviction, a retry, a
-// redelivery, a sweep. The alarm is the backstop that brings the object back.
-// If the object dies between a delivery and its recording (at most
-// RECORD_AFTER_MS), that callback is sent again with the same x-webhook-id:
-// delivery is at least once, and receivers dedupe on the id (SPEC §6.2).
+// so the first attempt needs no D1 read; delivered callbacks are recorded
+// (deleted) in D1 together, by the conversation's next write or a few seconds
+// later. D1 is read when the object does not know everything owed: after an
+// eviction, a retry, a redelivery, a sweep. One alarm both records and brings
+// the object back if it goes away. If the object dies between a delivery and
+// its recording (at most RECORD_AFTER_MS), that callback is sent again with
+// the same x-webhook-id: delivery is at least once, and receivers dedupe on
+// the id (docs/API.md, "Message callbacks").
 import { clock } from "../clock";
 import { type Destination, type DueCallback, type Owed, recordDelivered, settleCallback, takeDue } from "../db/callbacks";
 import type { Database } from "../db/client";
@@ -21,12 +22,15 @@ export type ConversationName = { appId: number; conversationKey: string };
 
 /** Callbacks read from D1 at a time. */
 const BATCH = 25;
-/** Delivered callbacks are recorded in D1 at most this long after the first of them… */
+/**
+ * Delivered callbacks are recorded in D1 at most this long after the first of
+ * them (or by a write of the conversation before)… It is also how soon the
+ * alarm brings the object back if it goes away while delivering: one alarm
+ * does both, so a burst of callbacks costs the object one alarm write.
+ */
 const RECORD_AFTER_MS = 5_000;
 /** …or as soon as this many have gathered. */
 const RECORD_AT = 50;
-/** If the object goes away while delivering, its alarm brings it back this soon. */
-const BACKSTOP_MS = 15_000;
 /** One run delivers for at most this long, then yields to a fresh alarm. */
 const RUN_BUDGET_MS = 30_000;
 /** After a D1 failure, try again this soon. */
@@ -54,6 +58,8 @@ export class CallbackDrainer {
 	#alarmAt: number | null | undefined;
 	#running: Promise<void> | null = null;
 	#again = false;
+	/** The alarm rang: the next run records what was delivered, whenever the first of it was. */
+	#recordDue = false;
 
 	/** The deployment allows plain-http and private callback URLs (checked again at every attempt). */
 	readonly #allowPrivate: boolean;
@@ -100,6 +106,7 @@ export class CallbackDrainer {
 	/** The object's alarm: deliver what is due, record what was delivered, set the next alarm. */
 	async onAlarm(): Promise<void> {
 		this.#alarmAt = null; // this alarm is spent
+		this.#recordDue = true;
 		this.#name ??= (await this.#storage.get<ConversationName>(NAME_KEY)) ?? null;
 		if (!this.#name) return;
 		this.#start();
@@ -124,7 +131,9 @@ export class CallbackDrainer {
 	async #run(): Promise<void> {
 		try {
 			const next = await this.#drain();
-			await this.#recordDelivered(false);
+			const recordNow = this.#recordDue;
+			this.#recordDue = false;
+			await this.#recordDelivered(recordNow);
 			const recordAt = this.#delivered ? this.#delivered.since + RECORD_AFTER_MS : null;
 			const wakeAt = Math.min(next ?? Number.POSITIVE_INFINITY, recordAt ?? Number.POSITIVE_INFINITY);
 			if (Number.isFinite(wakeAt)) await this.#alarmBy(wakeAt);
@@ -190,7 +199,7 @@ export class CallbackDrainer {
 		const name = this.#name;
 		if (!delivered || !name || (!now && clock.now() < delivered.since + RECORD_AFTER_MS)) return;
 		const ids = [...delivered.ids];
-		await recordDelivered(await this.#db(name.appId), ids, clock.now());
+		await recordDelivered(await this.#db(name.appId), ids);
 		this.recorded(ids);
 	}
 
@@ -213,8 +222,9 @@ export class CallbackDrainer {
 		await this.#storage.put(NAME_KEY, this.#name);
 	}
 
+	/** The alarm that records what is about to be delivered also brings the object back if it goes away meanwhile. */
 	async #armBackstop(): Promise<void> {
-		await this.#alarmBy(clock.now() + BACKSTOP_MS);
+		await this.#alarmBy(clock.now() + RECORD_AFTER_MS);
 	}
 
 	/**

@@ -98,7 +98,7 @@ export class Conversation extends DurableObject<Env> {
 			const sent = await sendQueued(
 				session.db,
 				taken.map((t) => t.input),
-				toRecord.length > 0 ? [recordDeliveredSql(toRecord, clock.now())] : [],
+				toRecord.length > 0 ? [recordDeliveredSql(toRecord)] : [],
 				this.#group,
 			);
 			if (sent.alongsideCommitted) this.#callbacks.recorded(toRecord);

@@ -254,16 +254,16 @@ export async function settleCallback(db: Database, s: Exclude<Settlement, { kind
 }
 
 /**
- * Records delivered callbacks. The object gathers them, so a conversation
- * pays one statement for many, and a busy one none of its own: the statement
- * rides in the conversation's next write batch.
+ * Records delivered callbacks by deleting them: nothing is left to do for a
+ * delivered callback, so it costs no purge later. The object gathers them, so
+ * a conversation pays one statement for many, and a busy one none of its own:
+ * the statement rides in the conversation's next write batch.
  */
-export const recordDeliveredSql = (ids: number[], nowMs: number) => sql`
-	UPDATE callback_outbox SET state = 'delivered', attempts = attempts + 1, last_status = NULL, last_error = NULL, settled_at = ${nowMs}
-	WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND state = 'pending'`;
+export const recordDeliveredSql = (ids: number[]) => sql`
+	DELETE FROM callback_outbox WHERE id IN (SELECT value FROM json_each(${JSON.stringify(ids)})) AND state = 'pending'`;
 
-export async function recordDelivered(db: Database, ids: number[], nowMs: number): Promise<void> {
-	await db.run(recordDeliveredSql(ids, nowMs));
+export async function recordDelivered(db: Database, ids: number[]): Promise<void> {
+	await db.run(recordDeliveredSql(ids));
 }
 
 // ---- dead letters -----------------------------------------------------------
@@ -340,10 +340,13 @@ export async function requeueDead(
 			if (chunk.length < REQUEUE_CHUNK) break;
 		}
 	} else {
+		// Found among the app's dead letters, in their index's order (webhook ids have no index of their own: it
+		// would be written with every callback, for this rare admin call).
 		rows.push(
 			...(await requeue(sql`
-				SELECT o.id FROM json_each(${JSON.stringify(which.webhookIds)}) AS wanted
-				CROSS JOIN callback_outbox AS o ON o.app_id = ${appId} AND o.webhook_id = wanted.value`)),
+				SELECT id FROM callback_outbox WHERE app_id = ${appId} AND state = 'dead'
+					AND webhook_id IN (SELECT value FROM json_each(${JSON.stringify(which.webhookIds)}))
+				ORDER BY settled_at, id LIMIT ${which.webhookIds.length}`)),
 		);
 	}
 	return { queued: rows.length, conversationKeys: [...new Set(rows.map((r) => r.conversation_key))] };
@@ -362,18 +365,16 @@ export async function overdueConversations(db: Database, dueBefore: number, limi
 		GROUP BY app_id, conversation_key LIMIT ${limit}`);
 }
 
-/** Deletes up to `limit` of each: delivered callbacks, expired dead letters, expired dedupe rows. One batch. */
+/** Deletes up to `limit` of each: expired dead letters, expired dedupe rows. One batch. */
 export async function purgeExpired(
 	db: Database,
-	before: { delivered: number; dead: number; dedupe: number },
+	before: { dead: number; dedupe: number },
 	limit: number,
-): Promise<{ delivered: number; dead: number; dedupe: number }> {
-	const [delivered, dead, dedupe] = await batchSql(db, [
-		sql`DELETE FROM callback_outbox WHERE id IN (
-			SELECT id FROM callback_outbox WHERE state = 'delivered' AND settled_at < ${before.delivered} LIMIT ${limit})`,
+): Promise<{ dead: number; dedupe: number }> {
+	const [dead, dedupe] = await batchSql(db, [
 		sql`DELETE FROM callback_outbox WHERE id IN (
 			SELECT id FROM callback_outbox WHERE state = 'dead' AND settled_at < ${before.dead} LIMIT ${limit})`,
 		sql`DELETE FROM send_dedupe WHERE rowid IN (SELECT rowid FROM send_dedupe WHERE created_at < ${before.dedupe} LIMIT ${limit})`,
 	]);
-	return { delivered: delivered?.meta.changes ?? 0, dead: dead?.meta.changes ?? 0, dedupe: dedupe?.meta.changes ?? 0 };
+	return { dead: dead?.meta.changes ?? 0, dedupe: dedupe?.meta.changes ?? 0 };
 }

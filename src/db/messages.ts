@@ -50,15 +50,14 @@ export const insertMessage = (m: NewMessage) =>
 			0, ${m.isSystem ? 1 : 0}, coalesce(${newest(m.appId, m.conversationKey, "last_seq")}, 0) + 1) RETURNING id, timestamp`;
 
 /** The conversation's row follows the message just inserted (the one row a message writes whatever the members). */
-const recordNewest = (appId: number, conversationKey: string) =>
-	sql`INSERT INTO conversations (app_id, conversation_key, last_msg_id, last_seq, last_timestamp)
+const recordNewest = sql`INSERT INTO conversations (app_id, conversation_key, last_msg_id, last_seq, last_timestamp)
 		SELECT app_id, conversation_key, id, seq, timestamp FROM messages WHERE id = last_insert_rowid()
 		ON CONFLICT DO UPDATE SET last_msg_id = excluded.last_msg_id, last_seq = excluded.last_seq, last_timestamp = excluded.last_timestamp`;
 
 /** The first three statements of every message: the insert, the conversation's newest, and the callback it owes (docs/API.md). */
 export const messageAndCallback = (m: NewMessage, nowMs: number) => [
 	insertMessage(m),
-	recordNewest(m.appId, m.conversationKey),
+	recordNewest,
 	oweNewMessage(m.appId, m.conversationKey, m.type === 1 ? "CHAT" : "GROUPCHAT", newestMessageId(m.appId, m.conversationKey), nowMs),
 ];
 /** Where the callback statement is among `messageAndCallback`'s. */

@@ -227,11 +227,14 @@ export const onlineUsers = sqliteTable(
 );
 
 /**
- * Message callbacks owed to the app's backend (SPEC §6.2), one row per event,
- * written in the same D1 batch as the write it reports. `id` orders a
- * conversation's callbacks (commit order); the conversation's Durable Object
- * delivers its pending rows one at a time from its alarm. Delivered rows are
- * purged on a schedule; dead-lettered rows stay until redelivered or expired.
+ * Message callbacks owed to the app's backend (docs/API.md, "Message
+ * callbacks"), one row per event, written in the same D1 batch as the write it
+ * reports. `id` orders a conversation's callbacks (commit order); the
+ * conversation's Durable Object delivers its pending rows one at a time. A
+ * delivered row is deleted (by the conversation's next write, or its alarm);
+ * a dead-lettered one stays until redelivered or expired. Each index is a row
+ * written twice per callback (its insert and its delete): only those a read
+ * needs are kept.
  */
 export const callbackOutbox = sqliteTable(
 	"callback_outbox",
@@ -254,22 +257,20 @@ export const callbackOutbox = sqliteTable(
 		attachment: text("attachment").notNull(),
 		timestamp: integer("timestamp").notNull(),
 		isSystem: integer("is_system", { mode: "boolean" }).notNull(),
-		state: text("state", { enum: ["pending", "delivered", "dead"] }).notNull(),
+		state: text("state", { enum: ["pending", "dead"] }).notNull(),
 		attempts: integer("attempts").notNull().default(0),
 		nextAttemptAt: integer("next_attempt_at").notNull(),
 		lastStatus: integer("last_status"),
 		lastError: text("last_error"),
-		/** When it was delivered, or dead-lettered. */
+		/** When it was dead-lettered. */
 		settledAt: integer("settled_at"),
 		createdAt: integer("created_at").notNull(),
 	},
 	(t) => [
-		uniqueIndex("callback_outbox_webhook").on(t.appId, t.webhookId),
 		index("callback_outbox_pending").on(t.appId, t.conversationKey, t.id).where(sql`state = 'pending'`),
 		// Covers the sweep: which conversations have callbacks overdue.
 		index("callback_outbox_due").on(t.nextAttemptAt, t.appId, t.conversationKey).where(sql`state = 'pending'`),
 		index("callback_outbox_dead").on(t.appId, t.settledAt, t.id).where(sql`state = 'dead'`),
 		index("callback_outbox_dead_age").on(t.settledAt).where(sql`state = 'dead'`),
-		index("callback_outbox_delivered").on(t.settledAt).where(sql`state = 'delivered'`),
 	],
 );
