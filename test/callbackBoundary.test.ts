@@ -9,7 +9,7 @@ import { attemptDelivery, transport } from "../src/callbacks/deliver";
 import { clock } from "../src/clock";
 import { conversationObject, pairKey } from "../src/conversation/key";
 import type { DueCallback } from "../src/db/callbacks";
-import { receiver, setSettings } from "./receiver";
+import { outbox, receiver, setSettings, waitForRow } from "./receiver";
 import { ack, call, createApp, recall, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 /** Only the clock is restored after each test: the receivers' network (test/receiver.ts) stays installed for the file. */
@@ -18,22 +18,32 @@ afterEach(() => vi.mocked(clock.now).mockRestore?.());
 const ALL_EVENTS = ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"];
 const SECRET = "a-good-secret-0123456789";
 
-const outbox = async (appId: number) =>
-	(await env.DB.prepare("SELECT * FROM callback_outbox WHERE app_id = ? ORDER BY id").bind(appId).all<Record<string, any>>()).results;
-
-const waitForRow = (appId: number, check: (rows: Record<string, any>[]) => boolean) =>
-	vi.waitFor(
-		async () => {
-			const rows = await outbox(appId);
-			if (!check(rows)) throw new Error(`outbox: ${JSON.stringify(rows.map((r) => [r.state, r.attempts]))}`);
-			return rows;
-		},
-		{ timeout: 10_000, interval: 20 },
-	);
-
 const change = (app: TestApp, body: Record<string, unknown>, options: { env?: Env } = {}) =>
 	call("/app/settings", { app, body, ...options });
 const deployed = () => ({ ...env, CALLBACK_ALLOW_PRIVATE: "false" }) as Env;
+
+/** A callback as the drainer holds it, for one attempt (attemptDelivery). */
+const due = (over: Partial<DueCallback> = {}): DueCallback => ({
+	id: 1,
+	webhookId: "0".repeat(32),
+	event: "CHAT",
+	msgId: 1,
+	relatedMid: 0,
+	fromUid: 1,
+	fromDeviceSn: 0,
+	toUid: 2,
+	contentType: 0,
+	content: "hello",
+	ext: "",
+	config: "",
+	attachment: "",
+	timestamp: 0,
+	isSystem: false,
+	attempts: 0,
+	nextAttemptAt: 0,
+	recalled: false,
+	...over,
+});
 
 describe("callback_secret: printable ASCII, and a rule named when refused", () => {
 	it.each([
@@ -130,28 +140,6 @@ describe("the callback URL guard", () => {
 		]) {
 			expect((await change(app, { callback_url: url }, { env: deployed() })).status, url).toBe(200);
 		}
-	});
-
-	const due = (over: Partial<DueCallback> = {}): DueCallback => ({
-		id: 1,
-		webhookId: "0".repeat(32),
-		event: "CHAT",
-		msgId: 1,
-		relatedMid: 0,
-		fromUid: 1,
-		fromDeviceSn: 0,
-		toUid: 2,
-		contentType: 0,
-		content: "hello",
-		ext: "",
-		config: "",
-		attachment: "",
-		timestamp: 0,
-		isSystem: false,
-		attempts: 0,
-		nextAttemptAt: 0,
-		recalled: false,
-		...over,
 	});
 
 	it("the URL is checked again when delivering: one stored before a rule existed is dead-lettered, never called", async () => {
@@ -320,27 +308,7 @@ describe("callbacks carry the message as it is when sent", () => {
 			now += 10_000; // the attempt hangs until the 10 s timeout
 			throw new DOMException("The operation timed out.", "TimeoutError");
 		});
-		const due: DueCallback = {
-			id: 1,
-			webhookId: "0".repeat(32),
-			event: "CHAT",
-			msgId: 1,
-			relatedMid: 0,
-			fromUid: 1,
-			fromDeviceSn: 0,
-			toUid: 2,
-			contentType: 0,
-			content: "x",
-			ext: "",
-			config: "",
-			attachment: "",
-			timestamp: 0,
-			isSystem: false,
-			attempts: 0,
-			nextAttemptAt: start,
-			recalled: false,
-		};
-		const outcome = await attemptDelivery(due, { appKey: "k", url: hook.url, secret: "", maxAttempts: 5 }, true);
+		const outcome = await attemptDelivery(due({ nextAttemptAt: start }), { appKey: "k", url: hook.url, secret: "", maxAttempts: 5 }, true);
 		expect(outcome.kind).toBe("retry");
 		expect(outcome.kind === "retry" && outcome.nextAttemptAt).toBeGreaterThanOrEqual(start + 10_000 + 800);
 	});

@@ -18,7 +18,7 @@ import { conversationObject, groupKey, pairKey } from "../src/conversation/key";
 import { database } from "../src/db/client";
 import worker from "../src/index";
 import { meter } from "./meter";
-import { receiver, setSettings } from "./receiver";
+import { outbox, receiver, setSettings, waitForRow } from "./receiver";
 import { ack, call, createApp, d1Sessions, recall, registerUser, send, type TestApp, userToken } from "./support";
 
 type Pair = { app: TestApp; alice: number; bob: number; aliceToken: string; bobToken: string };
@@ -29,19 +29,6 @@ async function pair(settings: Record<string, unknown> = {}): Promise<Pair> {
 	if (Object.keys(settings).length > 0) await setSettings(app, settings);
 	return { app, alice, bob, aliceToken: await userToken(app, alice, { device_sn: 7 }), bobToken: await userToken(app, bob) };
 }
-
-const outbox = async (appId: number) =>
-	(await env.DB.prepare("SELECT * FROM callback_outbox WHERE app_id = ? ORDER BY id").bind(appId).all<Record<string, any>>()).results;
-
-const waitForRow = (appId: number, check: (rows: Record<string, any>[]) => boolean) =>
-	vi.waitFor(
-		async () => {
-			const rows = await outbox(appId);
-			if (!check(rows)) throw new Error(`outbox: ${JSON.stringify(rows.map((r) => [r.state, r.attempts]))}`);
-			return rows;
-		},
-		{ timeout: 10_000, interval: 20 },
-	);
 
 async function hmacHex(secret: string, text: string) {
 	const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

@@ -2,6 +2,7 @@
 // (src/callbacks/deliver.ts `transport`) is replaced once per file, and each
 // test registers the answers of its own URL. Tests, the worker and its
 // Durable Objects share one isolate, so the spy sees every delivery.
+import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { transport } from "../src/callbacks/deliver";
 import { call, type TestApp } from "./support";
@@ -56,3 +57,18 @@ export async function setSettings(app: TestApp, body: Record<string, unknown>) {
 	if (reply.status !== 200) throw new Error(`settings failed: ${JSON.stringify(reply.body)}`);
 	return reply.body.data;
 }
+
+/** The app's callback outbox rows (in DB), in commit order. */
+export const outbox = async (appId: number) =>
+	(await env.DB.prepare("SELECT * FROM callback_outbox WHERE app_id = ? ORDER BY id").bind(appId).all<Record<string, any>>()).results;
+
+/** Waits until the app's outbox rows pass `check`; answers them. */
+export const waitForRow = (appId: number, check: (rows: Record<string, any>[]) => boolean) =>
+	vi.waitFor(
+		async () => {
+			const rows = await outbox(appId);
+			if (!check(rows)) throw new Error(`outbox: ${JSON.stringify(rows.map((r) => [r.state, r.attempts]))}`);
+			return rows;
+		},
+		{ timeout: 10_000, interval: 20 },
+	);

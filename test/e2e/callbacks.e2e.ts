@@ -316,6 +316,28 @@ describe("e2e §6.2 message callbacks", () => {
 			expect(refused.code, bad.join(" ")).not.toBe(0);
 		}
 		expect((await request("GET", "/app/settings", { headers: adminOf(own) })).body.data).toEqual(printed);
+
+		// The same rules as POST /app/settings: a secret of printable ASCII, a URL to another host with its own secret,
+		// callback_user_ids naming users of the app.
+		const [bot] = await users(own, 1);
+		for (const bad of [
+			["--callback-secret", "has a space in it!!"],
+			["--callback-url", "http://127.0.0.2:9000/cb"], // another host, and the secret would follow it
+			["--callback-user-ids", "999999999"],
+			["--callback-user-ids", `${bot},${bot}`],
+		]) {
+			const refused = await run(bad);
+			expect(refused.code, bad.join(" ")).toBe(2);
+			expect(refused.err, bad.join(" ")).toMatch(/--callback-(secret|user-ids)/);
+		}
+		expect((await request("GET", "/app/settings", { headers: adminOf(own) })).body.data).toEqual(printed);
+		const moved = await run(["--callback-url", "http://127.0.0.2:9000/cb", "--callback-secret", "", "--callback-user-ids", String(bot)]);
+		expect(moved.code, moved.err).toBe(0);
+		expect(JSON.parse(moved.out.trim().split("\n").pop())).toMatchObject({
+			callback_url: "http://127.0.0.2:9000/cb",
+			callback_secret_set: false,
+			callback_user_ids: [bot],
+		});
 	});
 });
 
