@@ -18,6 +18,13 @@ export const MAX_FIELD = 4_096;
 export const MAX_TARGETS = 100;
 
 export const MAX_USERNAME = 64;
+/** Profile texts (docs/API.md, "Profiles"), in code points. */
+export const MAX_NICK_NAME = 64;
+export const MAX_DESCRIPTION = 512;
+export const MAX_INFO = 4_096;
+export const MAX_AVATAR_URL = 2_048;
+/** Profiles changed by one batch request. */
+export const MAX_PROFILE_BATCH = 100;
 export const MIN_PASSWORD = 6;
 export const MAX_PASSWORD = 128;
 /** The Workers runtime refuses PBKDF2 with more than 100,000 iterations. */

@@ -128,27 +128,37 @@ export async function destroyGroup(db: Database, appId: number, groupId: number)
 }
 
 /**
- * One page of members in user-id order, after `afterUserId`, with whether the
+ * One page of members in user-id order, after `afterUserId` (with their nick
+ * names), with whether the
  * group is live and whether `viewerId` is a member: ONE statement (the context
  * row is left-joined to the page, so it comes back even when the page is empty).
  */
 export async function memberPage(db: Database, appId: number, groupId: number, viewerId: number, afterUserId: number, limit: number) {
-	const rows = await db.all<{ live: number; viewer_is_member: number; user_id: number | null; joined_at: number | null }>(sql`
+	const rows = await db.all<{
+		live: number;
+		viewer_is_member: number;
+		user_id: number | null;
+		joined_at: number | null;
+		nick_name: string | null;
+	}>(sql`
 		SELECT
 			EXISTS (SELECT 1 FROM groups WHERE id = ${groupId} AND app_id = ${appId} AND destroyed = 0) AS live,
 			EXISTS (SELECT 1 FROM group_members WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id = ${viewerId}) AS viewer_is_member,
-			page.user_id, page.joined_at
+			page.user_id, page.joined_at, page.nick_name
 		FROM (SELECT 1) AS context
 		LEFT JOIN (
-			SELECT user_id, joined_at FROM group_members
-			WHERE app_id = ${appId} AND group_id = ${groupId} AND user_id > ${afterUserId}
-			ORDER BY user_id LIMIT ${limit}
+			SELECT group_members.user_id, group_members.joined_at, users.nick_name FROM group_members
+			JOIN users ON users.id = group_members.user_id
+			WHERE group_members.app_id = ${appId} AND group_members.group_id = ${groupId} AND group_members.user_id > ${afterUserId}
+			ORDER BY group_members.user_id LIMIT ${limit}
 		) AS page
 		ORDER BY page.user_id`);
 	return {
 		live: rows[0]?.live === 1,
 		viewerIsMember: rows[0]?.viewer_is_member === 1,
-		members: rows.flatMap((r) => (r.user_id === null ? [] : [{ user_id: r.user_id, joined_at: r.joined_at ?? 0 }])),
+		members: rows.flatMap((r) =>
+			r.user_id === null ? [] : [{ user_id: r.user_id, joined_at: r.joined_at ?? 0, nick_name: r.nick_name ?? "" }],
+		),
 	};
 }
 

@@ -63,6 +63,12 @@ export const users = sqliteTable(
 		username: text("username").notNull(),
 		passwordHash: text("password_hash").notNull(),
 		createdAt: integer("created_at").notNull(),
+		/** The profile (docs/API.md, "Profiles"): "" until set. `private_info` is shown only to the user and admins. */
+		nickName: text("nick_name").notNull().default(""),
+		avatar: text("avatar").notNull().default(""),
+		description: text("description").notNull().default(""),
+		publicInfo: text("public_info").notNull().default(""),
+		privateInfo: text("private_info").notNull().default(""),
 	},
 	(t) => [uniqueIndex("users_app_username").on(t.appId, t.username)],
 );

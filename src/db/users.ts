@@ -61,3 +61,56 @@ export async function insertUsers(db: Database, appId: number, list: NewUser[], 
 	const results = await db.batch([first, ...rest]);
 	return results.filter((_, i) => i % 2 === 1).map((r) => (r as { id: number }[])[0]?.id ?? 0);
 }
+
+/** A user's profile as stored ("" where unset). */
+export type Profile = {
+	userId: number;
+	username: string;
+	nickName: string;
+	avatar: string;
+	description: string;
+	publicInfo: string;
+	privateInfo: string;
+};
+export type ProfileChange = Partial<Pick<Profile, "nickName" | "avatar" | "description" | "publicInfo" | "privateInfo">>;
+
+const profileColumns = {
+	userId: users.id,
+	username: users.username,
+	nickName: users.nickName,
+	avatar: users.avatar,
+	description: users.description,
+	publicInfo: users.publicInfo,
+	privateInfo: users.privateInfo,
+};
+
+export async function profileOf(db: Database, appId: number, userId: number): Promise<Profile | undefined> {
+	return db
+		.select(profileColumns)
+		.from(users)
+		.where(and(eq(users.id, userId), eq(users.appId, appId)))
+		.get();
+}
+
+/**
+ * Changes the profiles of users of the app in one atomic batch; answers, per
+ * entry, whether the user exists (an unknown one changes nothing).
+ */
+export async function changeProfiles(db: Database, appId: number, list: { userId: number; change: ProfileChange }[]): Promise<boolean[]> {
+	const statements = list.map(({ userId, change }) =>
+		Object.keys(change).length === 0
+			? db
+					.select({ id: users.id })
+					.from(users)
+					.where(and(eq(users.id, userId), eq(users.appId, appId)))
+			: db
+					.update(users)
+					.set(change)
+					.where(and(eq(users.id, userId), eq(users.appId, appId)))
+					.returning({ id: users.id }),
+	);
+	const [first, ...rest] = statements;
+	if (!first) return [];
+	const results = await db.batch([first, ...rest]);
+	return results.map((r) => (r as unknown[]).length > 0);
+}

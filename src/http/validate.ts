@@ -66,5 +66,8 @@ const UNSAFE_NAME_CHARACTER = new RegExp(`[${UNSAFE_IN_NAMES}]`, "u");
 export const hasUnsafeNameCharacter = (s: string): boolean => UNSAFE_NAME_CHARACTER.test(s);
 export const UNSAFE_NAME_RULE = "must not contain control characters or bidirectional controls (U+202A-202E, U+2066-2069)";
 
+/** JSON Schema for a text that may not hold those characters. */
+export const NO_UNSAFE_CHARACTER_PATTERN = `^[^${UNSAFE_IN_NAMES}]*$`;
+
 /** JSON Schema for a name: no unsafe character, and (trimmed) no white space at either end. */
 export const NAME_PATTERN = `^[^\\s${UNSAFE_IN_NAMES}](?:[^${UNSAFE_IN_NAMES}]*[^\\s${UNSAFE_IN_NAMES}])?$`;

@@ -24,7 +24,7 @@ export const groupMemberList = endpoint({
 	data: z.array(
 		z.object({
 			user_id: idOut,
-			display_name: z.string().meta({ description: 'The member\'s name card in the group: "" (profiles do not exist yet).' }),
+			display_name: z.string().meta({ description: "The member's nick name (their profile's `nick_name`; \"\" until set)." }),
 			join_time: z.int().meta({ description: "When the member joined, in milliseconds since the Unix epoch." }),
 		}),
 	),
@@ -42,7 +42,7 @@ export const groupMemberList = endpoint({
 		const page = found.members.slice(0, limit);
 		const last = page[page.length - 1];
 		return {
-			data: page.map((m) => ({ user_id: m.user_id, display_name: "", join_time: m.joined_at })),
+			data: page.map((m) => ({ user_id: m.user_id, display_name: m.nick_name, join_time: m.joined_at })),
 			extra: { cursor: found.members.length > limit && last ? String(last.user_id) : "" },
 		};
 	},

@@ -29,6 +29,8 @@ import { realtime } from "./realtime";
 import { tokenId } from "./tokenId";
 import { tokenIssue } from "./tokenIssue";
 import { tokenUser } from "./tokenUser";
+import { userAvatar, userNickname, userProfileChange, userProfileGet } from "./userProfile";
+import { userProfileBatch } from "./userProfileBatch";
 import { userRegister } from "./userRegister";
 import { userRegisterBatch } from "./userRegisterBatch";
 
@@ -50,6 +52,11 @@ export const endpoints: Endpoint[] = [
 	healthz,
 	userRegister,
 	userRegisterBatch,
+	userProfileGet,
+	userProfileChange,
+	userProfileBatch,
+	userNickname,
+	userAvatar,
 	tokenUser,
 	tokenId,
 	tokenIssue,

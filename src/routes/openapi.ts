@@ -73,7 +73,7 @@ export function openApiDocument(endpoints: Endpoint[]) {
 			title: "edge-im",
 			version: "1.0.0",
 			description:
-				"An edge instant-messaging message service, wire-compatible with the message API of the Lanying IM (MaxIM) server. Every response is the envelope `{code, message, data}` with HTTP status = `code`, and carries an `x-request-id` header; the answers of endpoints with an `app_id` carry `x-d1-bookmark`, which a client may send back as a header so that its next reads may come from a D1 read replica at least that new (a malformed one is 400). Ids are positive integers up to 2^53-1, accepted as JSON numbers or decimal strings. The rules in full: docs/API.md in the repository.",
+				"An edge instant-messaging message service, wire-compatible with the message API of the Lanying IM (MaxIM) server. Every response is the envelope `{code, message, data}` with HTTP status = `code`, and carries an `x-request-id` header; the answers of writes, and of any request that presented one, carry `x-d1-bookmark`, which a client may send back as a header so that its next reads may come from a D1 read replica at least that new (a malformed one is 400). Ids are positive integers up to 2^53-1, accepted as JSON numbers or decimal strings. The rules in full: docs/API.md in the repository.",
 		},
 		tags: [
 			{ name: "Messages", description: "Send, history, unread list, read receipts, recall, delete." },
