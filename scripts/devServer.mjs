@@ -19,6 +19,7 @@ export async function freePort() {
 }
 
 /**
+ * `port`: listen there (a restart at the same address), else on a free port.
  * `stateDir`: start on an existing state folder (a restart); it is then kept
  * on stop, as is any folder when `keepState` is set. `localObservability`
  * false turns off wrangler's local trace capture (X_LOCAL_OBSERVABILITY: every
@@ -31,11 +32,12 @@ export async function startDevServer({
 	stateDir: reuse,
 	keepState = false,
 	localObservability = true,
+	port: wanted,
 } = {}) {
 	const stateDir = reuse ?? mkdtempSync(join(tmpdir(), "edge-im-state-"));
 	const removeOnStop = !reuse && !keepState;
 	const logFile = join(stateDir, "dev.log");
-	const port = await freePort();
+	const port = wanted ?? (await freePort());
 	const log = openSync(logFile, "a");
 	const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port), "--persist-to", stateDir], {
 		detached: true, // its own process group, so stop() reaches workerd too

@@ -9,7 +9,7 @@ import { attemptDelivery, transport } from "../src/callbacks/deliver";
 import { clock } from "../src/clock";
 import { conversationObject, pairKey } from "../src/conversation/key";
 import type { DueCallback } from "../src/db/callbacks";
-import { outbox, receiver, setSettings, waitForRow } from "./receiver";
+import { receiver, setSettings, waitForRow } from "./receiver";
 import { ack, call, createApp, recall, registerUser, send, snapshot, type TestApp, userToken } from "./support";
 
 /** Only the clock is restored after each test: the receivers' network (test/receiver.ts) stays installed for the file. */
