@@ -291,9 +291,16 @@ describe("the migration to derived unread counts", () => {
 				await previousSchema();
 				const app = await createApp({ database: "DB_2" });
 				const users: number[] = [];
+				// Users as the previous schema stores them (today's registration writes columns added later).
 				for (let i = 0; i < USERS; i++) {
-					const reply = await call("/user/register/v2", { app, body: { username: `mig-${i}`, password: "secret-pw" } });
-					users.push(reply.body.data.user_id);
+					const account = await env.DB_2.prepare("INSERT INTO accounts (app_id, kind) VALUES (?, 'user') RETURNING id")
+						.bind(app.appId)
+						.first<{ id: number }>();
+					const id = (account as { id: number }).id;
+					await env.DB_2.prepare("INSERT INTO users (id, app_id, username, password_hash, created_at) VALUES (?, ?, ?, 'unused', 0)")
+						.bind(id, app.appId, `mig-${i}`)
+						.run();
+					users.push(id);
 				}
 				const groups = [1000 + app.appId * 10, 1001 + app.appId * 10];
 				const store = new PreviousStore();
