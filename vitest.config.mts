@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 import { buildPublic } from "./scripts/public-assets.mjs";
 
 // wrangler.toml names public/ as the static assets folder: it must exist before the pool reads it.
-buildPublic();
+await buildPublic();
 
 export default defineConfig({
 	plugins: [

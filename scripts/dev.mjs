@@ -17,7 +17,7 @@ if (!existsSync(".dev.vars")) {
 	console.log("Wrote .dev.vars with a fresh TOKEN_SIGNING_KEY.");
 }
 
-buildPublic();
+await buildPublic();
 migrateAll(local); // every app database (wrangler.toml APP_DATABASES)
 
 const adminToken = process.env.DEV_ADMIN_TOKEN || "dev-admin-token";

@@ -1,1 +1,1 @@
-export function buildPublic(): void;
+export function buildPublic(): Promise<void>;

@@ -69,6 +69,7 @@ describe("§6.5 /openapi.json and /docs over HTTP", () => {
 			.filter((entry) => entry.isFile())
 			.map((entry) => `${entry.parentPath}/${entry.name}`.slice("public".length));
 		expect(files).toContain("/chat.js");
+		expect(files).toContain("/favicon.ico");
 		for (const file of files) {
 			const response = await fetch(new URL(file === "/index.html" ? "/" : file, base));
 			expect(response.status, file).toBe(200);
