@@ -11,18 +11,32 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import autocannon from "autocannon";
+import { parseCommand, usageError } from "../scripts/cli.mjs";
 import { freePort } from "../scripts/devServer.mjs";
-import { option } from "../scripts/wrangler.mjs";
 
-const argv = process.argv.slice(2);
-const beforeDir = option(argv, "before");
-if (typeof beforeDir !== "string") {
-	console.error("usage: node bench/ab.mjs --before DIR [--rounds 5 --duration 5 --concurrency 10]");
-	process.exit(2);
-}
-const rounds = Number(option(argv, "rounds") ?? 5);
-const duration = Number(option(argv, "duration") ?? 5);
-const connections = Number(option(argv, "concurrency") ?? 10);
+const command = {
+	usage: "usage: node bench/ab.mjs --before DIR [--rounds N] [--duration S] [--concurrency N]",
+	summary:
+		"This checkout against another (DIR) on one machine, each with its own `npm run dev`, cells interleaved in alternating order. Prints req/s per cell and the ratio after ÷ before.",
+	flags: {
+		before: {
+			type: "string",
+			value: "DIR",
+			help: "The other checkout (e.g. `git worktree add DIR <commit>`, this node_modules linked in). Required.",
+		},
+		rounds: { type: "string", value: "N", help: "Rounds.", default: "5" },
+		duration: { type: "string", value: "S", help: "Seconds per cell.", default: "5" },
+		concurrency: { type: "string", value: "N", help: "Connections per cell.", default: "10" },
+	},
+};
+const flags = parseCommand(command);
+const beforeDir = flags.before;
+if (typeof beforeDir !== "string") usageError(command, "--before DIR is required");
+const rounds = Number(flags.rounds);
+const duration = Number(flags.duration);
+const connections = Number(flags.concurrency);
+if (![rounds, duration, connections].every((n) => Number.isInteger(n) && n > 0))
+	usageError(command, "--rounds, --duration and --concurrency take whole numbers above 0");
 const ADMIN = "ab-admin-token";
 
 /** `npm run dev` of the checkout at `dir`, on a free port with fresh state (its own scripts, its own code). */

@@ -7,6 +7,14 @@
 // way timings do. Prints the table and writes bench/COST.md and bench/cost.json.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { parseCommand } from "../scripts/cli.mjs";
+
+parseCommand({
+	usage: "usage: npm run bench:cost",
+	summary:
+		"What each operation costs on Cloudflare, in the units it bills, counted in workerd and priced at docs/COSTS.md's list prices. Prints the table and writes bench/COST.md and bench/cost.json.",
+	flags: {},
+});
 
 const run = spawnSync(process.execPath, ["node_modules/vitest/vitest.mjs", "run", "--config", "vitest.cost.config.mts"], {
 	encoding: "utf8",

@@ -1,4 +1,4 @@
-// node bench/floor.mjs [REPO_DIR] [--local-observability]   (Node 22; default: this checkout)
+// node bench/floor.mjs [--repo DIR] [--local-observability]   (Node 22; default: this checkout)
 // A quick side-by-side of the hot endpoints against the /healthz floor on one
 // fresh `npm run dev` of REPO_DIR (the dev app, three users, 60 messages; the
 // third has no conversation, for the cheapest read there is):
@@ -10,13 +10,22 @@
 // wrangler's local trace capture is off unless asked, as in `npm run bench`.
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
+import { parseCommand } from "../scripts/cli.mjs";
 
-const args = process.argv.slice(2);
-const dir = resolve(args.find((a) => !a.startsWith("--")) ?? ".");
+const flags = parseCommand({
+	usage: "usage: node bench/floor.mjs [--repo DIR] [--local-observability]",
+	summary:
+		"The hot endpoints side by side with the /healthz floor on one fresh `npm run dev` of a checkout: req/s and runtime CPU ms per request.",
+	flags: {
+		repo: { type: "string", value: "DIR", help: "The checkout to measure.", default: "." },
+		"local-observability": { type: "boolean", help: "Keep wrangler's local trace capture on." },
+	},
+});
+const dir = resolve(flags.repo);
 process.chdir(dir);
 const { startDevServer, serverCpuMs } = await import(`${dir}/scripts/devServer.mjs`);
 const autocannon = createRequire(`${dir}/package.json`)("autocannon");
-const server = await startDevServer({ adminToken: "floor-token", localObservability: args.includes("--local-observability") });
+const server = await startDevServer({ adminToken: "floor-token", localObservability: flags["local-observability"] === true });
 
 try {
 	const admin = { app_id: "1", "access-token": "floor-token", "content-type": "application/json" };

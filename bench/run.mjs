@@ -11,17 +11,28 @@ import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import autocannon from "autocannon";
+import { parseCommand, usageError } from "../scripts/cli.mjs";
 import { createApp, serverCpuMs, startDevServer } from "../scripts/devServer.mjs";
-import { option } from "../scripts/wrangler.mjs";
 import { renderResults } from "./render.mjs";
 
-const argv = process.argv.slice(2);
-const duration = Number(option(argv, "duration") ?? 5);
-const rounds = Number(option(argv, "rounds") ?? 3);
-const concurrencies = String(option(argv, "concurrency") ?? "1,10,50")
-	.split(",")
-	.map(Number);
-const localObservability = argv.includes("--local-observability");
+const command = {
+	usage: "usage: npm run bench [-- --duration S] [--rounds N] [--concurrency 1,10,50] [--local-observability]",
+	summary:
+		"Starts `npm run dev` with fresh state, seeds data through the API and measures each endpoint with autocannon, cells interleaved per round. Writes bench/results.json and bench/RESULTS.md.",
+	flags: {
+		duration: { type: "string", value: "S", help: "Seconds per cell.", default: "5" },
+		rounds: { type: "string", value: "N", help: "Rounds (every cell once per round).", default: "3" },
+		concurrency: { type: "string", value: "LIST", help: "Connections per cell, comma-separated.", default: "1,10,50" },
+		"local-observability": { type: "boolean", help: "Keep wrangler's local trace capture on (it costs CPU per request; off by default)." },
+	},
+};
+const flags = parseCommand(command);
+const duration = Number(flags.duration);
+const rounds = Number(flags.rounds);
+const concurrencies = flags.concurrency.split(",").map(Number);
+if (![duration, rounds, ...concurrencies].every((n) => Number.isInteger(n) && n > 0))
+	usageError(command, "--duration, --rounds and --concurrency take whole numbers above 0");
+const localObservability = flags["local-observability"] === true;
 const PAIRS = 100; // senders spread over conversations, as real traffic is
 const GROUP_SIZES = [10, 100, 1000];
 const HISTORY_SIZE = 10_000;
@@ -30,7 +41,7 @@ const server = await startDevServer({ adminToken: "bench-admin-token", localObse
 process.on("SIGINT", () => server.stop().then(() => process.exit(130)));
 // A bench app made by the operator CLI, with a recall window longer than the run.
 // Every app is placed explicitly (DB unless a cell says otherwise), so runs compare alike.
-const benchApp = await createApp(server, "bench", ["--recall-window", "86400", "--database", "DB"]);
+const benchApp = await createApp(server, "bench", ["--recall-window-s", "86400", "--database", "DB"]);
 const APP = String(benchApp.app_id);
 const admin = { app_id: APP, "access-token": benchApp.admin_token, "content-type": "application/json" };
 
@@ -47,12 +58,12 @@ function run(options) {
 	});
 }
 
-// A callback receiver that answers at once and records when each callback arrived (SPEC §6.2 latency).
+// A callback receiver that answers at once and records when each callback arrived (docs/API.md "Message callbacks" latency).
 const receiver = fork("bench/receiver.mjs");
 const receiverPort = await new Promise((resolve) => receiver.once("message", (m) => resolve(m.port)));
 /** When each callbacks-on send was answered, by msgId and concurrency. */
 const answeredAt = new Map();
-// The realtime clients (SPEC §6.3 latency), likewise in their own process.
+// The realtime clients (docs/API.md "Real-time delivery" latency), likewise in their own process.
 const channels = fork("bench/channels.mjs");
 /** When each send of the channels-open cell was answered, by msgId and concurrency. */
 const liveAnsweredAt = new Map();
@@ -70,7 +81,7 @@ try {
 		const [from, to] = [users[2 * i], users[2 * i + 1]];
 		pairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from })).token });
 	}
-	// The same traffic in a second app whose backend takes callbacks (SPEC §6.2).
+	// The same traffic in a second app whose backend takes callbacks (docs/API.md "Message callbacks").
 	const hookedApp = await createApp(server, "bench callbacks", ["--database", "DB"]);
 	const hookedAdmin = { app_id: String(hookedApp.app_id), "access-token": hookedApp.admin_token, "content-type": "application/json" };
 	await api("POST", "/app/settings", { callback_url: `http://127.0.0.1:${receiverPort}/` }, hookedAdmin);
@@ -85,7 +96,7 @@ try {
 		hookedPairs.push({ from, to, token: (await api("POST", "/token/issue", { user_id: from }, hookedAdmin)).token });
 	}
 
-	// And in a third app whose receivers hold open realtime channels (SPEC §6.3), 100 of them, in their own process.
+	// And in a third app whose receivers hold open realtime channels (docs/API.md "Real-time delivery"), 100 of them, in their own process.
 	const liveApp = await createApp(server, "bench realtime", ["--database", "DB"]);
 	const liveAdmin = { app_id: String(liveApp.app_id), "access-token": liveApp.admin_token, "content-type": "application/json" };
 	const liveUsers = [];
@@ -104,7 +115,7 @@ try {
 	const opened = await new Promise((resolve) => channels.once("message", (m) => resolve(m.opened)));
 	if (opened !== PAIRS) throw new Error(`${opened} of ${PAIRS} channels opened`);
 
-	// Load spread over apps: two apps on DB and DB_2 vs two apps both on DB (the same traffic, README "Scale").
+	// Load spread over apps: two apps on DB and DB_2 vs two apps both on DB (the same traffic, docs/SCALE.md).
 	const spreadApps = {};
 	for (const [cell, databases] of [
 		["two", ["DB", "DB_2"]],

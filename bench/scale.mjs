@@ -3,16 +3,23 @@
 // state, writes messages through the API (1:1 without and with
 // transaction_id, and into a group of 100), and after each phase reads the
 // app's local D1 file with SQLite's dbstat: bytes per table with its indexes,
-// and rows. Prints one JSON object; README "Scale" records a run.
+// and rows. Prints one JSON object; docs/SCALE.md records a run.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import autocannon from "autocannon";
+import { parseCommand, usageError } from "../scripts/cli.mjs";
 import { createApp, startDevServer } from "../scripts/devServer.mjs";
-import { option } from "../scripts/wrangler.mjs";
 
-const argv = process.argv.slice(2);
-const MESSAGES = Number(option(argv, "messages") ?? 20_000);
+const command = {
+	usage: "usage: npm run bench:scale [-- --messages N]",
+	summary:
+		"What one message costs in storage: writes messages through the API on a fresh `npm run dev` and reads the local D1 file's bytes per table with SQLite's dbstat. Prints one JSON object.",
+	flags: { messages: { type: "string", value: "N", help: "Messages per phase.", default: "20000" } },
+};
+const flags = parseCommand(command);
+const MESSAGES = Number(flags.messages);
+if (!Number.isInteger(MESSAGES) || MESSAGES < 1) usageError(command, "--messages takes a whole number above 0");
 const PAIRS = 100;
 const GROUP = 100;
 

@@ -1,4 +1,4 @@
--- Apps are named by a string key (SPEC §3). Existing apps keep their number as their key,
+-- Apps are named by a string key (docs/API.md "Apps, credentials and who is acting"). Existing apps keep their number as their key,
 -- so their clients, tokens and the dev app "1" go on working. (SQLite cannot add a NOT NULL
 -- column without a default; every insert names the key.)
 ALTER TABLE `apps` ADD `key` text NOT NULL DEFAULT '';--> statement-breakpoint

@@ -1,4 +1,4 @@
--- SPEC §5.1: one transaction_id names one request, whatever its targets.
+-- docs/API.md: one transaction_id names one request, whatever its targets.
 -- Each target's conversation writes its own send_dedupe row in its own batch;
 -- this trigger makes every such row agree with the rows already written for
 -- the same (app, sender, transaction_id): a row for a different request (other

@@ -1,4 +1,4 @@
--- SPEC §6.3: who has an open realtime channel (one row per user, kept by their UserChannels object).
+-- docs/API.md "Real-time delivery": who has an open realtime channel (one row per user, kept by their UserChannels object).
 CREATE TABLE `online_users` (
 	`app_id` integer NOT NULL,
 	`user_id` integer NOT NULL,

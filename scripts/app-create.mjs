@@ -1,90 +1,59 @@
-// npm run app:create -- --name NAME [--app-id KEY] [--database BINDING] [--remote] [--open-registration] [--recall-window SECONDS] [--persist-to DIR]
-// Creates an app and prints one JSON line {"app_id": "KEY", "admin_token": "...", "database": "BINDING"}.
-// KEY is how clients name the app (header app_id): the one given with --app-id
-// (an app moving from the source service keeps its AppID), else a decimal
-// number. The token is shown only this once; the database keeps its SHA-256 hash.
-// The app lives on the database --database names (a binding of wrangler.toml's
-// APP_DATABASES), else on the one holding the fewest apps; it never moves.
-// Two steps: the directory (in DB) gives the app its number, then its row is
-// written to its database. If the second fails, running the same command
-// again with the same --app-id finishes it.
-import { createHash, randomBytes } from "node:crypto";
-import { APP_KEY, appDatabases, d1Rows, localStateArgs, migrateAll, option, placementOf, sqlString } from "./wrangler.mjs";
+// npm run app:create -- --name NAME [--app KEY] [--database BINDING] [--open-registration] [--recall-window-s N] [--remote] [--persist-to DIR]
+// Creates an app and prints one JSON line {"app_id": "KEY", "admin_token": "...", "database": "BINDING"}
+// (scripts/apps.mjs says how the key and the database are chosen).
+import { AppError, createApp } from "./apps.mjs";
+import { LOCAL_STATE_FLAGS, parseCommand, step, usageError } from "./cli.mjs";
+import { APP_KEY, appDatabases, migrateAll, target } from "./wrangler.mjs";
 
-const USAGE =
-	"usage: npm run app:create -- --name NAME [--app-id KEY] [--database BINDING] [--remote] [--open-registration] [--recall-window SECONDS]";
-const argv = process.argv.slice(2);
-const name = option(argv, "name");
-if (typeof name !== "string" || name.trim() === "" || name.length > 100) {
-	console.error(USAGE);
-	process.exit(2);
-}
-const key = option(argv, "app-id");
-if (key !== undefined && (typeof key !== "string" || !APP_KEY.test(key))) {
-	console.error("--app-id must be 1-64 characters from A-Z, a-z, 0-9, _ and -");
-	process.exit(2);
-}
-const recallWindow = Number(option(argv, "recall-window") ?? 120);
-if (!Number.isSafeInteger(recallWindow) || recallWindow < 0) {
-	console.error("--recall-window must be a whole number of seconds");
-	process.exit(2);
-}
-const databases = appDatabases();
-const wanted = option(argv, "database");
-if (wanted !== undefined && !databases.includes(wanted)) {
-	console.error(`--database must be one of ${databases.join(", ")} (wrangler.toml APP_DATABASES)`);
-	process.exit(2);
-}
-const remote = option(argv, "remote") === true;
-const target = remote ? ["--remote"] : ["--local", ...localStateArgs(argv)];
-if (!remote) migrateAll(target);
+const command = {
+	usage:
+		"usage: npm run app:create -- --name NAME [--app KEY] [--database BINDING] [--open-registration] [--recall-window-s N] [--remote] [--persist-to DIR]",
+	summary:
+		"Creates an app and prints one JSON line: its app_id (the header clients send), its admin token (shown only this once) and its database.",
+	flags: {
+		name: { type: "string", value: "NAME", help: "The app's name (1-100 characters). Required." },
+		app: {
+			type: "string",
+			value: "KEY",
+			help: "The app's key, 1-64 of A-Z a-z 0-9 _ - (an app moving from the source service keeps its AppID); default: the next free number.",
+		},
+		database: {
+			type: "string",
+			value: "BINDING",
+			help: `The database it lives on, one of ${appDatabases().join(", ")}; default: the one with the fewest apps.`,
+		},
+		"open-registration": { type: "boolean", help: "Let anyone register users without the admin token." },
+		"recall-window-s": { type: "string", value: "N", help: "Seconds a sender may recall a message.", default: "120" },
+		...LOCAL_STATE_FLAGS,
+	},
+	notes: "Local state is migrated first, so this works before `npm run dev` has ever run.",
+};
+const flags = parseCommand(command);
+if (typeof flags.name !== "string" || flags.name.trim() === "" || flags.name.length > 100)
+	usageError(command, "--name is required (1-100 characters)");
+if (flags.app !== undefined && !APP_KEY.test(flags.app)) usageError(command, "--app must be 1-64 characters from A-Z, a-z, 0-9, _ and -");
+const recallWindowS = Number(flags["recall-window-s"]);
+if (!/^[0-9]+$/.test(flags["recall-window-s"]) || !Number.isSafeInteger(recallWindowS))
+	usageError(command, "--recall-window-s must be a whole number of seconds");
+if (flags.database !== undefined && !appDatabases().includes(flags.database))
+	usageError(command, `--database must be one of ${appDatabases().join(", ")} (wrangler.toml APP_DATABASES)`);
 
-// Placement: the database named, else the one with the fewest apps (the first on a tie).
-const counts = new Map(
-	d1Rows("DB", target, "SELECT database_binding, count(*) AS apps FROM app_directory GROUP BY database_binding").map((r) => [
-		r.database_binding,
-		r.apps,
-	]),
-);
-const leastUsed = databases.reduce((best, d) => ((counts.get(d) ?? 0) < (counts.get(best) ?? 0) ? d : best));
-
-// Without --app-id: one more than any app number and any all-digit key, so it is free.
-const defaultKey = `CAST(1 + max(
-	(SELECT coalesce(max(app_id), 0) FROM app_directory),
-	(SELECT coalesce(max(CAST(key AS INTEGER)), 0) FROM app_directory WHERE key NOT GLOB '*[^0-9]*' AND length(key) <= 15)) AS TEXT)`;
-const placed =
-	d1Rows(
-		"DB",
-		target,
-		`INSERT INTO app_directory (key, database_binding)
-	VALUES (${key === undefined ? defaultKey : sqlString(key)}, ${sqlString(wanted ?? leastUsed)})
-	ON CONFLICT (key) DO NOTHING RETURNING app_id, key, database_binding`,
-	)[0] ?? (key === undefined ? undefined : unfinished(key));
-if (!placed) {
-	console.error(key === undefined ? "could not read the new app's number from wrangler's answer" : `app_id ${key} is taken`);
+const where = target(flags);
+if (!flags.remote) await step("Applying the migrations to local state", () => migrateAll(where));
+try {
+	const app = await step(`Creating the app in the ${flags.remote ? "deployed" : "local"} databases`, () =>
+		createApp({
+			name: flags.name,
+			key: flags.app,
+			database: flags.database,
+			where,
+			openRegistration: flags["open-registration"] === true,
+			recallWindowS,
+		}),
+	);
+	console.log(JSON.stringify(app));
+} catch (error) {
+	if (!(error instanceof AppError)) throw error;
+	console.error(error.message);
 	process.exit(1);
-}
-
-const adminToken = `adm_${randomBytes(32).toString("hex")}`;
-const hash = createHash("sha256").update(adminToken).digest("hex");
-const openRegistration = option(argv, "open-registration") === true ? 1 : 0;
-const created = d1Rows(
-	placed.database_binding,
-	target,
-	`INSERT INTO apps (id, key, name, admin_token_hash, open_registration, recall_window_s, created_at)
-	VALUES (${placed.app_id}, ${sqlString(placed.key)}, ${sqlString(name)}, ${sqlString(hash)}, ${openRegistration}, ${recallWindow}, ${Date.now()})
-	ON CONFLICT (id) DO NOTHING RETURNING key`,
-)[0]?.key;
-if (created !== placed.key) {
-	console.error(`app_id ${placed.key} is taken`);
-	process.exit(1);
-}
-console.log(JSON.stringify({ app_id: created, admin_token: adminToken, database: placed.database_binding }));
-
-/** A key in the directory whose app row is missing (an earlier create stopped between its steps): finish that one. */
-function unfinished(taken) {
-	const placement = placementOf(taken, target);
-	if (!placement) return undefined;
-	const exists = d1Rows(placement.database_binding, target, `SELECT 1 AS found FROM apps WHERE id = ${placement.app_id}`).length > 0;
-	return exists ? undefined : { ...placement, key: taken };
 }

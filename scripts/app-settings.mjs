@@ -2,30 +2,57 @@
 //   [--callback-events CHAT,GROUPCHAT,...] [--callback-user-ids 12,34] [--callback-max-attempts N]
 //   [--send-rate-per-min N] [--recall-window-s N] [--open-registration true|false] [--name NAME]
 //   [--remote] [--persist-to DIR]
-// Changes an app's settings (docs/API.md, "App settings") in the database itself, for
+// Changes an app's settings (docs/OPERATIONS.md) in the database itself, for
 // operators, and prints one JSON line: the settings after the change, as GET /app/settings
 // answers them (the secret never). With no field given it only prints them.
 // The same rules as POST /app/settings (the URL and secret rules are the service's own
 // module); with --remote, callback URLs must be https and public unless --allow-private
 // (as a deployment refuses them).
 import { callbackHost, callbackSecretProblem, callbackUrlProblem, callbackUrlRefusal } from "../src/callbacks/destination.ts";
-import { APP_KEY, d1Rows, localStateArgs, option, placementOf, sqlString } from "./wrangler.mjs";
+import { LOCAL_STATE_FLAGS, parseCommand, step, usageError } from "./cli.mjs";
+import { APP_KEY, d1Rows, placementOf, sqlString, target } from "./wrangler.mjs";
 
-const argv = process.argv.slice(2);
-const key = option(argv, "app");
-const usage =
-	"usage: npm run app:settings -- --app KEY [--callback-url URL] [--callback-secret S] [--callback-events A,B] [--callback-user-ids 12,34] [--callback-max-attempts N] [--send-rate-per-min N] [--recall-window-s N] [--open-registration true|false] [--name NAME] [--remote]";
-if (typeof key !== "string" || !APP_KEY.test(key)) fail(usage, 2);
-const remote = option(argv, "remote") === true;
-const allowPrivate = !remote || option(argv, "allow-private") === true;
 const EVENTS = ["CHAT", "GROUPCHAT", "APPEND", "REPLACE", "RECALL", "READ"];
+const command = {
+	usage: "usage: npm run app:settings -- --app KEY [--callback-url URL] [--callback-secret S] [...] [--remote] [--persist-to DIR]",
+	summary:
+		"Changes an app's settings in its database and prints them, as GET /app/settings answers them (the secret never). With no setting given it only prints them.",
+	flags: {
+		app: { type: "string", value: "KEY", help: "The app (its app_id). Required." },
+		"callback-url": { type: "string", value: "URL", help: 'Where message callbacks are POSTed; "" turns them off.' },
+		"callback-secret": {
+			type: "string",
+			value: "S",
+			help: 'The signing secret (printable ASCII); "" for none. Required when the URL moves to another host.',
+		},
+		"callback-events": {
+			type: "string",
+			value: "A,B",
+			help: `Which callbacks: comma-separated from ${EVENTS.join(",")} (default: the first four); "" for none.`,
+		},
+		"callback-user-ids": {
+			type: "string",
+			value: "12,34",
+			help: 'Only writes with one of these users among their parties (at most 100); "" for every write.',
+		},
+		"callback-max-attempts": { type: "string", value: "N", help: "Attempts before a callback is dead-lettered (1-20)." },
+		"send-rate-per-min": { type: "string", value: "N", help: "Messages a user may send per minute (0: no limit; up to 100000)." },
+		"recall-window-s": { type: "string", value: "N", help: "Seconds a sender may recall a message." },
+		"open-registration": { type: "string", value: "true|false", help: "Whether anyone may register users without the admin token." },
+		name: { type: "string", value: "NAME", help: "The app's name (1-100 characters)." },
+		"allow-private": { type: "boolean", help: "With --remote: accept an http or private callback URL (deployments refuse them)." },
+		...LOCAL_STATE_FLAGS,
+	},
+	notes: 'The same rules as POST /app/settings (docs/CALLBACKS.md, docs/API.md "Message callbacks").',
+};
+const flags = parseCommand(command);
+const key = flags.app;
+if (typeof key !== "string" || !APP_KEY.test(key)) fail("--app KEY is required (1-64 of A-Z a-z 0-9 _ -)");
+const remote = flags.remote === true;
+const allowPrivate = !remote || flags["allow-private"] === true;
 
 const set = [];
-const text = (name) => {
-	const value = option(argv, name);
-	if (value === true) fail(`--${name} needs a value`);
-	return value;
-};
+const text = (name) => flags[name];
 const integer = (name, min, max) => {
 	const value = text(name);
 	if (value === undefined) return undefined;
@@ -86,21 +113,22 @@ if (name !== undefined) {
 
 const columns =
 	"key, name, recall_window_s, open_registration, callback_url, callback_secret != '' AS secret_set, callback_events, callback_max_attempts, send_rate_per_min, callback_user_ids";
-const target = remote ? ["--remote"] : ["--local", ...localStateArgs(argv)];
+const place = target(flags);
+const inDatabases = `the ${remote ? "deployed" : "local"} databases`;
 // The app's row is in the database the directory names.
-const placement = placementOf(key, target);
-if (!placement) fail(`no app ${key} in that database`, 1);
+const placement = await step("Finding the app", () => placementOf(key, place));
+if (!placement) fail(`no app ${key} in ${inDatabases}`, 1);
 const where = [`key = ${sqlString(key)}`];
 if ((url !== undefined && secret === undefined) || listed.length > 0) {
 	// What the change is checked against: the URL it replaces, and which listed ids are users.
-	const [now] = d1Rows(
+	const [now] = await d1Rows(
 		placement.database_binding,
-		target,
+		place,
 		`SELECT callback_url, callback_secret != '' AS secret_set,
 			(SELECT json_group_array(id) FROM users WHERE users.app_id = apps.id AND id IN (SELECT value FROM json_each(${sqlString(JSON.stringify(listed))}))) AS users
 		FROM apps WHERE ${where[0]}`,
 	);
-	if (!now) fail(`no app ${key} in that database`, 1);
+	if (!now) fail(`no app ${key} in ${inDatabases}`, 1);
 	const users = new Set(JSON.parse(now.users));
 	const stranger = listed.find((id) => !users.has(id));
 	if (stranger !== undefined) fail(`--callback-user-ids names ${stranger}, which is not a user of app ${key}`);
@@ -122,8 +150,8 @@ const sql =
 	set.length > 0
 		? `UPDATE apps SET ${set.join(", ")} WHERE ${where.join(" AND ")} RETURNING ${columns}`
 		: `SELECT ${columns} FROM apps WHERE ${where[0]}`;
-const row = d1Rows(placement.database_binding, target, sql)[0];
-if (!row) fail(`no change: app ${key} is not in that database, or its callback_url changed meanwhile (run it again)`, 1);
+const row = (await step("Writing the settings", () => d1Rows(placement.database_binding, place, sql)))[0];
+if (!row) fail(`no change: app ${key} is not in ${inDatabases}, or its callback_url changed meanwhile (run it again)`, 1);
 console.log(
 	JSON.stringify({
 		app_id: row.key,
@@ -140,6 +168,7 @@ console.log(
 );
 
 function fail(message, code = 2) {
+	if (code === 2) usageError(command, message);
 	console.error(message);
 	process.exit(code);
 }

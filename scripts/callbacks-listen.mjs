@@ -1,23 +1,33 @@
-// npm run callbacks:listen -- [--port 9000] [--secret S] [--fail N] [--json]
-// A message-callback receiver for development (SPEC §6.2): prints each
+// npm run callbacks:listen -- [--port 9000] [--secret S] [--fail N] [--json]   (--help: every flag)
+// A message-callback receiver for development (docs/API.md "Message callbacks"): prints each
 // callback, checks both signatures when --secret is given, and answers 200.
 // --fail N answers 500 to the first N attempts (to watch retries).
 // Point the app at it: npm run app:settings -- --app 1 --callback-url http://127.0.0.1:9000/ --callback-secret S
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
+import { parseCommand, usageError } from "./cli.mjs";
 
-const argv = process.argv.slice(2);
-/** The value after `--name` (true when it has none); no wrangler here, so any Node runs it. */
-function option(name) {
-	const i = argv.indexOf(`--${name}`);
-	if (i < 0) return undefined;
-	const next = argv[i + 1];
-	return next === undefined || next.startsWith("--") ? true : next;
-}
-const port = Number(option("port") ?? 9000);
-const secret = typeof option("secret") === "string" ? option("secret") : null;
-let failuresLeft = Number(option("fail") ?? 0);
-const asJson = option("json") === true;
+const command = {
+	usage: "usage: npm run callbacks:listen -- [--port N] [--secret S] [--fail N] [--json]",
+	summary:
+		"A message-callback receiver for development: prints each callback, checks both signatures when --secret is given, and answers 200.",
+	flags: {
+		port: { type: "string", value: "N", help: "Port to listen on (127.0.0.1).", default: "9000" },
+		secret: { type: "string", value: "S", help: "The app's callback secret: verify `signature` and `x-signature` on each callback." },
+		fail: { type: "string", value: "N", help: "Answer 500 to the first N attempts (to watch retries).", default: "0" },
+		json: { type: "boolean", help: "One JSON line per callback instead of a readable line." },
+	},
+	notes: "Point an app at it: npm run app:settings -- --app 1 --callback-url http://127.0.0.1:9000/ --callback-secret S",
+};
+const main = process.argv[1]?.endsWith("callbacks-listen.mjs");
+// Imported (a test uses verify): no command line of its own.
+const flags = main ? parseCommand(command) : { port: "9000", fail: "0" };
+const port = Number(flags.port);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) usageError(command, "--port must be a port number (0-65535)");
+const secret = typeof flags.secret === "string" ? flags.secret : null;
+let failuresLeft = Number(flags.fail);
+if (!Number.isInteger(failuresLeft) || failuresLeft < 0) usageError(command, "--fail must be a whole number");
+const asJson = flags.json === true;
 /** A signature older than this is refused (replayed). */
 const TOLERANCE_S = 300;
 
@@ -65,7 +75,7 @@ const server = createServer((request, response) => {
 	});
 });
 
-if (process.argv[1]?.endsWith("callbacks-listen.mjs")) {
+if (main) {
 	server.listen(port, "127.0.0.1", () => {
 		console.error(`Listening for callbacks on http://127.0.0.1:${port}/${secret ? " (verifying signatures)" : ""}`);
 	});

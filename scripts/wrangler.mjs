@@ -1,5 +1,5 @@
 // Running the project's own wrangler from the operator scripts.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -13,63 +13,101 @@ if (major < 22 || (major === 22 && minor < 18)) {
 	process.exit(1);
 }
 
+/** The wrangler to run: the project's own, or EDGE_IM_WRANGLER (a script; the deploy tests put a recorder there). */
+const wranglerCommand = process.env.EDGE_IM_WRANGLER ?? wranglerBin;
+
 /**
- * Runs wrangler to completion; returns its stdout, or exits with its status.
- * Local state is SQLite files that a running `npm run dev` also writes (its
+ * Runs wrangler to completion; returns its stdout, or exits with its status
+ * after saying why in plain words (not logged in, no local database yet).
+ * `input` goes to its stdin (a secret: never on the command line);
+ * `allowFailure` answers {failed: true, output} instead of exiting. Local
+ * state is SQLite files that a running `npm run dev` also writes (its
  * scheduled sweep, a request): a command that finds one locked (SQLITE_BUSY,
  * before anything is written: each command is one transaction) is run again,
  * up to 5 times, 0.2–1 s apart.
  */
-export function wrangler(args, { quiet = false } = {}) {
+export async function wrangler(args, { quiet = false, input, allowFailure = false } = {}) {
 	for (let attempt = 1; ; attempt++) {
-		const result = spawnSync(process.execPath, [wranglerBin, ...args], {
-			encoding: "utf8",
-			stdio: ["ignore", "pipe", "pipe"],
-			env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-		});
+		const result = await run(args, input);
 		if (result.status === 0) {
-			if (!quiet) process.stderr.write(result.stderr ?? "");
+			if (!quiet) process.stderr.write(result.stderr);
 			return result.stdout;
 		}
-		const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+		const output = `${result.stdout}${result.stderr}`;
 		if (attempt < 5 && /SQLITE_BUSY|database is locked/.test(output)) {
-			Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200 * attempt);
+			await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
 			continue;
 		}
-		process.stderr.write(result.stdout ?? "");
-		process.stderr.write(result.stderr ?? "");
-		process.exit(result.status ?? 1);
+		if (allowFailure) return { failed: true, output };
+		process.stderr.write(result.stdout);
+		process.stderr.write(result.stderr);
+		const why = explain(output);
+		if (why) console.error(`\n${why}`);
+		process.exit(result.status || 1);
 	}
 }
 
-/** Starts a long-running wrangler (dev) attached to this terminal. */
-export function wranglerForeground(args) {
-	const child = spawn(process.execPath, [wranglerBin, ...args], {
-		stdio: "inherit",
+/** The usual failures, said plainly. */
+function explain(output) {
+	if (/not authenticated|wrangler login|CLOUDFLARE_API_TOKEN|Failed to fetch auth token|Authentication error/i.test(output))
+		return "Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then try again.";
+	if (/no such table/i.test(output))
+		return "The local database has no tables yet: run `npm run dev` once first, or point --persist-to at the folder it uses.";
+	return null;
+}
+
+function run(args, input) {
+	return new Promise((resolve) => {
+		const child = spawn(process.execPath, [wranglerCommand, ...args], {
+			stdio: ["pipe", "pipe", "pipe"],
+			env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
+		});
+		let stdout = "";
+		let stderr = "";
+		child.stdout.on("data", (chunk) => (stdout += chunk));
+		child.stderr.on("data", (chunk) => (stderr += chunk));
+		child.stdin.end(input ?? "");
+		child.on("close", (status) => resolve({ status: status ?? 1, stdout, stderr }));
+	});
+}
+
+/**
+ * Starts a long-running wrangler (dev) attached to this terminal. `keep(line)`
+ * (made once per output stream) decides which of its lines are shown.
+ */
+export function wranglerForeground(args, { keep } = {}) {
+	const child = spawn(process.execPath, [wranglerCommand, ...args], {
+		stdio: keep ? ["inherit", "pipe", "pipe"] : "inherit",
 		env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
 	});
+	if (keep) {
+		for (const [from, to] of [
+			[child.stdout, process.stdout],
+			[child.stderr, process.stderr],
+		]) {
+			const shown = keep();
+			let rest = "";
+			from.on("data", (chunk) => {
+				const lines = (rest + chunk).split("\n");
+				rest = lines.pop() ?? "";
+				for (const line of lines) if (shown(line)) to.write(`${line}\n`);
+			});
+		}
+	}
 	for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 	child.on("exit", (code) => process.exit(code ?? 0));
 }
 
-/** The value after `--name` in argv, or undefined; `--flag` alone gives true. */
-export function option(argv, name) {
-	const i = argv.indexOf(`--${name}`);
-	if (i < 0) return undefined;
-	const next = argv[i + 1];
-	return next === undefined || next.startsWith("--") ? true : next;
-}
-
-/** Where local state lives: wrangler's default, or --persist-to DIR. */
-export function localStateArgs(argv) {
-	const dir = option(argv, "persist-to");
-	return typeof dir === "string" ? ["--persist-to", dir] : [];
+/** Where a command acts: the deployed databases (--remote), or local state (wrangler's default folder, or --persist-to DIR). */
+export function target(flags) {
+	if (flags.remote) return ["--remote"];
+	return ["--local", ...(flags["persist-to"] ? ["--persist-to", flags["persist-to"]] : [])];
 }
 
 /** A SQL string literal for `wrangler d1 execute --command` (which takes no bound parameters). */
 export const sqlString = (text) => `'${String(text).replaceAll("'", "''")}'`;
 
-/** An app key (SPEC §3), as src/limits.ts says. */
+/** An app key (docs/API.md "Apps, credentials and who is acting"), as src/limits.ts says. */
 export const APP_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
@@ -86,17 +124,29 @@ export function appDatabases() {
 	return names.length > 0 ? names : ["DB"];
 }
 
+/** The D1 databases wrangler.toml binds: [{binding, name}] (by name: the account's ids are looked up, never written here). */
+export function d1Databases() {
+	const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
+	return toml
+		.split(/^\[\[/m)
+		.filter((block) => block.startsWith("d1_databases]]"))
+		.map((block) => ({ binding: /^binding\s*=\s*"([^"]+)"/m.exec(block)?.[1], name: /^database_name\s*=\s*"([^"]+)"/m.exec(block)?.[1] }))
+		.filter((d) => d.binding && d.name);
+}
+
 /** Applies the migrations to every app database (`target`: --local [--persist-to DIR], or --remote). */
-export function migrateAll(target) {
-	for (const binding of appDatabases()) wrangler(["d1", "migrations", "apply", binding, ...target], { quiet: true });
+export async function migrateAll(where) {
+	for (const binding of appDatabases()) await wrangler(["d1", "migrations", "apply", binding, ...where], { quiet: true });
 }
 
 /** Runs one SQL command on a database; returns its result rows. */
-export function d1Rows(binding, target, command) {
-	return JSON.parse(wrangler(["d1", "execute", binding, ...target, "--json", "--command", command], { quiet: true }))[0]?.results ?? [];
+export async function d1Rows(binding, where, command) {
+	return (
+		JSON.parse(await wrangler(["d1", "execute", binding, ...where, "--json", "--command", command], { quiet: true }))[0]?.results ?? []
+	);
 }
 
 /** Where the app with this key lives: {app_id, database_binding}, or undefined. */
-export function placementOf(key, target) {
-	return d1Rows("DB", target, `SELECT app_id, database_binding FROM app_directory WHERE key = ${sqlString(key)}`)[0];
+export async function placementOf(key, where) {
+	return (await d1Rows("DB", where, `SELECT app_id, database_binding FROM app_directory WHERE key = ${sqlString(key)}`))[0];
 }

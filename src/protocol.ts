@@ -1,4 +1,4 @@
-// Names the source service's wire format gives to numbers (SPEC §5), shared by
+// Names the source service's wire format gives to numbers (docs/API.md), shared by
 // the message API and the callbacks.
 
 export const CONTENT_TYPES = ["TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATION", "COMMAND", "FORWARD"] as const;
@@ -8,7 +8,7 @@ export const ctypeName = (contentType: number): (typeof CONTENT_TYPES)[number] |
 /** Content types whose message is a file (IMAGE, AUDIO, VIDEO, FILE): its attachment must carry an http(s) url. */
 export const MEDIA_CONTENT_TYPES = [1, 2, 3, 4] as const;
 
-/** Content types 9-12 (SPEC §5.1b): operations on an existing message, sent through /message/send. */
+/** Content types 9-12 (docs/API.md): operations on an existing message, sent through /message/send. */
 export const READ_ACK = 9;
 export const RECALL = 10;
 export const APPEND = 11;

@@ -8,13 +8,13 @@ export function passwordIterations(env: Env): number {
 	return Number.isFinite(n) && n >= 1 ? Math.min(n, MAX_PASSWORD_ITERATIONS) : MAX_PASSWORD_ITERATIONS;
 }
 
-/** How long a transaction_id is remembered (SPEC §5.1: default 24 h, at least 60 s). */
+/** How long a transaction_id is remembered (docs/API.md: default 24 h, at least 60 s). */
 export function dedupeWindowS(env: Env): number {
 	const n = Number(env.DEDUPE_WINDOW_S);
 	return Number.isFinite(n) ? Math.max(60, Math.floor(n)) : DAY_S;
 }
 
-/** Whether each request of the admin token acting as a user or group is logged (README "Configuration"). */
+/** Whether each request of the admin token acting as a user or group is logged (docs/OPERATIONS.md "Configuration"). */
 export const auditsAdminActing = (env: Env): boolean => env.AUDIT_ADMIN_ACTING === "true";
 
 /** Whether this deployment allows plain-http and private callback URLs (wrangler.toml var; local dev and the tests set it). */

@@ -17,7 +17,7 @@ async function pairWithMessages(n: number) {
 }
 
 describe("GET /message/ack", () => {
-	it("§5.5 marks read up to msg_id inclusive; unread drops accordingly", async () => {
+	it("marks read up to msg_id inclusive; unread drops accordingly", async () => {
 		const { alice, bobToken, ids } = await pairWithMessages(5);
 		expect((await entryFor(app, bobToken, alice)).num).toBe(5);
 		const reply = await ack(app, bobToken, alice, ids[2] as number);
@@ -26,7 +26,7 @@ describe("GET /message/ack", () => {
 		expect((await entryFor(app, bobToken, alice)).num).toBe(2);
 	});
 
-	it("§5.5 the read position only moves forward; an older msg_id is accepted and changes nothing", async () => {
+	it("the read position only moves forward; an older msg_id is accepted and changes nothing", async () => {
 		const { alice, bobToken, ids } = await pairWithMessages(4);
 		await ack(app, bobToken, alice, ids[3] as number);
 		const older = await ack(app, bobToken, alice, ids[0] as number);
@@ -36,13 +36,13 @@ describe("GET /message/ack", () => {
 		expect(page.body.data.messages.every((m: any) => m.status === "READ")).toBe(true);
 	});
 
-	it("§5.5 is idempotent", async () => {
+	it("is idempotent", async () => {
 		const { alice, bobToken, ids } = await pairWithMessages(3);
 		for (let i = 0; i < 3; i++) expect((await ack(app, bobToken, alice, ids[1] as number)).status).toBe(200);
 		expect((await entryFor(app, bobToken, alice)).num).toBe(1);
 	});
 
-	it("§5.5 a msg_id that is not a message of that conversation is 404", async () => {
+	it("a msg_id that is not a message of that conversation is 404", async () => {
 		const { alice, bob, bobToken } = await pairWithMessages(1);
 		const elsewhere = await pairWithMessages(1);
 		expect((await ack(app, bobToken, alice, 99999999)).status).toBe(404);
@@ -53,14 +53,14 @@ describe("GET /message/ack", () => {
 		expect(bob).toBeGreaterThan(0);
 	});
 
-	it("§5.5 the peer then sees its messages as READ", async () => {
+	it("the peer then sees its messages as READ", async () => {
 		const { alice, bob, aliceToken, bobToken, ids } = await pairWithMessages(3);
 		await ack(app, bobToken, alice, ids[1] as number);
 		const mine = await history(app, aliceToken, { opposite_id: bob });
 		expect(mine.body.data.messages.map((m: any) => m.status)).toEqual(["UNREAD", "READ", "READ"]);
 	});
 
-	it("§5.5 records the device that read (the token's device unless device_sn is given)", async () => {
+	it("records the device that read (the token's device unless device_sn is given)", async () => {
 		const { alice, bob, bobToken, ids } = await pairWithMessages(2);
 		const readDevice = async () =>
 			(
@@ -74,7 +74,7 @@ describe("GET /message/ack", () => {
 		expect(await readDevice()).toBe(9);
 	});
 
-	it("§5.5 without msg_id (or with 0) marks read up to the newest message the caller can see", async () => {
+	it("without msg_id (or with 0) marks read up to the newest message the caller can see", async () => {
 		const { alice, bob, aliceToken, bobToken, ids } = await pairWithMessages(3);
 		const reply = await call("/message/ack", { app, token: bobToken, query: { conversation_id: alice } });
 		expect(reply.status).toBe(200);
@@ -93,7 +93,7 @@ describe("GET /message/ack", () => {
 		expect(later).toBeGreaterThan(ids[2] as number);
 	});
 
-	it("§5.5 without msg_id a removed group member reads up to their removal only; no conversation at all is 404", async () => {
+	it("without msg_id a removed group member reads up to their removal only; no conversation at all is 404", async () => {
 		const [owner, member] = [await registerUser(app), await registerUser(app)];
 		const [ownerToken, memberToken] = [await userToken(app, owner), await userToken(app, member)];
 		const group = (await call("/group/create", { app, token: ownerToken, body: { user_list: [member] } })).body.data.group_id;
@@ -111,7 +111,7 @@ describe("GET /message/ack", () => {
 		expect(none.status).toBe(404);
 	});
 
-	it("§5.5 bad input: malformed msg_id or conversation_id, unknown peer, self", async () => {
+	it("bad input: malformed msg_id or conversation_id, unknown peer, self", async () => {
 		const { alice, bob, bobToken } = await pairWithMessages(1);
 		expect((await call("/message/ack", { app, token: bobToken, query: { conversation_id: alice, msg_id: "-1" } })).status).toBe(400);
 		expect((await call("/message/ack", { app, token: bobToken, query: { msg_id: 1 } })).status).toBe(400);

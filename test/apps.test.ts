@@ -5,14 +5,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { hashAdminToken } from "../src/auth/adminTokens";
 import { allMessages, call, createApp, entryFor, registerUser, send, type TestApp, userToken } from "./support";
 
-describe("§3 app keys: the source service's string AppIDs", () => {
+describe("app keys: the source service's string AppIDs", () => {
 	let first: TestApp;
 	let second: TestApp;
 	beforeAll(async () => {
 		[first, second] = [await createApp({ key: "welovemaxim" }), await createApp({ key: "We_Love-Maxim2" })];
 	});
 
-	it("§3 an app named by a string key works through every kind of call", async () => {
+	it("an app named by a string key works through every kind of call", async () => {
 		const [alice, bob] = [await registerUser(first), await registerUser(first)];
 		const login = await call("/token/id", { app: "welovemaxim", body: { user_id: alice, password: "secret-pw" } });
 		expect(login.status).toBe(200);
@@ -23,7 +23,7 @@ describe("§3 app keys: the source service's string AppIDs", () => {
 		expect(await entryFor(first, await userToken(first, bob), alice)).toMatchObject({ num: 1 });
 	});
 
-	it("§3 two apps with string keys are isolated: users, messages and tokens of one are not the other's", async () => {
+	it("two apps with string keys are isolated: users, messages and tokens of one are not the other's", async () => {
 		const [alice, bob] = [await registerUser(first), await registerUser(first)];
 		const aliceToken = await userToken(first, alice);
 		await send(first, aliceToken, { targets: [bob], content: "only in the first app" });
@@ -39,7 +39,7 @@ describe("§3 app keys: the source service's string AppIDs", () => {
 		expect(await allMessages(first, aliceToken, bob)).toHaveLength(1);
 	});
 
-	it("§3 a user token of one app presented with another app's key is 401", async () => {
+	it("a user token of one app presented with another app's key is 401", async () => {
 		const alice = await registerUser(first);
 		const token = await userToken(first, alice);
 		const reply = await call("/message/unread", { app: second, token });
@@ -47,7 +47,7 @@ describe("§3 app keys: the source service's string AppIDs", () => {
 		expect(reply.body).toEqual({ code: 401, message: "The access-token is invalid or expired.", data: null });
 	});
 
-	it("§3 an admin token of one app presented with another app's key is 401", async () => {
+	it("an admin token of one app presented with another app's key is 401", async () => {
 		const reply = await call("/message/unread", { app: second, token: first.adminToken });
 		expect(reply.status).toBe(401);
 	});
@@ -59,26 +59,26 @@ describe("§3 app keys: the source service's string AppIDs", () => {
 		["a slash", "we/love"],
 		["unicode", "caf\u00e9"],
 		["a dot", "we.love"],
-	])("§3 a malformed key (%s) is 400 naming app_id", async (_, key) => {
+	])("a malformed key (%s) is 400 naming app_id", async (_, key) => {
 		const reply = await call("/message/unread", { app: key, token: first.adminToken });
 		expect(reply.status).toBe(400);
 		expect(reply.body).toEqual({ code: 400, message: 'Header "app_id" must be 1-64 characters from A-Z, a-z, 0-9, _ and -.', data: null });
 	});
 
-	it("§3 a key of 64 characters is a key; unknown keys are 401", async () => {
+	it("a key of 64 characters is a key; unknown keys are 401", async () => {
 		const long = await createApp({ key: "k".repeat(64) });
 		expect((await call("/message/unread", { app: long, headers: { user_id: String(await registerUser(long)) } })).status).toBe(200);
 		const reply = await call("/message/unread", { app: "unknown-app", token: first.adminToken });
 		expect(reply).toMatchObject({ status: 401, body: { code: 401, message: "Unknown app_id unknown-app.", data: null } });
 	});
 
-	it("§3 keys are case-sensitive: another case is another (unknown) app", async () => {
+	it("keys are case-sensitive: another case is another (unknown) app", async () => {
 		expect((await call("/message/unread", { app: "WELOVEMAXIM", token: first.adminToken })).status).toBe(401);
 	});
 });
 
-describe("§3 migration 0003: existing apps keep their number as their key", () => {
-	it("§3 an app, its users, messages and a token made before keys go on working under key = its number", async () => {
+describe("migration 0003: existing apps keep their number as their key", () => {
+	it("an app, its users, messages and a token made before keys go on working under key = its number", async () => {
 		await reset();
 		const migrations = env.TEST_MIGRATIONS;
 		const before = migrations.filter((m) => m.name < "0003");

@@ -28,20 +28,20 @@ const sign = (claims: Record<string, unknown>, sub: string, expSeconds: number, 
 		.setExpirationTime(expSeconds)
 		.sign(new TextEncoder().encode(key));
 
-describe("§3 tenancy: the app_id header", () => {
-	it("§3 a missing app_id is 400 naming the header", async () => {
+describe("tenancy: the app_id header", () => {
+	it("a missing app_id is 400 naming the header", async () => {
 		const reply = await call("/message/conversation", { token: app.adminToken, query: { opposite_id: alice } });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toBe('Header "app_id" is required.');
 	});
 
-	it.each(["", "a b", "a/b", "caf\u00e9", "1.5", "x".repeat(65)])("§3 a malformed app_id %j is 400", async (appId) => {
+	it.each(["", "a b", "a/b", "caf\u00e9", "1.5", "x".repeat(65)])("a malformed app_id %j is 400", async (appId) => {
 		const reply = await call("/message/conversation", { token: app.adminToken, headers: { app_id: appId }, query: { opposite_id: alice } });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toContain('"app_id"');
 	});
 
-	it("§3 an unknown app is 401", async () => {
+	it("an unknown app is 401", async () => {
 		for (const key of ["987654", "no-such-app"]) {
 			const reply = await call("/message/conversation", { app: key, token: app.adminToken, query: { opposite_id: alice } });
 			expect(reply.status).toBe(401);
@@ -50,19 +50,19 @@ describe("§3 tenancy: the app_id header", () => {
 	});
 });
 
-describe("§3 credentials: the access-token header", () => {
-	it("§3 a missing access-token is 401", async () => {
+describe("credentials: the access-token header", () => {
+	it("a missing access-token is 401", async () => {
 		const reply = await call("/message/conversation", { app, token: null, query: { opposite_id: alice } });
 		expect(reply.status).toBe(401);
 		expect(reply.body.message).toBe('Header "access-token" is required.');
 	});
 
-	it("§3 a wrong admin token is 401", async () => {
+	it("a wrong admin token is 401", async () => {
 		const reply = await call("/message/conversation", { app, token: "adm_wrong", query: { opposite_id: alice } });
 		expect(reply.status).toBe(401);
 	});
 
-	it("§3 the admin token of another app is 401", async () => {
+	it("the admin token of another app is 401", async () => {
 		const reply = await call("/message/conversation", {
 			app,
 			token: other.adminToken,
@@ -72,7 +72,7 @@ describe("§3 credentials: the access-token header", () => {
 		expect(reply.status).toBe(401);
 	});
 
-	it("§3 a wrong admin token is checked against D1 once, then refused from memory for a minute (a new one still works at once)", async () => {
+	it("a wrong admin token is checked against D1 once, then refused from memory for a minute (a new one still works at once)", async () => {
 		const own = await createApp();
 		const wrong = `adm_${"0".repeat(64)}`;
 		await call("/message/unread", { app: own, token: own.adminToken, headers: { user_id: String(alice) } }); // warm the app memo
@@ -90,7 +90,7 @@ describe("§3 credentials: the access-token header", () => {
 		expect((await call("/app/settings", { app: own })).status).toBe(200);
 	});
 
-	it("§3 admin tokens are compared in constant time", async () => {
+	it("admin tokens are compared in constant time", async () => {
 		const spy = vi.spyOn(crypto.subtle, "timingSafeEqual");
 		await call("/message/conversation", { app, token: `adm_wrong_${crypto.randomUUID()}`, query: { opposite_id: alice } });
 		// Checked against the remembered app, then once more against D1 (a token may have rotated).
@@ -98,21 +98,21 @@ describe("§3 credentials: the access-token header", () => {
 		for (const [a, b] of spy.mock.calls as [ArrayBufferView, ArrayBufferView][]) expect(a.byteLength).toBe(b.byteLength);
 	});
 
-	it("§3 a user token of another app is 401", async () => {
+	it("a user token of another app is 401", async () => {
 		const stranger = await registerUser(other);
 		const token = await userToken(other, stranger);
 		const reply = await call("/message/conversation", { app, token, query: { opposite_id: alice } });
 		expect(reply.status).toBe(401);
 	});
 
-	it("§3 an expired user token is 401", async () => {
+	it("an expired user token is 401", async () => {
 		const token = await sign({ app: app.key, dsn: 0 }, String(alice), Math.floor(Date.now() / 1000) - 10);
 		const reply = await history(app, token, { opposite_id: bob });
 		expect(reply.status).toBe(401);
 		expect(reply.body.message).toBe("The access-token is invalid or expired.");
 	});
 
-	it("§3 a verified user token is remembered until its exp, and refused from then on", async () => {
+	it("a verified user token is remembered until its exp, and refused from then on", async () => {
 		const exp = Math.floor(Date.now() / 1000) + 60;
 		const token = await sign({ app: app.key, dsn: 0 }, String(alice), exp);
 		const verify = vi.spyOn(crypto.subtle, "verify");
@@ -125,13 +125,13 @@ describe("§3 credentials: the access-token header", () => {
 		expect(late.body.message).toBe("The access-token is invalid or expired.");
 	});
 
-	it("§3 a remembered token still names its own app: another app's app_id is 401", async () => {
+	it("a remembered token still names its own app: another app's app_id is 401", async () => {
 		expect((await history(app, aliceToken, { opposite_id: bob })).status).toBe(200);
 		const reply = await call("/message/conversation", { app: other, token: aliceToken, query: { opposite_id: bob } });
 		expect(reply.status).toBe(401);
 	});
 
-	it("§3 a user token without exp (signed with the real key) is 401; the same claims with exp are 200", async () => {
+	it("a user token without exp (signed with the real key) is 401; the same claims with exp are 200", async () => {
 		const key = new TextEncoder().encode(env.TOKEN_SIGNING_KEY);
 		const forever = await new SignJWT({ app: app.key, dsn: 0 }).setProtectedHeader({ alg: "HS256" }).setSubject(String(alice)).sign(key);
 		const reply = await history(app, forever, { opposite_id: bob });
@@ -141,7 +141,7 @@ describe("§3 credentials: the access-token header", () => {
 		expect((await history(app, bounded, { opposite_id: bob })).status).toBe(200);
 	});
 
-	it("§3 a tampered user token is 401", async () => {
+	it("a tampered user token is 401", async () => {
 		const [header, , signature] = aliceToken.split(".");
 		const forged = btoa(JSON.stringify({ app: app.key, dsn: 0, sub: String(bob), exp: 4102444800 }))
 			.replace(/=+$/, "")
@@ -152,7 +152,7 @@ describe("§3 credentials: the access-token header", () => {
 		expect((await history(app, flipped, { opposite_id: bob })).status).toBe(401);
 	});
 
-	it("§3 a token signed with another key, or with alg none, is 401", async () => {
+	it("a token signed with another key, or with alg none, is 401", async () => {
 		const otherKey = await sign({ app: app.key, dsn: 0 }, String(alice), 4102444800, "another-key-of-at-least-32-characters!!");
 		expect((await history(app, otherKey, { opposite_id: bob })).status).toBe(401);
 		const b64 = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, "");
@@ -161,8 +161,8 @@ describe("§3 credentials: the access-token header", () => {
 	});
 });
 
-describe("§3 acting identity", () => {
-	it("§3 a user token with a user_id header naming another user is 403", async () => {
+describe("acting identity", () => {
+	it("a user token with a user_id header naming another user is 403", async () => {
 		const reply = await history(app, aliceToken, { opposite_id: bob });
 		expect(reply.status).toBe(200);
 		const foreign = await call("/message/conversation", {
@@ -181,12 +181,12 @@ describe("§3 acting identity", () => {
 		expect(same.status).toBe(200);
 	});
 
-	it("§3 a user token with a group_id header is 403", async () => {
+	it("a user token with a group_id header is 403", async () => {
 		const reply = await call("/message/conversation", { app, token: aliceToken, headers: { group_id: "5" }, query: { opposite_id: bob } });
 		expect(reply.status).toBe(403);
 	});
 
-	it("§3 admin + user_id acts exactly as that user", async () => {
+	it("admin + user_id acts exactly as that user", async () => {
 		const asBob = await call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
 		expect(asBob.status).toBe(200);
 		expect(asBob.body.data.messages[0]).toMatchObject({ content: "private to app 1", status: "DELIVERED" });
@@ -200,7 +200,7 @@ describe("§3 acting identity", () => {
 		expect(page.body.data.messages[0]).toMatchObject({ content: "as bob", from_xid: { uid: bob } });
 	});
 
-	it("§3 acting is logged only where the deployment asks (AUDIT_ADMIN_ACTING): who acted for whom, with the request id", async () => {
+	it("acting is logged only where the deployment asks (AUDIT_ADMIN_ACTING): who acted for whom, with the request id", async () => {
 		const logged = vi.spyOn(console, "log").mockImplementation(() => {});
 		const linesOf = (reply: Reply) =>
 			logged.mock.calls.map(([l]) => String(l)).filter((l) => l.includes(reply.headers.get("x-request-id") as string));
@@ -227,21 +227,21 @@ describe("§3 acting identity", () => {
 		}
 	});
 
-	it("§3 admin + user_id of a user who does not exist is 404", async () => {
+	it("admin + user_id of a user who does not exist is 404", async () => {
 		const reply = await call("/message/conversation", { app, headers: { user_id: "999999" }, query: { opposite_id: alice } });
 		expect(reply.status).toBe(404);
 		expect(reply.body.message).toBe("User 999999 does not exist.");
 	});
 
-	it("§3 history called by the admin without user_id is 400 naming the header", async () => {
+	it("history called by the admin without user_id is 400 naming the header", async () => {
 		const reply = await call("/message/conversation", { app, query: { opposite_id: alice } });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toContain('"user_id"');
 	});
 });
 
-describe("§3 nothing of one app is visible to another", () => {
-	it("§3 another app cannot name this app's users, read their history or message them", async () => {
+describe("nothing of one app is visible to another", () => {
+	it("another app cannot name this app's users, read their history or message them", async () => {
 		const stranger = await registerUser(other);
 		const strangerToken = await userToken(other, stranger);
 		expect(
@@ -252,7 +252,7 @@ describe("§3 nothing of one app is visible to another", () => {
 		expect((await call("/token/id", { app: other, token: null, body: { user_id: alice, password: "secret-pw" } })).status).toBe(401);
 	});
 
-	it("§3 the same username can exist in two apps as two users", async () => {
+	it("the same username can exist in two apps as two users", async () => {
 		const a = await call("/user/register/v2", { app, body: { username: "same-name", password: "secret-pw" } });
 		const b = await call("/user/register/v2", { app: other, body: { username: "same-name", password: "secret-pw" } });
 		expect(a.status).toBe(200);
@@ -261,8 +261,8 @@ describe("§3 nothing of one app is visible to another", () => {
 	});
 });
 
-describe("§3 admin token rotation", () => {
-	it("§3 a rotated admin token works at once; the old one stops within the 60 s app memo", async () => {
+describe("admin token rotation", () => {
+	it("a rotated admin token works at once; the old one stops within the 60 s app memo", async () => {
 		const rotating = await createApp();
 		const user = await registerUser(rotating);
 		const asAdmin = (token: string) =>

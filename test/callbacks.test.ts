@@ -1,4 +1,4 @@
-// SPEC §6.2 message callbacks, inside workerd: the outbox row is written in the
+// docs/API.md "Message callbacks" message callbacks, inside workerd: the outbox row is written in the
 // write's own batch (for apps that want it), the conversation's object
 // delivers in commit order with both signatures, retries with backoff,
 // dead-letters, redelivers in order; the Cron Trigger sweeps and purges.
@@ -61,8 +61,8 @@ async function recordDelivered(stub: DurableObjectStub) {
 	await runDurableObjectAlarm(stub);
 }
 
-describe("§6.2 the outbox is written with the write it reports", () => {
-	it("§6.2 an app without a callback URL pays nothing: no row for any write", async () => {
+describe("the outbox is written with the write it reports", () => {
+	it("an app without a callback URL pays nothing: no row for any write", async () => {
 		const p = await pair();
 		const sent = await send(p.app, p.aliceToken, { targets: [p.bob], content: "hi" });
 		const id = sent.body.msg_ids[0];
@@ -74,7 +74,7 @@ describe("§6.2 the outbox is written with the write it reports", () => {
 		expect(await outbox(p.app.appId)).toEqual([]);
 	});
 
-	it("§6.2 a failing batch writes neither the message nor its callback (503, nothing owed)", async () => {
+	it("a failing batch writes neither the message nor its callback (503, nothing owed)", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		const batch = vi.spyOn(d1Sessions, "batch").mockRejectedValueOnce(new Error("D1_ERROR: Network connection lost (injected)"));
@@ -90,7 +90,7 @@ describe("§6.2 the outbox is written with the write it reports", () => {
 		expect(r?.body.msgId).toBe(String(ok.body.msg_ids[0]));
 	});
 
-	it("§6.2 online_only sends and operations are never called back", async () => {
+	it("online_only sends and operations are never called back", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url, callback_events: ["CHAT", "APPEND", "REPLACE", "RECALL", "READ"] });
 		const sent = await send(p.app, p.aliceToken, { targets: [p.bob], content: "stored" });
@@ -106,8 +106,8 @@ describe("§6.2 the outbox is written with the write it reports", () => {
 	});
 });
 
-describe("§6.2 what a callback carries", () => {
-	it("§6.2 CHAT: the source service's fields, ids as decimal strings, and both signatures", async () => {
+describe("what a callback carries", () => {
+	it("CHAT: the source service's fields, ids as decimal strings, and both signatures", async () => {
 		const secret = "callback-secret-0123456789";
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url, callback_secret: secret });
@@ -149,7 +149,7 @@ describe("§6.2 what a callback carries", () => {
 		expect(v1).not.toBe(await hmacHex(secret, `${t}.${r.raw} `));
 	});
 
-	it("§6.2 without a secret neither signature header is sent", async () => {
+	it("without a secret neither signature header is sent", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		await send(p.app, p.aliceToken, { targets: [p.bob], content: "unsigned" });
@@ -158,7 +158,7 @@ describe("§6.2 what a callback carries", () => {
 		expect(r?.headers["x-signature"]).toBeUndefined();
 	});
 
-	it("§6.2 GROUPCHAT is one callback per message (not per member), to the group; notify is is_system from uid 0", async () => {
+	it("GROUPCHAT is one callback per message (not per member), to the group; notify is is_system from uid 0", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		const carol = await registerUser(p.app);
@@ -184,7 +184,7 @@ describe("§6.2 what a callback carries", () => {
 		});
 	});
 
-	it("§6.2 APPEND carries the chunk, REPLACE the whole new content; RECALL and READ only when enabled; an empty APPEND is not called back", async () => {
+	it("APPEND carries the chunk, REPLACE the whole new content; RECALL and READ only when enabled; an empty APPEND is not called back", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		const sent = await send(p.app, p.aliceToken, { targets: [p.bob], content: "Hel" });
@@ -222,8 +222,8 @@ describe("§6.2 what a callback carries", () => {
 	});
 });
 
-describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
-	it("§6.2 concurrent sends: every callback once, each conversation's in commit (msgId) order", async () => {
+describe("delivery: order, retries, dead letters, redelivery", () => {
+	it("concurrent sends: every callback once, each conversation's in commit (msgId) order", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		const carol = await registerUser(p.app);
@@ -244,7 +244,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect(new Set(got.map((r) => r.headers["x-webhook-id"])).size).toBe(100);
 	});
 
-	it("§6.2 conversations do not wait for each other: while one conversation's receiver hangs, another's callbacks arrive", async () => {
+	it("conversations do not wait for each other: while one conversation's receiver hangs, another's callbacks arrive", async () => {
 		let release = () => {};
 		const hanging = new Promise<void>((resolve) => {
 			release = resolve;
@@ -265,7 +265,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect((await hook.count(7)).at(-1)?.body.content).toBe("behind the stuck one");
 	});
 
-	it("§6.2 backoff: 1 s doubling with ±20 % jitter, capped at 10 min", () => {
+	it("backoff: 1 s doubling with ±20 % jitter, capped at 10 min", () => {
 		expect([1, 2, 3, 4].map((n) => backoffMs(n, 0.5))).toEqual([1000, 2000, 4000, 8000]);
 		expect(backoffMs(1, 0)).toBe(800);
 		expect(backoffMs(1, 1)).toBe(1200);
@@ -275,7 +275,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		for (let n = 1; n <= 40; n++) expect(backoffMs(n, Math.random())).toBeLessThanOrEqual(600_000);
 	});
 
-	it("§6.2 a receiver failing twice then answering 200: three attempts, one webhook id, attempt 1-2-3, waits by the backoff (injected clock)", async () => {
+	it("a receiver failing twice then answering 200: three attempts, one webhook id, attempt 1-2-3, waits by the backoff (injected clock)", async () => {
 		const hook = receiver((_, n) => new Response("busy", { status: n <= 2 ? 503 : 200 }));
 		const p = await pair({ callback_url: hook.url });
 		const stub = conversationObject(env, p.app.appId, pairKey(p.alice, p.bob));
@@ -306,7 +306,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect(new Set(hook.received.map((r) => r.raw)).size).toBe(1);
 	});
 
-	it("§6.2 a timeout or connection error counts as a failed attempt", async () => {
+	it("a timeout or connection error counts as a failed attempt", async () => {
 		const hook = receiver(() => {
 			throw new DOMException("The operation timed out.", "TimeoutError");
 		});
@@ -328,7 +328,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect(vi.mocked(transport.post).mock.calls.at(-1)?.[1]).toMatchObject({ redirect: "manual" });
 	});
 
-	it("§6.2 dead-lettered after callback_max_attempts; the conversation's next callback waits for it; listed newest first; redelivered in order", async () => {
+	it("dead-lettered after callback_max_attempts; the conversation's next callback waits for it; listed newest first; redelivered in order", async () => {
 		const hook = receiver(() => new Response("down", { status: 500 }));
 		const p = await pair({ callback_url: hook.url, callback_max_attempts: 2 });
 		const stub = conversationObject(env, p.app.appId, pairKey(p.alice, p.bob));
@@ -382,7 +382,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect((await call("/app/callbacks/failed", { app: p.app })).body.data).toEqual([]);
 	});
 
-	it("§6.2 redeliver {all: true}, and only for the app's own dead letters; admin only; bad bodies are 400", async () => {
+	it("redeliver {all: true}, and only for the app's own dead letters; admin only; bad bodies are 400", async () => {
 		const hook = receiver(() => new Response("down", { status: 500 }));
 		const p = await pair({ callback_url: hook.url, callback_max_attempts: 1 });
 		const other = await pair({ callback_url: hook.url, callback_max_attempts: 1 });
@@ -405,7 +405,7 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 		expect((await outbox(other.app.appId))[0]?.state).toBe("dead");
 	});
 
-	it("§6.2 callbacks owed while the app has no callback_url any more are dead-lettered, not dropped", async () => {
+	it("callbacks owed while the app has no callback_url any more are dead-lettered, not dropped", async () => {
 		const hook = receiver(() => new Response("down", { status: 500 }));
 		const p = await pair({ callback_url: hook.url });
 		await send(p.app, p.aliceToken, { targets: [p.bob], content: "owed" });
@@ -418,8 +418,8 @@ describe("§6.2 delivery: order, retries, dead letters, redelivery", () => {
 	});
 });
 
-describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses none", () => {
-	it("§6.2 a busy conversation records (deletes) its delivered callbacks in its next send's own batch (no write of their own)", async () => {
+describe("delivered callbacks are recorded in D1 together; a crash loses none", () => {
+	it("a busy conversation records (deletes) its delivered callbacks in its next send's own batch (no write of their own)", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		await send(p.app, p.aliceToken, { targets: [p.bob], content: "first" });
@@ -437,7 +437,7 @@ describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses n
 		expect((await outbox(p.app.appId)).map((r) => r.content)).toEqual(["second"]);
 	});
 
-	it("§6.2 delivered callbacks are recorded (deleted) a few seconds later in one write; a fresh instance (after a crash) loses none, and sends again, with the same webhook ids, only those not yet recorded", async () => {
+	it("delivered callbacks are recorded (deleted) a few seconds later in one write; a fresh instance (after a crash) loses none, and sends again, with the same webhook ids, only those not yet recorded", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		const stub = conversationObject(env, p.app.appId, pairKey(p.alice, p.bob));
@@ -468,8 +468,8 @@ describe("§6.2 delivered callbacks are recorded in D1 together; a crash loses n
 	});
 });
 
-describe("§6.2 §7 the schedule: sweep and purge", () => {
-	it("§6.2 a callback owed without a wake-up (the process died after the commit) is delivered by the Cron Trigger's sweep", async () => {
+describe("the schedule: sweep and purge", () => {
+	it("a callback owed without a wake-up (the process died after the commit) is delivered by the Cron Trigger's sweep", async () => {
 		const hook = receiver();
 		const p = await pair({ callback_url: hook.url });
 		const created = await call("/group/create", { app: p.app, token: p.aliceToken, body: { user_list: [p.bob] } });
@@ -497,7 +497,7 @@ describe("§6.2 §7 the schedule: sweep and purge", () => {
 		expect(r?.body).toMatchObject({ type: "GROUPCHAT", msgId: String(msg?.id), content: "orphan", to: { uid: String(groupId) } });
 	});
 
-	it("§7 the schedule purges dead letters after 30 days and dedupe rows after their window; delivered callbacks are deleted as they are recorded", async () => {
+	it("the schedule purges dead letters after 30 days and dedupe rows after their window; delivered callbacks are deleted as they are recorded", async () => {
 		const app = await createApp();
 		const now = Date.now();
 		const row = (state: string, settledAt: number | null) =>

@@ -1,4 +1,4 @@
-// Realtime channels in tests (SPEC §6.3): open one through the Worker and
+// Realtime channels in tests (docs/API.md "Real-time delivery"): open one through the Worker and
 // collect what it receives.
 import { SELF } from "cloudflare:test";
 import { expect, vi } from "vitest";

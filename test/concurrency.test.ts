@@ -33,7 +33,8 @@ afterEach(() => vi.restoreAllMocks());
 /**
  * Local D1 is so fast that writes rarely interleave by chance. Delay every
  * batch by a random few milliseconds, so that anything not serialised by the
- * conversation object would commit out of order (PLATFORM-NOTES §1).
+ * conversation object would commit out of order (any await inside an object that is
+ * not its own storage lets other calls in).
  */
 function slowD1() {
 	const d1 = d1Sessions;
@@ -58,11 +59,11 @@ const side = async (userId: number, peerId: number) => {
 };
 
 describe("Conversation ordering under concurrency", () => {
-	it("§7 200 concurrent sends into one conversation: 200 messages, ids strictly increasing, unread exactly 200", async () => {
+	it("200 concurrent sends into one conversation: 200 messages, ids strictly increasing, unread exactly 200", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		slowD1();
-		// Readers page the newest messages while the sends commit (SPEC §5: never a message before the ones below it).
+		// Readers page the newest messages while the sends commit (docs/API.md: never a message before the ones below it).
 		const pages: number[][] = [];
 		let storming = true;
 		const reader = async () => {
@@ -102,7 +103,7 @@ describe("Conversation ordering under concurrency", () => {
 		expect((await side(bob, alice))?.unread_count).toBe(200);
 	});
 
-	it("§5.4 200 concurrent sends from both users: every unread count equals its definition", async () => {
+	it("200 concurrent sends from both users: every unread count equals its definition", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		slowD1();
@@ -128,7 +129,7 @@ describe("Conversation ordering under concurrency", () => {
 		}
 	});
 
-	it("§5.4 while one user sends 100 messages the other acks and the sender recalls, concurrently: unread lists and histories equal the definitions", async () => {
+	it("while one user sends 100 messages the other acks and the sender recalls, concurrently: unread lists and histories equal the definitions", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		slowD1();
@@ -162,7 +163,7 @@ describe("Conversation ordering under concurrency", () => {
 		for (const m of await allMessages(app, aliceToken, bob)) if (m.msg_id <= bobRead) expect(m.status).toBe("READ");
 	});
 
-	it("§7 sends that queue up in one conversation reach D1 together (group commit), each with its own id", async () => {
+	it("sends that queue up in one conversation reach D1 together (group commit), each with its own id", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		slowD1();
@@ -178,8 +179,8 @@ describe("Conversation ordering under concurrency", () => {
 	});
 });
 
-describe("§4 membership changes under concurrency", () => {
-	it("§4 20 concurrent invites and kicks of overlapping users: every answer is a real change, and they add up to the final membership", async () => {
+describe("membership changes under concurrency", () => {
+	it("20 concurrent invites and kicks of overlapping users: every answer is a real change, and they add up to the final membership", async () => {
 		const owner = await registerUser(app);
 		const ownerToken = await userToken(app, owner);
 		const users = [await registerUser(app), await registerUser(app), await registerUser(app), await registerUser(app)];
@@ -207,7 +208,7 @@ describe("§4 membership changes under concurrency", () => {
 		for (const user of users) expect(net.get(user)).toBe(final.has(user) ? 1 : 0);
 	});
 
-	it("§4 the same member leaving twice at once: one 200, one 404", async () => {
+	it("the same member leaving twice at once: one 200, one 404", async () => {
 		const owner = await registerUser(app);
 		const member = await registerUser(app);
 		const created = await call("/group/create", { app, token: await userToken(app, owner), body: { name: "exit", user_list: [member] } });
@@ -221,7 +222,7 @@ describe("§4 membership changes under concurrency", () => {
 	});
 });
 
-describe("§5 message timestamps are taken where the order is decided", () => {
+describe("message timestamps are taken where the order is decided", () => {
 	const timestamps = async (appId: number, key: string) =>
 		(
 			await env.DB.prepare("SELECT timestamp FROM messages WHERE app_id = ? AND conversation_key = ? ORDER BY id")
@@ -230,7 +231,7 @@ describe("§5 message timestamps are taken where the order is decided", () => {
 		).results.map((r) => r.timestamp);
 	const nonDecreasing = (list: number[]) => list.every((t, i) => i === 0 || t >= (list[i - 1] as number));
 
-	it("§5 concurrent sends under a clock that jumps back and forth: timestamp never decreases along msg_id (property)", async () => {
+	it("concurrent sends under a clock that jumps back and forth: timestamp never decreases along msg_id (property)", async () => {
 		await fc.assert(
 			fc.asyncProperty(fc.array(fc.integer({ min: -5_000, max: 5_000 }), { minLength: 2, maxLength: 20 }), async (jumps) => {
 				vi.restoreAllMocks();
@@ -253,7 +254,7 @@ describe("§5 message timestamps are taken where the order is decided", () => {
 		);
 	});
 
-	it("§5 a writer whose clock is behind D1's newest message (a cold object elsewhere) still never goes below it", async () => {
+	it("a writer whose clock is behind D1's newest message (a cold object elsewhere) still never goes below it", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		expect((await send(app, await userToken(app, alice), { targets: [bob], content: "now" })).status).toBe(200);
 		const key = pairKey(alice, bob);

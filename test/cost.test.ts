@@ -1,4 +1,4 @@
-// SPEC §7 cost per request, counted with test/meter.ts. Each case runs once to
+// docs/API.md cost per request, counted with test/meter.ts. Each case runs once to
 // warm the isolate (app and user memos), then is measured. The COST lines are
 // read by `npm run bench` for bench/RESULTS.md.
 import { env } from "cloudflare:workers";
@@ -55,31 +55,31 @@ async function costOf(name: string, request: () => Promise<{ status: number }>, 
 
 let txn = 1000;
 
-describe("§7 cost per request", () => {
-	it("§7 GET /healthz does no I/O", async () => {
+describe("cost per request", () => {
+	it("GET /healthz does no I/O", async () => {
 		expect(await costOf("GET /healthz", () => call("/healthz"))).toEqual({ d1: 0, durableObject: 0, kv: 0 });
 	});
 
-	it("§7 a send to one user is one Durable Object call and one D1 round trip", async () => {
+	it("a send to one user is one Durable Object call and one D1 round trip", async () => {
 		const cost = await costOf("send 1:1", () => send(app, aliceToken, { targets: [bob], content: "cost" }));
 		expect(cost).toEqual({ d1: 1, durableObject: 1, kv: 0 });
 	});
 
-	it("§7 with transaction_id it adds only the KV fast path (a read, and a write after success)", async () => {
+	it("with transaction_id it adds only the KV fast path (a read, and a write after success)", async () => {
 		const cost = await costOf("send 1:1 + transaction_id", () =>
 			send(app, aliceToken, { transaction_id: ++txn, targets: [bob], content: "cost" }),
 		);
 		expect(cost).toEqual({ d1: 1, durableObject: 1, kv: 2 });
 	});
 
-	it("§7 a replayed transaction_id is answered from KV alone", async () => {
+	it("a replayed transaction_id is answered from KV alone", async () => {
 		const cost = await costOf("send replayed from KV", () =>
 			send(app, aliceToken, { transaction_id: 999, targets: [bob], content: "again" }),
 		);
 		expect(cost).toEqual({ d1: 0, durableObject: 0, kv: 1 });
 	});
 
-	it("§6.4 §7 with send_rate_per_min set, a send adds one call to the sender's rate limiter and no D1 round trip", async () => {
+	it("with send_rate_per_min set, a send adds one call to the sender's rate limiter and no D1 round trip", async () => {
 		const limited = await createApp();
 		const [from, to] = [await registerUser(limited), await registerUser(limited)];
 		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 1000 } })).status).toBe(200);
@@ -88,13 +88,13 @@ describe("§7 cost per request", () => {
 		expect(cost).toEqual({ d1: 1, durableObject: 2, kv: 0 });
 	});
 
-	it("§7 a send to three users is one Durable Object call and one D1 round trip per conversation", async () => {
+	it("a send to three users is one Durable Object call and one D1 round trip per conversation", async () => {
 		const [c, d] = [await registerUser(app), await registerUser(app)];
 		const cost = await costOf("send to 3 users", () => send(app, aliceToken, { targets: [bob, c, d], content: "cost" }));
 		expect(cost).toEqual({ d1: 3, durableObject: 3, kv: 0 });
 	});
 
-	it("§7 history is one D1 round trip", async () => {
+	it("history is one D1 round trip", async () => {
 		expect(await costOf("GET /message/conversation", () => history(app, bobToken, { opposite_id: alice }))).toEqual({
 			d1: 1,
 			durableObject: 0,
@@ -102,7 +102,7 @@ describe("§7 cost per request", () => {
 		});
 	});
 
-	it("§7 §5.3 a read does not write on its hot path: history writes the delivered position only when it moves", async () => {
+	it("a read does not write on its hot path: history writes the delivered position only when it moves", async () => {
 		const [p, q] = [await registerUser(app), await registerUser(app)];
 		const [pToken, qToken] = [await userToken(app, p), await userToken(app, q)];
 		const read = () => history(app, qToken, { opposite_id: p });
@@ -125,7 +125,7 @@ describe("§7 cost per request", () => {
 		}
 	});
 
-	it("§7 a group's history never writes (its own messages are DELIVERED, §5.3)", async () => {
+	it("a group's history never writes (its own messages are DELIVERED, docs/API.md)", async () => {
 		const member = await registerUser(app);
 		const memberToken = await userToken(app, member);
 		const group = (await call("/group/create", { app, token: aliceToken, body: { user_list: [member] } })).body.data.group_id;
@@ -142,33 +142,33 @@ describe("§7 cost per request", () => {
 		}
 	});
 
-	it("§7 history read by the admin acting as a user is one D1 round trip", async () => {
+	it("history read by the admin acting as a user is one D1 round trip", async () => {
 		const asBob = () => call("/message/conversation", { app, headers: { user_id: String(bob) }, query: { opposite_id: alice } });
 		expect(await costOf("GET /message/conversation (admin + user_id)", asBob)).toEqual({ d1: 1, durableObject: 0, kv: 0 });
 	});
 
-	it("§7 the unread list is one D1 round trip", async () => {
+	it("the unread list is one D1 round trip", async () => {
 		expect(await costOf("GET /message/unread", () => unreadList(app, bobToken))).toEqual({ d1: 1, durableObject: 0, kv: 0 });
 	});
 
-	it("§7 ack is one Durable Object call and one D1 round trip", async () => {
+	it("ack is one Durable Object call and one D1 round trip", async () => {
 		const [msgId] = (await send(app, aliceToken, { targets: [bob], content: "ack me" })).body.msg_ids;
 		expect(await costOf("GET /message/ack", () => ack(app, bobToken, alice, msgId))).toEqual({ d1: 1, durableObject: 1, kv: 0 });
 	});
 
-	it("§7 recall by the sender is one Durable Object call and one D1 round trip", async () => {
+	it("recall by the sender is one Durable Object call and one D1 round trip", async () => {
 		const [msgId] = (await send(app, aliceToken, { targets: [bob], content: "recall me" })).body.msg_ids;
 		expect(await costOf("POST /message/recall", () => recall(app, aliceToken, bob, msgId))).toEqual({ d1: 1, durableObject: 1, kv: 0 });
 	});
 
-	it("§7 delete conversation is one Durable Object call and one D1 round trip", async () => {
+	it("delete conversation is one Durable Object call and one D1 round trip", async () => {
 		// Each round deletes a conversation that a new message brought back.
 		const bringBack = async () => void (await send(app, aliceToken, { targets: [bob], content: "back" }));
 		const remove = () => deleteConversation(app, bobToken, alice);
 		expect(await costOf("DELETE /message/conversation", remove, bringBack)).toEqual({ d1: 1, durableObject: 1, kv: 0 });
 	});
 
-	it("§7 a send into a group of 1,000 members costs the same D1 round trips and DO calls as into a group of 3", async () => {
+	it("a send into a group of 1,000 members costs the same D1 round trips and DO calls as into a group of 3", async () => {
 		const list = Array.from({ length: 1000 }, (_, i) => ({ username: `member-${i}`, password: "secret-pw" }));
 		const members: number[] = [];
 		for (let i = 0; i < list.length; i += 100) {
@@ -188,7 +188,7 @@ describe("§7 cost per request", () => {
 		const [entry] = (await unreadList(app, await userToken(app, members[500] as number))).body.data;
 		expect(entry).toMatchObject({ conversation_id: { uid: big.group_id }, num: 2 });
 
-		// §6.3 With 10 of the 1,000 online: the same D1 round trips, and one push per online member — never one per member.
+		// docs/API.md "Real-time delivery" With 10 of the 1,000 online: the same D1 round trips, and one push per online member — never one per member.
 		const online = await Promise.all(members.slice(0, 10).map(async (member) => connect(asUser(app, await userToken(app, member)))));
 		const m = meter();
 		try {
@@ -202,7 +202,7 @@ describe("§7 cost per request", () => {
 		}
 	});
 
-	it("§6.2 §7 with callbacks on, a send is still one DO call and one D1 round trip; its callback is delivered after the answer", async () => {
+	it("with callbacks on, a send is still one DO call and one D1 round trip; its callback is delivered after the answer", async () => {
 		const hooked = await createApp();
 		const [ann, ben] = [await registerUser(hooked), await registerUser(hooked)];
 		const annToken = await userToken(hooked, ann);
@@ -223,7 +223,7 @@ describe("§7 cost per request", () => {
 		expect((await hook.count(2)).map((r) => r.body.content)).toEqual(["hooked", "hooked"]);
 	});
 
-	it("§7 the group reads (member_list, user_joined) are one D1 round trip each", async () => {
+	it("the group reads (member_list, user_joined) are one D1 round trip each", async () => {
 		const group = (await call("/group/create", { app, token: aliceToken, body: { user_list: [bob] } })).body.data.group_id;
 		const list = () => call("/group/member_list", { app, token: bobToken, query: { group_id: group, limit: 1 } });
 		expect(await costOf("GET /group/member_list", list)).toEqual({ d1: 1, durableObject: 0, kv: 0 });

@@ -50,7 +50,7 @@ beforeAll(async () => {
 afterEach(() => vi.restoreAllMocks());
 
 describe("apps on several D1 databases", () => {
-	it("§7 each app's users, messages, conversation state and callbacks are in its own database and nowhere else", async () => {
+	it("each app's users, messages, conversation state and callbacks are in its own database and nowhere else", async () => {
 		for (const s of [one, two]) {
 			expect((await send(s.app, s.aliceToken, { targets: [s.bob], content: `to ${s.app.key}` })).status).toBe(200);
 			const group = await call("/group/create", { app: s.app, token: s.aliceToken, body: { user_list: [s.bob] } });
@@ -78,7 +78,7 @@ describe("apps on several D1 databases", () => {
 		]);
 	});
 
-	it("§7 every endpoint works for an app on the second database: history, unread, ack, recall, delete", async () => {
+	it("every endpoint works for an app on the second database: history, unread, ack, recall, delete", async () => {
 		const s = await side("DB_2");
 		const sent = await send(s.app, s.aliceToken, { targets: [s.bob], content: "on DB_2" });
 		const msgId = sent.body.msg_ids[0];
@@ -100,7 +100,7 @@ describe("apps on several D1 databases", () => {
 		expect((await rowsIn(env.DB, "messages", s.app.appId)) + (await rowsIn(env.DB, "conversation_members", s.app.appId))).toBe(0);
 	});
 
-	it("§7 §6.2 callbacks follow the app: an app on DB_2 hears its sends, signed with its own settings", async () => {
+	it("callbacks follow the app: an app on DB_2 hears its sends, signed with its own settings", async () => {
 		const s = await side("DB_2");
 		const hook = receiver();
 		await setSettings(s.app, { callback_url: hook.url });
@@ -111,7 +111,7 @@ describe("apps on several D1 databases", () => {
 		expect(await rowsIn(env.DB, "callback_outbox", s.app.appId)).toBe(0);
 	});
 
-	it("§7 §6.3 channels follow the app: a user of an app on DB_2 is online there and gets the push", async () => {
+	it("channels follow the app: a user of an app on DB_2 is online there and gets the push", async () => {
 		const s = await side("DB_2");
 		const channel = await connect(asUser(s.app, s.bobToken));
 		try {
@@ -125,7 +125,7 @@ describe("apps on several D1 databases", () => {
 		}
 	});
 
-	it("§7 one database failing (injected) leaves apps on the other untouched; the failing one answers 503", async () => {
+	it("one database failing (injected) leaves apps on the other untouched; the failing one answers 503", async () => {
 		const fetcherOf = (d: unknown) => (d as { fetcher: unknown }).fetcher;
 		const broken = fetcherOf(env.DB_2);
 		const failing = (target: object, name: "prepare" | "batch") => {
@@ -171,7 +171,7 @@ describe("replica reads with bookmarks (D1 Sessions API)", () => {
 		return starts;
 	}
 
-	it("§2 every write answers with an x-d1-bookmark; later writes answer later bookmarks", async () => {
+	it("every write answers with an x-d1-bookmark; later writes answer later bookmarks", async () => {
 		const first = await send(one.app, one.aliceToken, { targets: [one.bob], content: "b1" });
 		const second = await send(one.app, one.aliceToken, { targets: [one.bob], content: "b2" });
 		const registered = await call("/user/register/v2", {
@@ -182,7 +182,7 @@ describe("replica reads with bookmarks (D1 Sessions API)", () => {
 		expect(String(second.headers.get("x-d1-bookmark")) > String(first.headers.get("x-d1-bookmark"))).toBe(true);
 	});
 
-	it("§2 a read presenting a write's bookmark starts its session there and sees the write", async () => {
+	it("a read presenting a write's bookmark starts its session there and sees the write", async () => {
 		const sent = await send(two.app, two.aliceToken, { targets: [two.bob], content: "after the bookmark" });
 		const bookmark = String(sent.headers.get("x-d1-bookmark"));
 		const starts = sessionStarts();
@@ -198,7 +198,7 @@ describe("replica reads with bookmarks (D1 Sessions API)", () => {
 		expect(String(read.headers.get("x-d1-bookmark")) >= bookmark).toBe(true);
 	});
 
-	it("§2 a read without a bookmark reads the primary (the binding itself, no session), so it sees every earlier write", async () => {
+	it("a read without a bookmark reads the primary (the binding itself, no session), so it sees every earlier write", async () => {
 		const sent = await send(one.app, one.aliceToken, { targets: [one.bob], content: "no bookmark needed" });
 		const starts = sessionStarts();
 		const read = await history(one.app, one.bobToken, { opposite_id: one.alice });
@@ -229,7 +229,7 @@ describe("replica reads with bookmarks (D1 Sessions API)", () => {
 		}
 	});
 
-	it("§2 a GET that writes through a conversation object (ack) answers with the object's bookmark", async () => {
+	it("a GET that writes through a conversation object (ack) answers with the object's bookmark", async () => {
 		const sent = await send(one.app, one.aliceToken, { targets: [one.bob], content: "to ack" });
 		const acked = await call("/message/ack", {
 			app: one.app,
@@ -240,7 +240,7 @@ describe("replica reads with bookmarks (D1 Sessions API)", () => {
 		expect(String(acked.headers.get("x-d1-bookmark")) > String(sent.headers.get("x-d1-bookmark"))).toBe(true);
 	});
 
-	it("§2 a malformed x-d1-bookmark is 400 and changes nothing", async () => {
+	it("a malformed x-d1-bookmark is 400 and changes nothing", async () => {
 		const before = await snapshot();
 		for (const bad of ["garbage", "first-unconstrained", "00000000-0000000b-00000000", "".padEnd(300, "a")]) {
 			const reply = await call("/message/send", {

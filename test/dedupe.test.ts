@@ -25,7 +25,7 @@ const countContent = async (token: string, peer: number, content: string) =>
 	(await allMessages(app, token, peer)).filter((m) => m.content === content).length;
 
 describe("POST /message/send with transaction_id", () => {
-	it("§5.1 a repeat gets the first response (same msg_ids) with idempotent-replayed, and sends nothing", async () => {
+	it("a repeat gets the first response (same msg_ids) with idempotent-replayed, and sends nothing", async () => {
 		const first = await send(app, aliceToken, { transaction_id: 1, targets: [bob, carol], content: "once" });
 		expect(first.status).toBe(200);
 		expect(first.headers.get("idempotent-replayed")).toBeNull();
@@ -36,7 +36,7 @@ describe("POST /message/send with transaction_id", () => {
 		expect(await countContent(bobToken, alice, "once")).toBe(1);
 	});
 
-	it("§5.1 the same id with a different body is 409", async () => {
+	it("the same id with a different body is 409", async () => {
 		await send(app, aliceToken, { transaction_id: 2, targets: [bob], content: "original" });
 		const reply = await send(app, aliceToken, { transaction_id: 2, targets: [bob], content: "changed" });
 		expect(reply.status).toBe(409);
@@ -44,7 +44,7 @@ describe("POST /message/send with transaction_id", () => {
 		expect(await countContent(bobToken, alice, "changed")).toBe(0);
 	});
 
-	it("§5.1 the D1 key is the authority when KV has not seen the transaction (stale or lost cache)", async () => {
+	it("the D1 key is the authority when KV has not seen the transaction (stale or lost cache)", async () => {
 		const first = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss" });
 		await env.DEDUPE.delete(replayKey(app.appId, alice, "3"));
 		const again = await send(app, aliceToken, { transaction_id: 3, targets: [bob], content: "kv-miss" });
@@ -57,7 +57,7 @@ describe("POST /message/send with transaction_id", () => {
 		expect(await countContent(bobToken, alice, "kv-miss")).toBe(1);
 	});
 
-	it("§5.1 a KV failure never fails the request", async () => {
+	it("a KV failure never fails the request", async () => {
 		vi.spyOn(env.DEDUPE, "get").mockRejectedValue(new Error("KV down"));
 		vi.spyOn(env.DEDUPE, "put").mockRejectedValue(new Error("KV down"));
 		const first = await send(app, aliceToken, { transaction_id: 4, targets: [bob], content: "kv-down" });
@@ -67,7 +67,7 @@ describe("POST /message/send with transaction_id", () => {
 		expect(await countContent(bobToken, alice, "kv-down")).toBe(1);
 	});
 
-	it("§5.1 20 identical requests in flight at once execute exactly once", async () => {
+	it("20 identical requests in flight at once execute exactly once", async () => {
 		const replies = await Promise.all(
 			Array.from({ length: 20 }, () => send(app, aliceToken, { transaction_id: 5, targets: [bob, carol], content: "storm" })),
 		);
@@ -80,7 +80,7 @@ describe("POST /message/send with transaction_id", () => {
 		expect(await countContent(carolToken, alice, "storm")).toBe(1);
 	});
 
-	it("§5.1 the scope is (app, sender, transaction_id): another sender may use the same id", async () => {
+	it("the scope is (app, sender, transaction_id): another sender may use the same id", async () => {
 		const a = await send(app, aliceToken, { transaction_id: 6, targets: [carol], content: "scoped" });
 		const b = await send(app, bobToken, { transaction_id: 6, targets: [carol], content: "scoped" });
 		expect(b.status).toBe(200);
@@ -88,7 +88,7 @@ describe("POST /message/send with transaction_id", () => {
 		expect(b.body.msg_ids).not.toEqual(a.body.msg_ids);
 	});
 
-	it("§5.1 after the dedupe window the same id is a new request", async () => {
+	it("after the dedupe window the same id is a new request", async () => {
 		const first = await send(app, aliceToken, { transaction_id: 7, targets: [bob], content: "window" });
 		await env.DEDUPE.delete(replayKey(app.appId, alice, "7")); // KV's TTL would have expired it too
 		const later = Date.now() + 24 * 3600 * 1000 + 1000;
@@ -100,14 +100,14 @@ describe("POST /message/send with transaction_id", () => {
 		expect(await countContent(bobToken, alice, "window")).toBe(2);
 	});
 
-	it("§1 §5.1 KV remembers a transaction only with a TTL: the dedupe window", async () => {
+	it("KV remembers a transaction only with a TTL: the dedupe window", async () => {
 		const put = vi.spyOn(env.DEDUPE, "put");
 		await send(app, aliceToken, { transaction_id: 8, targets: [bob], content: "ttl" });
 		expect(put).toHaveBeenCalledWith(replayKey(app.appId, alice, "8"), expect.any(String), { expirationTtl: 24 * 3600 });
 	});
 });
 
-describe("§5.1 one transaction_id names one request, whatever its targets", () => {
+describe("one transaction_id names one request, whatever its targets", () => {
 	/** KV as it is in another location or after eviction: it has seen nothing (it may only save work, never decide). */
 	const blindKv = { get: async () => null, put: async () => undefined } as unknown as KVNamespace;
 	const sendBlind = (body: Record<string, unknown>) =>
@@ -120,25 +120,22 @@ describe("§5.1 one transaction_id names one request, whatever its targets", () 
 		["fewer", ["bob", "carol"], ["bob"]],
 		["more", ["bob"], ["bob", "carol"]],
 		["overlapping", ["bob", "carol"], ["carol", "dave"]],
-	])(
-		"§5.1 %s targets under the same id: 409, and none of them is written, also when KV has not seen the first",
-		async (how, first, second) => {
-			const id = `51${first.length}${second.length}${how.length}`;
-			const content = `one request ${how}`;
-			const ids = (names: Name[]) => names.map((n) => users()[n]);
-			expect((await sendBlind({ transaction_id: id, targets: ids(first), content })).status).toBe(200);
-			const before = await snapshot();
-			const reply = await sendBlind({ transaction_id: id, targets: ids(second), content });
-			expect(reply.status).toBe(409);
-			expect(reply.body.message).toBe("transaction_id was already used for a different request.");
-			expect(await snapshot()).toBe(before);
-			// The first request is still answered as itself.
-			const again = await sendBlind({ transaction_id: id, targets: ids(first), content });
-			expect(again.headers.get("idempotent-replayed")).toBe("true");
-		},
-	);
+	])("%s targets under the same id: 409, and none of them is written, also when KV has not seen the first", async (how, first, second) => {
+		const id = `51${first.length}${second.length}${how.length}`;
+		const content = `one request ${how}`;
+		const ids = (names: Name[]) => names.map((n) => users()[n]);
+		expect((await sendBlind({ transaction_id: id, targets: ids(first), content })).status).toBe(200);
+		const before = await snapshot();
+		const reply = await sendBlind({ transaction_id: id, targets: ids(second), content });
+		expect(reply.status).toBe(409);
+		expect(reply.body.message).toBe("transaction_id was already used for a different request.");
+		expect(await snapshot()).toBe(before);
+		// The first request is still answered as itself.
+		const again = await sendBlind({ transaction_id: id, targets: ids(first), content });
+		expect(again.headers.get("idempotent-replayed")).toBe("true");
+	});
 
-	it("§5.1 after the dedupe window, the id may name a request with other targets", async () => {
+	it("after the dedupe window, the id may name a request with other targets", async () => {
 		// (Not to bob: an earlier test moved the clock of alice and bob's conversation ahead.)
 		expect((await sendBlind({ transaction_id: 5300, targets: [carol], content: "old request" })).status).toBe(200);
 		vi.spyOn(clock, "now").mockReturnValue(Date.now() + 24 * 3600 * 1000 + 1000);
@@ -148,7 +145,7 @@ describe("§5.1 one transaction_id names one request, whatever its targets", () 
 		expect(await countContent(await userToken(app, dave), alice, "new request")).toBe(1);
 	});
 
-	it("§5.1 two different requests with one id racing, KV blind: exactly one executes, the other writes none of its targets", async () => {
+	it("two different requests with one id racing, KV blind: exactly one executes, the other writes none of its targets", async () => {
 		for (let round = 0; round < 8; round++) {
 			const id = 5200 + round;
 			const [a, b] = await Promise.all([
@@ -170,14 +167,14 @@ describe("§5.1 one transaction_id names one request, whatever its targets", () 
 	});
 });
 
-describe("§5.1 transaction_id is an int64 kept by its exact digits", () => {
+describe("transaction_id is an int64 kept by its exact digits", () => {
 	/** A send whose body is JSON text, so that numbers beyond 2^53 travel with every digit. */
 	const sendRaw = (json: string) =>
 		call("/message/send", { app, token: aliceToken, rawBody: json, headers: { "content-type": "application/json" } });
 	const body = (transactionId: string, content: string) =>
 		`{"transaction_id": ${transactionId}, "type": 1, "targets": [${bob}], "content_type": 0, "content": ${JSON.stringify(content)}}`;
 
-	it("§5.1 2^62 and 2^62+1 sent as JSON numbers are two transactions, also when KV has not seen them", async () => {
+	it("2^62 and 2^62+1 sent as JSON numbers are two transactions, also when KV has not seen them", async () => {
 		const first = await sendRaw(body("4611686018427387904", "int64 a"));
 		const second = await sendRaw(body("4611686018427387905", "int64 a"));
 		expect([first.status, second.status]).toEqual([200, 200]);
@@ -200,7 +197,7 @@ describe("§5.1 transaction_id is an int64 kept by its exact digits", () => {
 		]);
 	});
 
-	it("§5.1 a number and its decimal string are the same transaction; 2^63-1 and -2^63 are valid", async () => {
+	it("a number and its decimal string are the same transaction; 2^63-1 and -2^63 are valid", async () => {
 		const asNumber = await sendRaw(body("9223372036854775807", "int64 max"));
 		const asString = await sendRaw(body('"9223372036854775807"', "int64 max"));
 		expect(asString.headers.get("idempotent-replayed")).toBe("true");
@@ -208,7 +205,7 @@ describe("§5.1 transaction_id is an int64 kept by its exact digits", () => {
 		expect((await sendRaw(body("-9223372036854775808", "int64 min"))).status).toBe(200);
 	});
 
-	it("§5.1 a negative id dedupes", async () => {
+	it("a negative id dedupes", async () => {
 		const first = await sendRaw(body("-1", "negative id"));
 		const again = await sendRaw(body("-1", "negative id"));
 		expect(again.headers.get("idempotent-replayed")).toBe("true");
@@ -216,7 +213,7 @@ describe("§5.1 transaction_id is an int64 kept by its exact digits", () => {
 		expect(await countContent(bobToken, alice, "negative id")).toBe(1);
 	});
 
-	it("§5.1 0 means none: it never dedupes", async () => {
+	it("0 means none: it never dedupes", async () => {
 		await sendRaw(body("0", "zero id"));
 		const again = await sendRaw(body('"0"', "zero id"));
 		expect(again.headers.get("idempotent-replayed")).toBeNull();
@@ -224,7 +221,7 @@ describe("§5.1 transaction_id is an int64 kept by its exact digits", () => {
 	});
 
 	it.each(["9223372036854775808", "-9223372036854775809", "1.5", '"1e3"', '""', "true"])(
-		"§5.1 transaction_id %s is 400 naming it, and nothing is sent",
+		"transaction_id %s is 400 naming it, and nothing is sent",
 		async (value) => {
 			const reply = await sendRaw(body(value, `bad id ${value}`));
 			expect(reply.status).toBe(400);

@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 
 describe("DELETE /message/conversation", () => {
-	it("§5.6 hides it from the caller's list, unread 0, history before it gone; the peer sees no change", async () => {
+	it("hides it from the caller's list, unread 0, history before it gone; the peer sees no change", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		for (let i = 0; i < 3; i++) await send(app, aliceToken, { targets: [bob], content: `old ${i}` });
@@ -23,7 +23,7 @@ describe("DELETE /message/conversation", () => {
 		expect(await entryFor(app, aliceToken, bob)).toMatchObject({ num: 0 });
 	});
 
-	it("§5.6 a later message brings it back with only the new messages", async () => {
+	it("a later message brings it back with only the new messages", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		await send(app, aliceToken, { targets: [bob], content: "before" });
@@ -33,7 +33,7 @@ describe("DELETE /message/conversation", () => {
 		expect((await allMessages(app, bobToken, alice)).map((m) => m.content)).toEqual(["after"]);
 	});
 
-	it("§5.6 deleting again, or a conversation that never existed, is 404", async () => {
+	it("deleting again, or a conversation that never existed, is 404", async () => {
 		const [alice, bob, carol] = [await registerUser(app), await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		await send(app, aliceToken, { targets: [bob], content: "x" });
@@ -43,7 +43,7 @@ describe("DELETE /message/conversation", () => {
 		expect((await deleteConversation(app, bobToken, 99999999)).status).toBe(404);
 	});
 
-	it("§5.6 sending into a conversation you deleted brings it back for you too", async () => {
+	it("sending into a conversation you deleted brings it back for you too", async () => {
 		const [alice, bob] = [await registerUser(app), await registerUser(app)];
 		const [aliceToken, bobToken] = [await userToken(app, alice), await userToken(app, bob)];
 		await send(app, aliceToken, { targets: [bob], content: "x" });

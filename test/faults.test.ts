@@ -56,7 +56,7 @@ function failBatches(conversationKey: string, when: "before-commit" | "after-com
 const unread = (userId: number, peerId: number) => unreadOf(app, userId, peerId);
 
 describe("POST /message/send under D1 faults", () => {
-	it("§5.1 a batch that fails before commit: 503 with Retry-After, nothing written, retry with the transaction_id sends once", async () => {
+	it("a batch that fails before commit: 503 with Retry-After, nothing written, retry with the transaction_id sends once", async () => {
 		const before = await snapshot();
 		failBatches(pairKey(alice, bob), "before-commit");
 		const failed = await send(app, aliceToken, { transaction_id: 101, targets: [bob], content: "one" });
@@ -74,7 +74,7 @@ describe("POST /message/send under D1 faults", () => {
 		expect(await unread(bob, alice)).toBe(1);
 	});
 
-	it("§5.1 a batch that commits and then throws: 503, and the retry answers the committed message without sending again", async () => {
+	it("a batch that commits and then throws: 503, and the retry answers the committed message without sending again", async () => {
 		const unreadBefore = await unread(bob, alice);
 		failBatches(pairKey(alice, bob), "after-commit");
 		const failed = await send(app, aliceToken, { transaction_id: 102, targets: [bob], content: "two" });
@@ -90,7 +90,7 @@ describe("POST /message/send under D1 faults", () => {
 		expect(await unread(bob, alice)).toBe(unreadBefore + 1);
 	});
 
-	it("§5.1 one target failing: 503 naming it, msg_ids 0 for it; the retry completes it without duplicating the others", async () => {
+	it("one target failing: 503 naming it, msg_ids 0 for it; the retry completes it without duplicating the others", async () => {
 		failBatches(pairKey(alice, carol), "before-commit");
 		const partial = await send(app, aliceToken, { transaction_id: 103, targets: [bob, carol], content: "three" });
 		expect(partial.status).toBe(503);
@@ -108,7 +108,7 @@ describe("POST /message/send under D1 faults", () => {
 		expect((await allMessages(app, carolToken, alice)).filter((m) => m.content === "three")).toHaveLength(1);
 	});
 
-	it("§5.1 after a partial failure, the same id with other targets is 409 and writes nothing; the first request then completes", async () => {
+	it("after a partial failure, the same id with other targets is 409 and writes nothing; the first request then completes", async () => {
 		failBatches(pairKey(alice, carol), "before-commit");
 		const partial = await send(app, aliceToken, { transaction_id: 104, targets: [bob, carol], content: "four" });
 		expect(partial.status).toBe(503);
@@ -125,7 +125,7 @@ describe("POST /message/send under D1 faults", () => {
 		expect((await allMessages(app, carolToken, alice)).filter((m) => m.content === "four")).toHaveLength(1);
 	});
 
-	it("§5.1 a send without transaction_id that fails before commit leaves nothing behind", async () => {
+	it("a send without transaction_id that fails before commit leaves nothing behind", async () => {
 		const before = await snapshot();
 		failBatches(pairKey(alice, bob), "before-commit");
 		const failed = await send(app, aliceToken, { targets: [bob], content: "lost" });
@@ -135,7 +135,7 @@ describe("POST /message/send under D1 faults", () => {
 });
 
 describe("Conversation Durable Object eviction", () => {
-	it("§5 evicting the object between sends loses nothing and reuses no id", async () => {
+	it("evicting the object between sends loses nothing and reuses no id", async () => {
 		const stub = conversationObject(env, app.appId, pairKey(alice, bob));
 		const ids: number[] = [];
 		for (let i = 0; i < 6; i++) {
@@ -150,7 +150,7 @@ describe("Conversation Durable Object eviction", () => {
 	});
 });
 
-describe("§7 a failing Durable Object call is 503 with Retry-After at every call site, never 500", () => {
+describe("a failing Durable Object call is 503 with Retry-After at every call site, never 500", () => {
 	/** Every call to a conversation object throws, as a stub does when the object cannot be reached. */
 	function unreachableObjects() {
 		const namespace = env.CONVERSATION;
@@ -167,7 +167,7 @@ describe("§7 a failing Durable Object call is 503 with Retry-After at every cal
 		});
 	}
 
-	it("§7 send, group send, operation, ack, delete, recall, invite, kick, leave, destroy", async () => {
+	it("send, group send, operation, ack, delete, recall, invite, kick, leave, destroy", async () => {
 		const [sent] = (await send(app, aliceToken, { targets: [bob], content: "before the outage" })).body.msg_ids;
 		const created = await call("/group/create", { app, token: aliceToken, body: { user_list: [bob] } });
 		const group = created.body.data.group_id as number;
@@ -197,7 +197,7 @@ describe("§7 a failing Durable Object call is 503 with Retry-After at every cal
 	});
 });
 
-describe("§7 storage errors: a retry that can help is 503, one that cannot is 500; logs carry no parameters", () => {
+describe("storage errors: a retry that can help is 503, one that cannot is 500; logs carry no parameters", () => {
 	const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as D1PreparedStatement;
 
 	/** Makes every single-statement D1 call fail with `message` (drizzle wraps it with the SQL and its parameters). */
@@ -215,7 +215,7 @@ describe("§7 storage errors: a retry that can help is 503, one that cannot is 5
 		return lines;
 	}
 
-	it("§7 a constraint failure inside a send's batch (a retry fails again) is 500 without Retry-After, not 503", async () => {
+	it("a constraint failure inside a send's batch (a retry fails again) is 500 without Retry-After, not 503", async () => {
 		vi.spyOn(d1, "batch").mockRejectedValue(new Error("D1_ERROR: CHECK constraint failed: messages: SQLITE_CONSTRAINT"));
 		const reply = await send(app, aliceToken, { targets: [bob], content: "cannot be stored" });
 		expect(reply.status).toBe(500);
@@ -223,7 +223,7 @@ describe("§7 storage errors: a retry that can help is 503, one that cannot is 5
 		expect(reply.body.message).toBe("Internal error; quote the x-request-id header when reporting it.");
 	});
 
-	it("§7 a lost connection on a Worker-side query is 503 + Retry-After; a syntax-level error is 500", async () => {
+	it("a lost connection on a Worker-side query is 503 + Retry-After; a syntax-level error is 500", async () => {
 		failStatements("D1_ERROR: Network connection lost.");
 		const transient = await call("/user/register/v2", { app, body: { username: "transient-user", password: "secret-pw" } });
 		expect(transient.status).toBe(503);
@@ -235,7 +235,7 @@ describe("§7 storage errors: a retry that can help is 503, one that cannot is 5
 		expect(permanent.headers.get("retry-after")).toBeNull();
 	});
 
-	it("§7 the log line of a failing request names the request id and what failed, never the SQL's parameters or message content", async () => {
+	it("the log line of a failing request names the request id and what failed, never the SQL's parameters or message content", async () => {
 		const logs = capturedLogs();
 		failStatements("D1_ERROR: Network connection lost.");
 		const reply = await call("/user/register/v2", { app, body: { username: "private-name-4711", password: "secret-pw" } });
@@ -255,8 +255,8 @@ describe("§7 storage errors: a retry that can help is 503, one that cannot is 5
 	});
 });
 
-describe("§7 what waits inside a conversation's object is bounded", () => {
-	it("§7 with D1 stalled, sends beyond the cap of waiting writes are 503 at once; the others complete once D1 answers", async () => {
+describe("what waits inside a conversation's object is bounded", () => {
+	it("with D1 stalled, sends beyond the cap of waiting writes are 503 at once; the others complete once D1 answers", async () => {
 		const key = pairKey(alice, carol);
 		let release = () => {};
 		const stalled = new Promise<void>((resolve) => {
@@ -293,8 +293,8 @@ describe("§7 what waits inside a conversation's object is bounded", () => {
 	});
 });
 
-describe("§5.1 §7 group commit: each queued send is answered by its own fate", () => {
-	it("§5.1 when a batch falls back to one-by-one and a transient error hits midway, only the failed send is 503", async () => {
+describe("group commit: each queued send is answered by its own fate", () => {
+	it("when a batch falls back to one-by-one and a transient error hits midway, only the failed send is 503", async () => {
 		const key = pairKey(bob, carol);
 		// A repeat of a committed transaction in the batch makes it fall back to one-by-one sends.
 		const first = await send(app, bobToken, { transaction_id: 601, targets: [carol], content: "fallback repeat" });

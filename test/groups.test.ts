@@ -44,8 +44,8 @@ async function createGroup(token: string, body: Record<string, unknown>) {
 const groupSend = (token: string | undefined, groupId: number, content: string, extra: Record<string, unknown> = {}) =>
 	send(app, token, { type: 2, targets: [groupId], content, ...extra });
 
-describe("§4 group registry", () => {
-	it("§4 create: the caller owns it; group info has group_id, owner_id, count, created_at", async () => {
+describe("group registry", () => {
+	it("create: the caller owns it; group info has group_id, owner_id, count, created_at", async () => {
 		const c = await crew();
 		const reply = await call("/group/create", {
 			app,
@@ -64,7 +64,7 @@ describe("§4 group registry", () => {
 		});
 	});
 
-	it("§4 create without a body makes an empty group owned by the caller; type 0 and 1 make ordinary groups", async () => {
+	it("create without a body makes an empty group owned by the caller; type 0 and 1 make ordinary groups", async () => {
 		const c = await crew();
 		for (const rawBody of [undefined, "", "  "]) {
 			const reply = await call("/group/create", { app, token: c.tokens[c.owner], method: "POST", rawBody });
@@ -78,7 +78,7 @@ describe("§4 group registry", () => {
 		}
 	});
 
-	it("§4 create with type 2 (a chatroom) is 400 saying chatrooms are not supported, and creates nothing", async () => {
+	it("create with type 2 (a chatroom) is 400 saying chatrooms are not supported, and creates nothing", async () => {
 		const c = await crew();
 		const before = (await call("/group/user_joined", { app, token: c.tokens[c.owner] })).body.data;
 		const reply = await call("/group/create", { app, token: c.tokens[c.owner], body: { name: "room", type: 2 } });
@@ -92,7 +92,7 @@ describe("§4 group registry", () => {
 		expect((await call("/group/user_joined", { app, token: c.tokens[c.owner] })).body.data).toEqual(before);
 	});
 
-	it("§4 group ids and user ids share one id space", async () => {
+	it("group ids and user ids share one id space", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, {});
 		const later = await registerUser(app);
@@ -100,7 +100,7 @@ describe("§4 group registry", () => {
 		expect(later).toBeGreaterThan(groupId);
 	});
 
-	it("§4 invite: the owner or an admin adds members at once, with a result row per user", async () => {
+	it("invite: the owner or an admin adds members at once, with a result row per user", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
 		const reply = await call("/group/invite", {
@@ -125,7 +125,7 @@ describe("§4 group registry", () => {
 		expect(byAdmin.status).toBe(200);
 	});
 
-	it("§4 invite and kick with an empty user_list answer []; a repeated id gets one row", async () => {
+	it("invite and kick with an empty user_list answer []; a repeated id gets one row", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, {});
 		for (const path of ["/group/invite", "/group/kick"]) {
@@ -145,7 +145,7 @@ describe("§4 group registry", () => {
 		expect((await call("/group/invite", { app, token: c.tokens[c.ben], body: { group_id: groupId, user_list: [] } })).status).toBe(403);
 	});
 
-	it("§4 kick (owner/admin) and leave (a member; not the owner unless an admin acts)", async () => {
+	it("kick (owner/admin) and leave (a member; not the owner unless an admin acts)", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		const kicked = await call("/group/kick", {
@@ -172,7 +172,7 @@ describe("§4 group registry", () => {
 		expect(asOwner.status).toBe(200);
 	});
 
-	it("§4 member_list pages with a cursor; user_joined lists the caller's groups", async () => {
+	it("member_list pages with a cursor; user_joined lists the caller's groups", async () => {
 		const c = await crew();
 		const extra = [await registerUser(app), await registerUser(app), await registerUser(app)];
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben, ...extra] });
@@ -198,7 +198,7 @@ describe("§4 group registry", () => {
 		);
 	});
 
-	it("§4 destroy: owner or admin; afterwards the group is gone from lists and takes no messages", async () => {
+	it("destroy: owner or admin; afterwards the group is gone from lists and takes no messages", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
 		expect((await call("/group/destroy", { app, method: "DELETE", token: c.tokens[c.ann], query: { group_id: groupId } })).status).toBe(
@@ -213,8 +213,8 @@ describe("§4 group registry", () => {
 	});
 });
 
-describe("§5 group conversations", () => {
-	it("§5.1 a member sends; every other member's unread +1; the sender's read position moves", async () => {
+describe("group conversations", () => {
+	it("a member sends; every other member's unread +1; the sender's read position moves", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		expect(await entryFor(app, c.tokens[c.ann] as string, groupId)).toMatchObject({ num: 0, type: 2 });
@@ -241,7 +241,7 @@ describe("§5 group conversations", () => {
 		expect(mine.status).toBe("DELIVERED");
 	});
 
-	it("§5.1 a non-member cannot send (403) unless an admin sends with from_user_id; unknown group 404", async () => {
+	it("a non-member cannot send (403) unless an admin sends with from_user_id; unknown group 404", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
 		expect((await groupSend(c.tokens[c.ben], groupId, "let me in")).status).toBe(403);
@@ -260,7 +260,7 @@ describe("§5 group conversations", () => {
 		expect((await groupSend(c.tokens[c.ann], c.ben, "a user is not a group")).status).toBe(404);
 	});
 
-	it("§5.3 a member sees history from when they joined; a non-member gets 403", async () => {
+	it("a member sees history from when they joined; a non-member gets 403", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
 		await groupSend(c.tokens[c.owner], groupId, "before ben");
@@ -273,7 +273,7 @@ describe("§5 group conversations", () => {
 		expect((await history(app, outsider, { opposite_id: groupId })).status).toBe(403);
 	});
 
-	it("§4 §7 the group's object remembers who may send, and every change it makes: kick, leave, invite back, destroy, eviction", async () => {
+	it("the group's object remembers who may send, and every change it makes: kick, leave, invite back, destroy, eviction", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		const status = async (token: string | undefined, content: string) => (await groupSend(token, groupId, content)).status;
@@ -298,7 +298,7 @@ describe("§5 group conversations", () => {
 		]);
 	});
 
-	it("§5.3 a removed member keeps what they saw, gets nothing new, cannot send; a destroyed group's history stays readable", async () => {
+	it("a removed member keeps what they saw, gets nothing new, cannot send; a destroyed group's history stays readable", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		await groupSend(c.tokens[c.owner], groupId, "one");
@@ -314,7 +314,7 @@ describe("§5 group conversations", () => {
 		expect((await allMessages(app, c.tokens[c.ben] as string, groupId)).map((m) => m.content)).toEqual(["two", "one"]);
 	});
 
-	it("§5.1b a removed member may not APPEND or REPLACE their old group messages; a destroyed group takes no edits, not even an admin's (403, unchanged)", async () => {
+	it("a removed member may not APPEND or REPLACE their old group messages; a destroyed group takes no edits, not even an admin's (403, unchanged)", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		const [annsMessage] = (await groupSend(c.tokens[c.ann], groupId, "ann wrote this")).body.msg_ids;
@@ -343,7 +343,7 @@ describe("§5 group conversations", () => {
 		expect(await seen()).toBe("moderated");
 	});
 
-	it("§5.1b §5.5 §5.7 no answer tells a removed member or a non-member which ids exist: 403 whatever msg_id names", async () => {
+	it("no answer tells a removed member or a non-member which ids exist: 403 whatever msg_id names", async () => {
 		const c = await crew();
 		const outsider = await registerUser(app);
 		const outsiderToken = await userToken(app, outsider);
@@ -362,11 +362,11 @@ describe("§5 group conversations", () => {
 			const op = await send(app, annToken, { type: 2, targets: [groupId], content_type: 9, related_mid: msgId });
 			expect(op.status, `READ_ACK ${msgId}`).toBe(403);
 		}
-		// §5.1b: through send a removed member may not READ_ACK at all, not even what they saw; it moves nothing.
+		// docs/API.md: through send a removed member may not READ_ACK at all, not even what they saw; it moves nothing.
 		const readAck = await send(app, annToken, { type: 2, targets: [groupId], content_type: 9, related_mid: unreadByAnn });
 		expect(readAck.status).toBe(403);
 		expect(await entryFor(app, annToken, groupId)).toMatchObject({ num: 1 });
-		// §5.5: /message/ack still marks read what they saw.
+		// docs/API.md: /message/ack still marks read what they saw.
 		expect((await ack(app, annToken, groupId, unreadByAnn)).status).toBe(200);
 		expect(await entryFor(app, annToken, groupId)).toMatchObject({ num: 0 });
 		// A non-member: 403 for every id.
@@ -380,7 +380,7 @@ describe("§5 group conversations", () => {
 		}
 	});
 
-	it("§5.7 a group's admin (header group_id) has rights in that group only: naming another group grants nothing", async () => {
+	it("a group's admin (header group_id) has rights in that group only: naming another group grants nothing", async () => {
 		const c = await crew();
 		const mine = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
 		const other = await createGroup(c.tokens[c.ben] as string, { user_list: [c.ann] });
@@ -396,7 +396,7 @@ describe("§5 group conversations", () => {
 		expect((await recall(app, undefined, mine, inMine, { group_id: String(mine) })).status).toBe(200);
 	});
 
-	it("§5.5 §5.6 ack and delete in a group", async () => {
+	it("ack and delete in a group", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
 		const ids = [];
@@ -409,7 +409,7 @@ describe("§5 group conversations", () => {
 		expect((await allMessages(app, c.tokens[c.ann] as string, groupId)).map((m) => m.content)).toEqual(["back"]);
 	});
 
-	it("§5.7 recall in a group: the sender, the app admin, the group's admin (group_id header); unread drops for those who had not read", async () => {
+	it("recall in a group: the sender, the app admin, the group's admin (group_id header); unread drops for those who had not read", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann, c.ben] });
 		const [m1] = (await groupSend(c.tokens[c.ann], groupId, "by ann")).body.msg_ids;
@@ -423,7 +423,7 @@ describe("§5 group conversations", () => {
 		expect((await allMessages(app, c.tokens[c.owner] as string, groupId)).every((m) => m.recalled)).toBe(true);
 	});
 
-	it("§5.2 notify into a group", async () => {
+	it("notify into a group", async () => {
 		const c = await crew();
 		const groupId = await createGroup(c.tokens[c.owner] as string, { user_list: [c.ann] });
 		const reply = await call("/message/notify", { app, body: { type: 2, targets: [groupId], content_type: 0, content: "system says hi" } });

@@ -25,7 +25,7 @@ beforeAll(async () => {
 const newestFirst = () => [...ids].reverse();
 
 describe("GET /message/conversation", () => {
-	it("§5.3 newest first, 20 by default, with is_last and next_msg_id", async () => {
+	it("newest first, 20 by default, with is_last and next_msg_id", async () => {
 		const page = await history(app, aliceToken, { opposite_id: bob });
 		expect(page.status).toBe(200);
 		expect(page.body.data.messages.map((m: any) => m.msg_id)).toEqual(newestFirst().slice(0, 20));
@@ -33,19 +33,19 @@ describe("GET /message/conversation", () => {
 		expect(page.body.data.next_msg_id).toBe(newestFirst()[20]);
 	});
 
-	it("§5.3 msg_id_start is inclusive and goes to older messages", async () => {
+	it("msg_id_start is inclusive and goes to older messages", async () => {
 		const start = ids[10] as number;
 		const page = await history(app, aliceToken, { opposite_id: bob, msg_id_start: start, limit: 3 });
 		expect(page.body.data.messages.map((m: any) => m.msg_id)).toEqual([ids[10], ids[9], ids[8]]);
 		expect(page.body.data.next_msg_id).toBe(ids[7]);
 	});
 
-	it("§5.3 msg_id_start 0 or absent starts at the newest message", async () => {
+	it("msg_id_start 0 or absent starts at the newest message", async () => {
 		const zero = await history(app, aliceToken, { opposite_id: bob, msg_id_start: 0, limit: 1 });
 		expect(zero.body.data.messages[0].msg_id).toBe(ids[44]);
 	});
 
-	it("§5.3 the last page has is_last true and next_msg_id 0", async () => {
+	it("the last page has is_last true and next_msg_id 0", async () => {
 		const page = await history(app, aliceToken, { opposite_id: bob, msg_id_start: ids[1] as number, limit: 5 });
 		expect(page.body.data.messages.map((m: any) => m.msg_id)).toEqual([ids[1], ids[0]]);
 		expect(page.body.data).toMatchObject({ is_last: true, next_msg_id: 0 });
@@ -53,12 +53,12 @@ describe("GET /message/conversation", () => {
 		expect(exact.body.data).toMatchObject({ is_last: true, next_msg_id: 0 });
 	});
 
-	it.each([1, 7, 20, 44, 45, 100])("§5.3 paging with next_msg_id (limit %i) returns every message exactly once", async (limit) => {
+	it.each([1, 7, 20, 44, 45, 100])("paging with next_msg_id (limit %i) returns every message exactly once", async (limit) => {
 		const seen = (await allMessages(app, bobToken, alice, limit)).map((m) => m.msg_id);
 		expect(seen).toEqual(newestFirst());
 	});
 
-	it("§5.3 limit above 100 is clamped to 100", async () => {
+	it("limit above 100 is clamped to 100", async () => {
 		const carol = await registerUser(app);
 		const carolToken = await userToken(app, carol);
 		await Promise.all(Array.from({ length: 105 }, (_, i) => send(app, carolToken, { targets: [alice], content: `c${i}` })));
@@ -67,13 +67,13 @@ describe("GET /message/conversation", () => {
 		expect(page.body.data.is_last).toBe(false);
 	});
 
-	it.each([0, -1, "x", "1.5"])("§5.3 limit %j is 400", async (limit) => {
+	it.each([0, -1, "x", "1.5"])("limit %j is 400", async (limit) => {
 		const page = await history(app, aliceToken, { opposite_id: bob, limit });
 		expect(page.status).toBe(400);
 		expect(page.body.message).toContain('"limit"');
 	});
 
-	it("§5.3 an unknown peer is 404; the caller as peer is 400; opposite_id is required", async () => {
+	it("an unknown peer is 404; the caller as peer is 400; opposite_id is required", async () => {
 		expect((await history(app, aliceToken, { opposite_id: 999999 })).status).toBe(404);
 		expect((await history(app, aliceToken, { opposite_id: alice })).status).toBe(400);
 		const missing = await history(app, aliceToken, {});
@@ -81,19 +81,19 @@ describe("GET /message/conversation", () => {
 		expect(missing.body.message).toBe('Query parameter "opposite_id" is required.');
 	});
 
-	it("§5.3 the system account 0 is a valid peer with an empty history", async () => {
+	it("the system account 0 is a valid peer with an empty history", async () => {
 		const page = await history(app, aliceToken, { opposite_id: 0 });
 		expect(page.status).toBe(200);
 		expect(page.body.data).toEqual({ messages: [], is_last: true, next_msg_id: 0 });
 	});
 
-	it("§5.3 both sides read the same history", async () => {
+	it("both sides read the same history", async () => {
 		const a = (await allMessages(app, aliceToken, bob)).map((m) => m.msg_id);
 		const b = (await allMessages(app, bobToken, alice)).map((m) => m.msg_id);
 		expect(a).toEqual(b);
 	});
 
-	it("§5.3 status: received is READ up to the caller's read position, else DELIVERED; sent is READ once the peer has read it", async () => {
+	it("status: received is READ up to the caller's read position, else DELIVERED; sent is READ once the peer has read it", async () => {
 		const dave = await registerUser(app);
 		const daveToken = await userToken(app, dave);
 		const [m1] = (await send(app, aliceToken, { targets: [dave], content: "first" })).body.msg_ids;
@@ -117,7 +117,7 @@ describe("GET /message/conversation", () => {
 		]);
 	});
 
-	it("§5.3 a sent message is UNREAD until the peer fetches it (DELIVERED); the unread list does not deliver", async () => {
+	it("a sent message is UNREAD until the peer fetches it (DELIVERED); the unread list does not deliver", async () => {
 		const [eve, finn] = [await registerUser(app), await registerUser(app)];
 		const [eveToken, finnToken] = [await userToken(app, eve), await userToken(app, finn)];
 		const [m] = (await send(app, eveToken, { targets: [finn], content: "are you there?" })).body.msg_ids;
@@ -127,13 +127,13 @@ describe("GET /message/conversation", () => {
 		expect((await history(app, eveToken, { opposite_id: finn })).body.data.messages[0]).toMatchObject({ msg_id: m, status: "DELIVERED" });
 	});
 
-	it("§5.3 the admin reads a user's history with header user_id", async () => {
+	it("the admin reads a user's history with header user_id", async () => {
 		const page = await call("/message/conversation", { app, headers: { user_id: String(alice) }, query: { opposite_id: bob, limit: 1 } });
 		expect(page.status).toBe(200);
 		expect(page.body.data.messages[0].msg_id).toBe(ids[44]);
 	});
 
-	it("§7 a page reads about its own rows, not the conversation: 20 or 100 of 2,001 messages", async () => {
+	it("a page reads about its own rows, not the conversation: 20 or 100 of 2,001 messages", async () => {
 		const [gil, hal] = [await registerUser(app), await registerUser(app)];
 		const gilToken = await userToken(app, gil);
 		await send(app, gilToken, { targets: [hal], content: "first" }); // both sides exist

@@ -12,15 +12,15 @@ beforeAll(async () => {
 
 afterEach(() => vi.restoreAllMocks());
 
-describe("§2 conventions", () => {
-	it("§2 an unknown path is a 404 envelope with x-request-id", async () => {
+describe("conventions", () => {
+	it("an unknown path is a 404 envelope with x-request-id", async () => {
 		const reply = await call("/nope", { app });
 		expect(reply.status).toBe(404);
 		expect(reply.body).toEqual({ code: 404, message: "No endpoint at /nope.", data: null });
 		expect(reply.headers.get("x-request-id")).toBeTruthy();
 	});
 
-	it("§2 a known path with the wrong method is a 405 envelope", async () => {
+	it("a known path with the wrong method is a 405 envelope", async () => {
 		for (const [method, path] of [
 			["GET", "/message/send"],
 			["DELETE", "/token/user"],
@@ -34,7 +34,7 @@ describe("§2 conventions", () => {
 		}
 	});
 
-	it("§5.1 PUT is accepted on /message/send as POST is", async () => {
+	it("PUT is accepted on /message/send as POST is", async () => {
 		const [a, b] = [await registerUser(app), await registerUser(app)];
 		const reply = await call("/message/send", {
 			app,
@@ -44,13 +44,13 @@ describe("§2 conventions", () => {
 		expect(reply.status).toBe(200);
 	});
 
-	it("§2 every response has a distinct x-request-id", async () => {
+	it("every response has a distinct x-request-id", async () => {
 		const a = await call("/healthz");
 		const b = await call("/nope");
 		expect(a.headers.get("x-request-id")).not.toBe(b.headers.get("x-request-id"));
 	});
 
-	it("§2 a body over 64 KiB is 413, by Content-Length, before parsing", async () => {
+	it("a body over 64 KiB is 413, by Content-Length, before parsing", async () => {
 		const reply = await call("/message/send", {
 			app,
 			rawBody: `{"content":"${"x".repeat(70_000)}"}`,
@@ -72,7 +72,7 @@ describe("§2 conventions", () => {
 		expect(declared.status).toBe(413);
 	});
 
-	it("§2 a body over 64 KiB without Content-Length (streamed) is 413", async () => {
+	it("a body over 64 KiB without Content-Length (streamed) is 413", async () => {
 		const chunk = new TextEncoder().encode("x".repeat(16 * 1024));
 		const stream = new ReadableStream({
 			start(controller) {
@@ -88,7 +88,7 @@ describe("§2 conventions", () => {
 		expect(response.status).toBe(413);
 	});
 
-	it("§2 a body that does not parse, or is not an object, is 400", async () => {
+	it("a body that does not parse, or is not an object, is 400", async () => {
 		for (const raw of ["{", "[1,2]", '"text"', "42", "null", ""]) {
 			const reply = await call("/message/send", { app, rawBody: raw });
 			expect(reply.status, raw).toBe(400);
@@ -96,7 +96,7 @@ describe("§2 conventions", () => {
 		}
 	});
 
-	it("§2 an unexpected error is a 500 without internals; a D1 failure is a 503 with Retry-After", async () => {
+	it("an unexpected error is a 500 without internals; a D1 failure is a 503 with Retry-After", async () => {
 		const d1 = d1Sessions;
 		vi.spyOn(d1, "prepare").mockImplementation(() => {
 			throw new Error("D1_ERROR: Network connection lost (at /secret/path)");
@@ -113,7 +113,7 @@ describe("§2 conventions", () => {
 		expect(internal.body).toEqual({ code: 500, message: "Internal error; quote the x-request-id header when reporting it.", data: null });
 	});
 
-	it("§2 the server logs an error with the request id it answered", async () => {
+	it("the server logs an error with the request id it answered", async () => {
 		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
 		vi.spyOn(crypto.subtle, "digest").mockRejectedValueOnce(new TypeError("boom"));
 		const reply = await call("/user/register/v2", { app, body: { username: "y", password: "secret-pw" } });
@@ -122,7 +122,7 @@ describe("§2 conventions", () => {
 		expect(logged.mock.calls.some(([line]) => String(line).includes(requestId) && String(line).includes("boom"))).toBe(true);
 	});
 
-	it("§2 a repeated query parameter counts once, by its first value", async () => {
+	it("a repeated query parameter counts once, by its first value", async () => {
 		const [a, b, c] = [await registerUser(app), await registerUser(app), await registerUser(app)];
 		await call("/message/send", { app, body: { type: 1, from_user_id: a, targets: [b], content_type: 0, content: "to b" } });
 		const token = await userToken(app, a);
@@ -134,7 +134,7 @@ describe("§2 conventions", () => {
 		expect(withC.body.data.messages).toEqual([]);
 	});
 
-	it("§2 an unknown field in a body is ignored", async () => {
+	it("an unknown field in a body is ignored", async () => {
 		const [a, b] = [await registerUser(app), await registerUser(app)];
 		const reply = await call("/message/send", {
 			app,
@@ -143,7 +143,7 @@ describe("§2 conventions", () => {
 		expect(reply.status).toBe(200);
 	});
 
-	it("§2 timestamps are milliseconds since the Unix epoch", async () => {
+	it("timestamps are milliseconds since the Unix epoch", async () => {
 		const [a, b] = [await registerUser(app), await registerUser(app)];
 		const before = Date.now();
 		await call("/message/send", { app, body: { type: 1, from_user_id: a, targets: [b], content_type: 0, content: "when?" } });
@@ -155,7 +155,7 @@ describe("§2 conventions", () => {
 	});
 });
 
-describe("§2 id parsing", () => {
+describe("id parsing", () => {
 	it.each([
 		[1, 1],
 		["42", 42],
@@ -175,8 +175,8 @@ describe("§2 id parsing", () => {
 	});
 });
 
-describe("§2 ids in requests", () => {
-	it("§2 ids may arrive as decimal strings anywhere", async () => {
+describe("ids in requests", () => {
+	it("ids may arrive as decimal strings anywhere", async () => {
 		const [a, b] = [await registerUser(app), await registerUser(app)];
 		const reply = await call("/message/send", {
 			app,

@@ -29,7 +29,7 @@ const entry = (id: number) => [
 ];
 
 describe("pages read as one JSON row", () => {
-	it("§5.3 a history page is newest first whatever order the aggregate gave", async () => {
+	it("a history page is newest first whatever order the aggregate gave", async () => {
 		const db = answering({
 			has_side: 1,
 			my_read: 2,
@@ -62,7 +62,7 @@ describe("pages read as one JSON row", () => {
 		expect(page).toMatchObject({ hasSide: true, myRead: 2, myDelivered: 3 });
 	});
 
-	it("§5.4 the unread list is most recent activity first, ties by conversation key descending", async () => {
+	it("the unread list is most recent activity first, ties by conversation key descending", async () => {
 		const entries = [
 			[5, 1, 0, 10, 100, "p:1:5"],
 			[9, 2, 3, 30, 300, "g:9"],
@@ -74,7 +74,7 @@ describe("pages read as one JSON row", () => {
 		expect(list[0]).toEqual({ peerId: 9, type: 2, unreadCount: 3, lastMsgId: 30, lastTimestamp: 300, conversationKey: "g:9" });
 	});
 
-	it("§5.3 an empty page ('[]': the aggregate skipped the one row without a message) is no rows, with the context kept", async () => {
+	it("an empty page ('[]': the aggregate skipped the one row without a message) is no rows, with the context kept", async () => {
 		const db = answering({ has_side: 0, my_read: 0, peer_read: 4, my_delivered: 0, peer_delivered: 5, page: "[]" });
 		expect(await historyPage(db, 1, "p:7:8", 8, 7, 0, 20)).toEqual({
 			rows: [],

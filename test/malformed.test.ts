@@ -209,7 +209,7 @@ const cases: Case[] = [
 describe("Malformed requests", () => {
 	it("has at least 30 cases", () => expect(cases.length).toBeGreaterThanOrEqual(30));
 
-	it.each(cases.map((c) => [c.name, c] as const))("§2 %s → its 4xx naming the field, nothing changed", async (_, c) => {
+	it.each(cases.map((c) => [c.name, c] as const))("%s → its 4xx naming the field, nothing changed", async (_, c) => {
 		const before = await snapshot();
 		const reply = await call(c.path ?? "/message/send", c.options());
 		expect(reply.status).toBe(c.status);
@@ -220,7 +220,7 @@ describe("Malformed requests", () => {
 	});
 });
 
-describe("§2 text that is not valid Unicode", () => {
+describe("text that is not valid Unicode", () => {
 	const lone = ["a\ud800b", "\udc00", "x\udc00\ud800y"];
 	const fields: [string, string, (text: string) => CallOptions][] = [
 		["/message/send", "content", (t) => asAlice(sendBody({ content: t }))],
@@ -238,7 +238,7 @@ describe("§2 text that is not valid Unicode", () => {
 		["/app/settings", "callback_secret", (t) => ({ app, body: { callback_secret: `secret-secret-secret-${t}` } })],
 	];
 
-	it(`§2 a lone surrogate in any string field is 400 naming the field, nothing changed (${fields.length * lone.length} cases)`, async () => {
+	it(`a lone surrogate in any string field is 400 naming the field, nothing changed (${fields.length * lone.length} cases)`, async () => {
 		const before = await snapshot();
 		for (const [path, field, options] of fields) {
 			for (const text of lone) {
@@ -250,13 +250,13 @@ describe("§2 text that is not valid Unicode", () => {
 		expect(await snapshot()).toBe(before);
 	});
 
-	it("§2 10,000 lone surrogates are not 10,000 characters of content: 400", async () => {
+	it("10,000 lone surrogates are not 10,000 characters of content: 400", async () => {
 		const reply = await call("/message/send", asAlice(sendBody({ content: "\ud800".repeat(10_000) })));
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toContain('"content"');
 	});
 
-	it("§2 well-formed text outside the BMP (surrogate pairs) is accepted and reads back the same", async () => {
+	it("well-formed text outside the BMP (surrogate pairs) is accepted and reads back the same", async () => {
 		const text = "emoji 😀 and 𝄞";
 		const sent = await call("/message/send", asAlice(sendBody({ content: text })));
 		expect(sent.status).toBe(200);

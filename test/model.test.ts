@@ -1,7 +1,7 @@
 // A model-based property test (fast-check): random sequences of send, notify,
 // ack, recall, delete and history calls by three users, and of sends, joins
 // and removals in a group, checked after every step against a small reference
-// model of SPEC §5. On failure fast-check prints the seed and path that
+// model of docs/API.md On failure fast-check prints the seed and path that
 // reproduce it.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -27,7 +27,7 @@ type Message = { id: number; from: number; to: number; recalled: boolean; system
 /** A user's side of a conversation; `left` bounds what a removed group member sees. */
 type Side = { read: number; clear: number; deleted: boolean; last: number; left: number | null };
 
-/** The reference model: plain arrays and the definitions of SPEC §5.3–§5.7. */
+/** The reference model: plain arrays and the definitions of docs/API.md */
 class Model {
 	messages: Message[] = [];
 	sides = new Map<string, Side>();
@@ -175,7 +175,7 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 			const target = conversation[c.pick % (conversation.length + 1)];
 			const reply = await ack(w.app, w.tokens[c.user] as string, serverId(w, c.peer), target?.id ?? 99_999_999);
 			const side = model.side(c.user, c.peer);
-			// §5.5: in a group, a non-member, or a member removed before the id, gets 403 whatever the id.
+			// docs/API.md: in a group, a non-member, or a member removed before the id, gets 403 whatever the id.
 			const beyondRemoval = side?.left !== null && side?.left !== undefined && (target?.id ?? 99_999_999) > side.left;
 			if (c.peer === GROUP && (!side || beyondRemoval)) return expect(reply.status).toBe(403);
 			if (!target || !side) return expect(reply.status).toBe(404);
@@ -201,7 +201,7 @@ async function apply(w: World, model: Model, c: Command, step: number) {
 				reply = await recall(w.app, w.tokens[c.actor], serverId(w, peer), message.id);
 			}
 			if (!inConversation) return expect(reply.status).toBe(404);
-			// §5.7: in a group only a current member (or an admin) may recall; anyone else gets 403 whatever the id.
+			// docs/API.md: in a group only a current member (or an admin) may recall; anyone else gets 403 whatever the id.
 			if (message.to === GROUP && !admin && !model.members.has(c.actor)) return expect(reply.status).toBe(403);
 			const allowed = admin || (message.from === c.actor && !message.system);
 			if (!allowed && !message.recalled) return expect(reply.status).toBe(403);
@@ -287,8 +287,8 @@ async function checkAll(w: World, model: Model) {
 	}
 }
 
-describe("§5 model-based: random sequences by three users", () => {
-	it("§5.4 unread lists and every history page equal the reference model after every step", async () => {
+describe("model-based: random sequences by three users", () => {
+	it("unread lists and every history page equal the reference model after every step", async () => {
 		await fc.assert(
 			fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 8 }), async (commands) => {
 				const model = new Model();

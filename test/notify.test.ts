@@ -16,7 +16,7 @@ const notify = (body: Record<string, unknown>, options: { token?: string; header
 	call("/message/notify", { app, ...options, body: { type: 1, content_type: 0, ...body } });
 
 describe("POST /message/notify", () => {
-	it("§5.2 the admin notifies from the system account 0: is_system, counts as unread, readable and ackable as peer 0", async () => {
+	it("the admin notifies from the system account 0: is_system, counts as unread, readable and ackable as peer 0", async () => {
 		const reply = await notify({ targets: [alice], content: "Welcome!" });
 		expect(reply.status).toBe(200);
 		const [msgId] = reply.body.msg_ids;
@@ -27,19 +27,19 @@ describe("POST /message/notify", () => {
 		expect((await entryFor(app, aliceToken, 0)).num).toBe(0);
 	});
 
-	it("§5.2 from_user_id names another sender; the message is still a system message", async () => {
+	it("from_user_id names another sender; the message is still a system message", async () => {
 		const reply = await notify({ from_user_id: bob, targets: [alice], content: "From bob, officially" });
 		expect(reply.status).toBe(200);
 		const [message] = await allMessages(app, aliceToken, bob);
 		expect(message).toMatchObject({ is_system: true, from_xid: { uid: bob } });
 	});
 
-	it("§5.2 only the admin may notify (403)", async () => {
+	it("only the admin may notify (403)", async () => {
 		expect((await notify({ targets: [bob], content: "x" }, { token: aliceToken })).status).toBe(403);
 		expect((await notify({ targets: [bob], content: "x" }, { headers: { user_id: String(alice) } })).status).toBe(403);
 	});
 
-	it("§5.2 a notification can be recalled only by an admin, even by its named sender", async () => {
+	it("a notification can be recalled only by an admin, even by its named sender", async () => {
 		const [msgId] = (await notify({ from_user_id: bob, targets: [alice], content: "recall me" })).body.msg_ids;
 		const bobToken = await userToken(app, bob);
 		const byBob = await recall(app, bobToken, alice, msgId);
@@ -48,7 +48,7 @@ describe("POST /message/notify", () => {
 		expect((await recall(app, undefined, alice, msgId)).status).toBe(200);
 	});
 
-	it("§5.2 dedupe rules are those of send", async () => {
+	it("dedupe rules are those of send", async () => {
 		const first = await notify({ transaction_id: 5, targets: [alice, bob], content: "once" });
 		const again = await notify({ transaction_id: 5, targets: [alice, bob], content: "once" });
 		expect(again.headers.get("idempotent-replayed")).toBe("true");
@@ -57,7 +57,7 @@ describe("POST /message/notify", () => {
 		expect((await allMessages(app, aliceToken, 0)).filter((m) => m.content === "once")).toHaveLength(1);
 	});
 
-	it("§5.2 operations are not notifications (400), and targets are validated as for send", async () => {
+	it("operations are not notifications (400), and targets are validated as for send", async () => {
 		expect((await notify({ targets: [alice], content_type: 11, related_mid: 1, content: "x" })).status).toBe(400);
 		expect((await notify({ targets: [999999], content: "x" })).status).toBe(404);
 	});

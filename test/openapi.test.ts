@@ -1,4 +1,4 @@
-// SPEC §6.5: /openapi.json describes every endpoint, and the server agrees
+// docs/API.md: /openapi.json describes every endpoint, and the server agrees
 // with it — requests made from the document (not from our code) pass
 // validation, and a request that breaks one documented rule is a 400 that
 // names the field. The document's validity (an OpenAPI 3.1 validator) and
@@ -78,8 +78,8 @@ function inputArbitraries(op: Operation) {
 	return { queryParams, query, bodySchema, body };
 }
 
-describe("§6.5 the API description", () => {
-	it("§6.5 /openapi.json is OpenAPI 3.1, needs no credentials, and names every endpoint with its envelope", async () => {
+describe("the API description", () => {
+	it("/openapi.json is OpenAPI 3.1, needs no credentials, and names every endpoint with its envelope", async () => {
 		expect(doc.openapi).toBe("3.1.0");
 		const send = doc.paths["/message/send"]?.post;
 		expect(send?.parameters?.map((p) => p.name)).toEqual(["app_id", "access-token", "user_id", "group_id"]);
@@ -92,7 +92,7 @@ describe("§6.5 the API description", () => {
 		expect(doc.components.schemas.Message?.required).toEqual(expect.arrayContaining(["msg_id", "status", "from_xid", "recalled"]));
 	});
 
-	it("§6.5 every route the router serves is in the document, and every operation in the document is served", async () => {
+	it("every route the router serves is in the document, and every operation in the document is served", async () => {
 		const served = router.routes
 			.filter(([method]) => method !== "ALL")
 			.map(([method, , , path]) => `${method} ${path}`)
@@ -112,7 +112,7 @@ describe("§6.5 the API description", () => {
 		}
 	});
 
-	it("§6.5 requests made from the document pass validation (and the schemas that validate them accept them)", async () => {
+	it("requests made from the document pass validation (and the schemas that validate them accept them)", async () => {
 		for (const { path, method, op } of operations()) {
 			const endpoint = endpoints.find((e) => e.path === path && e.methods.includes(method as never));
 			if (!endpoint) throw new Error(`${method} ${path} is documented but has no contract`);
@@ -143,7 +143,7 @@ describe("§6.5 the API description", () => {
 		}
 	});
 
-	it("§6.5 a request that breaks one documented rule is a 400 naming that field", async () => {
+	it("a request that breaks one documented rule is a 400 naming that field", async () => {
 		let tried = 0;
 		const components = doc.components.schemas;
 		for (const { path, method, op } of operations()) {
@@ -181,7 +181,7 @@ describe("§6.5 the API description", () => {
 		expect(tried).toBeGreaterThan(100);
 	});
 
-	it("§6.5 every 200 answer of an endpoint matches its documented data schema", async () => {
+	it("every 200 answer of an endpoint matches its documented data schema", async () => {
 		// The schemas are zod's; the test drives a small story and checks each answer against its contract.
 		const bob = await registerUser(app);
 		const bobToken = await userToken(app, bob);

@@ -20,8 +20,8 @@ afterEach(() => vi.restoreAllMocks());
 const op = (token: string | undefined, body: Record<string, unknown>) => send(app, token, body);
 const count = async () => (await allMessages(app, userTokenValue, bot)).length;
 
-describe("§5.1b operations through /message/send", () => {
-	it("§5.1b a streamed reply (TEXT, APPEND chunks, final REPLACE) reads back as one message with the final text", async () => {
+describe("operations through /message/send", () => {
+	it("a streamed reply (TEXT, APPEND chunks, final REPLACE) reads back as one message with the final text", async () => {
 		const before = await count();
 		const unreadBefore = (await entryFor(app, userTokenValue, bot))?.num ?? 0;
 		const [mid] = (await op(botToken, { targets: [user], content: "Hel" })).body.msg_ids;
@@ -45,7 +45,7 @@ describe("§5.1b operations through /message/send", () => {
 		expect((await entryFor(app, userTokenValue, bot)).num).toBe(unreadBefore + 1);
 	});
 
-	it('§5.1b an APPEND whose content is "" is accepted and changes nothing (a stream may send an empty chunk)', async () => {
+	it('an APPEND whose content is "" is accepted and changes nothing (a stream may send an empty chunk)', async () => {
 		const [mid] = (await op(botToken, { targets: [user], content: "chunk" })).body.msg_ids;
 		const empty = await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "" });
 		expect(empty.status).toBe(200);
@@ -58,14 +58,14 @@ describe("§5.1b operations through /message/send", () => {
 		expect((await op(userTokenValue, { targets: [bot], content_type: 11, related_mid: mid, content: "" })).status).toBe(403);
 	});
 
-	it('§5.1b REPLACE keeps fields sent as "" or left out', async () => {
+	it('REPLACE keeps fields sent as "" or left out', async () => {
 		const [mid] = (await op(botToken, { targets: [user], content: "v1", ext: "e1", config: "c1" })).body.msg_ids;
 		await op(botToken, { targets: [user], content_type: 12, related_mid: mid, content: "", config: "c2" });
 		const [message] = (await history(app, userTokenValue, { opposite_id: bot, limit: 1 })).body.data.messages;
 		expect(message).toMatchObject({ content: "v1", ext: "e1", config: "c2" });
 	});
 
-	it("§5.1b an admin may REPLACE another user's message (e.g. audio → transcript); others may not (403)", async () => {
+	it("an admin may REPLACE another user's message (e.g. audio → transcript); others may not (403)", async () => {
 		const [mid] = (await op(userTokenValue, { targets: [bot], content_type: 2, attachment: '{"url":"https://x.test/a.ogg"}' })).body
 			.msg_ids;
 		const byBot = await op(botToken, { targets: [user], content_type: 12, related_mid: mid, content: "nope" });
@@ -79,7 +79,7 @@ describe("§5.1b operations through /message/send", () => {
 		expect(message).toMatchObject({ msg_id: mid, ctype: "AUDIO", content: "the transcript", from_xid: { uid: user } });
 	});
 
-	it("§5.1b READ_ACK behaves as /message/ack", async () => {
+	it("READ_ACK behaves as /message/ack", async () => {
 		const ids = [];
 		for (let i = 0; i < 3; i++) ids.push((await op(botToken, { targets: [user], content: `r${i}` })).body.msg_ids[0]);
 		const reply = await op(userTokenValue, { targets: [bot], content_type: 9, related_mid: ids[1] });
@@ -89,7 +89,7 @@ describe("§5.1b operations through /message/send", () => {
 		expect((await op(userTokenValue, { targets: [bot], content_type: 9, related_mid: 99999999 })).status).toBe(404);
 	});
 
-	it("§5.1b RECALL behaves as /message/recall, window included", async () => {
+	it("RECALL behaves as /message/recall, window included", async () => {
 		const [mid] = (await op(botToken, { targets: [user], content: "recall via send" })).body.msg_ids;
 		expect((await op(userTokenValue, { targets: [bot], content_type: 10, related_mid: mid })).status).toBe(403);
 		vi.spyOn(clock, "now").mockReturnValue(Date.now() + 121_000);
@@ -100,7 +100,7 @@ describe("§5.1b operations through /message/send", () => {
 		expect(tomb).toMatchObject({ recalled: true, content: "" });
 	});
 
-	it("§5.1b APPEND or REPLACE of a recalled message is 409; a related_mid outside the conversation is 404", async () => {
+	it("APPEND or REPLACE of a recalled message is 409; a related_mid outside the conversation is 404", async () => {
 		const [mid] = (await op(botToken, { targets: [user], content: "gone" })).body.msg_ids;
 		await op(botToken, { targets: [user], content_type: 10, related_mid: mid });
 		expect((await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "x" })).status).toBe(409);
@@ -110,14 +110,14 @@ describe("§5.1b operations through /message/send", () => {
 		expect((await op(botToken, { targets: [user], content_type: 11, related_mid: elsewhere, content: "x" })).status).toBe(404);
 	});
 
-	it("§5.1b related_mid 0 means none: an operation needs one (400), a message ignores it", async () => {
+	it("related_mid 0 means none: an operation needs one (400), a message ignores it", async () => {
 		expect((await op(botToken, { targets: [user], content_type: 11, related_mid: 0, content: "x" })).status).toBe(400);
 		expect((await op(botToken, { targets: [user], content_type: 0, related_mid: 0, content: "plain" })).status).toBe(200);
 		const two = await registerUser(app);
 		expect((await op(botToken, { targets: [user, two], content_type: 11, related_mid: 1, content: "x" })).status).toBe(400);
 	});
 
-	it("§5.1b APPEND never grows content beyond 10,000 characters", async () => {
+	it("APPEND never grows content beyond 10,000 characters", async () => {
 		const [mid] = (await op(botToken, { targets: [user], content: "x".repeat(9_998) })).body.msg_ids;
 		expect((await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "yy" })).status).toBe(200);
 		const over = await op(botToken, { targets: [user], content_type: 11, related_mid: mid, content: "z" });
@@ -184,7 +184,7 @@ describe("§5.1b operations through /message/send", () => {
 		userChannel.close();
 	});
 
-	it("§5.1b an APPEND retried with its transaction_id applies once", async () => {
+	it("an APPEND retried with its transaction_id applies once", async () => {
 		const [mid] = (await op(botToken, { targets: [user], content: "a" })).body.msg_ids;
 		const body = { targets: [user], content_type: 11, related_mid: mid, content: "b", transaction_id: 4242 };
 		expect((await op(botToken, body)).status).toBe(200);
@@ -195,7 +195,7 @@ describe("§5.1b operations through /message/send", () => {
 		expect(message.content).toBe("ab");
 	});
 
-	it("§5.1b online_only is accepted and stores nothing", async () => {
+	it("online_only is accepted and stores nothing", async () => {
 		const before = await count();
 		const reply = await op(botToken, { targets: [user], content: "typing…", online_only: true });
 		expect(reply.status).toBe(200);

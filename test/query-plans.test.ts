@@ -130,11 +130,11 @@ async function callbacks() {
 afterAll(() => vi.restoreAllMocks());
 
 describe("Query plans", () => {
-	it("§7 every set-up request succeeded, so each path's queries ran", () => {
+	it("every set-up request succeeded, so each path's queries ran", () => {
 		expect(failedSetUp).toEqual([]);
 	});
 
-	it("§7 every named query of the message, dedupe and group paths was captured", () => {
+	it("every named query of the message, dedupe and group paths was captured", () => {
 		for (const part of [
 			"INSERT INTO messages",
 			"INSERT INTO send_dedupe",
@@ -156,7 +156,7 @@ describe("Query plans", () => {
 		}
 	});
 
-	it("§7 the service's queries were captured", () => {
+	it("the service's queries were captured", () => {
 		expect(seen.size).toBeGreaterThanOrEqual(8);
 		for (const table of ["apps", "users", "messages", "conversation_members", "send_dedupe", "callback_outbox"]) {
 			expect(
@@ -166,7 +166,7 @@ describe("Query plans", () => {
 		}
 	});
 
-	it("§6.2 every callback query was captured: owed, read, recorded (deleted) delivered, retried or dead, requeued, swept, purged", () => {
+	it("every callback query was captured: owed, read, recorded (deleted) delivered, retried or dead, requeued, swept, purged", () => {
 		for (const part of [
 			"INSERT INTO callback_outbox",
 			"FROM callback_outbox\n\t\t\tWHERE app_id = ? AND conversation_key = ?",
@@ -184,7 +184,7 @@ describe("Query plans", () => {
 		}
 	});
 
-	it("§7 no query scans a table: every one uses an index", async () => {
+	it("no query scans a table: every one uses an index", async () => {
 		for (const query of seen) {
 			const params = (query.match(/\?/g) ?? []).map(() => null);
 			const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)

@@ -1,4 +1,4 @@
-// SPEC §6.4 rate limits: failed logins per account, sends per sender.
+// docs/API.md, rate limits rate limits: failed logins per account, sends per sender.
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { clock } from "../src/clock";
 import { call, createApp, registerUser, send, snapshot, type TestApp, userToken } from "./support";
@@ -29,8 +29,8 @@ function expectTooMany(reply: { status: number; headers: Headers; body: { code: 
 	expect(wait).toBeLessThanOrEqual(60);
 }
 
-describe("§6.4 failed logins are limited per account", () => {
-	it("§6.4 after 10 failed attempts within a minute, the account answers 429 + Retry-After, the right password included, until the minute passes", async () => {
+describe("failed logins are limited per account", () => {
+	it("after 10 failed attempts within a minute, the account answers 429 + Retry-After, the right password included, until the minute passes", async () => {
 		const { name, id } = await account();
 		for (let i = 0; i < 10; i++) expect((await byName(name, `wrong-${i}`)).status).toBe(401);
 		expectTooMany(await byName(name, "right-password"));
@@ -44,7 +44,7 @@ describe("§6.4 failed logins are limited per account", () => {
 		expect((await byName(name, "right-password")).status).toBe(200);
 	});
 
-	it("§6.4 a right password is not a failure: 9 failures, 5 logins, 1 failure, then the 11th attempt is refused", async () => {
+	it("a right password is not a failure: 9 failures, 5 logins, 1 failure, then the 11th attempt is refused", async () => {
 		const { name } = await account();
 		for (let i = 0; i < 9; i++) expect((await byName(name, "wrong")).status).toBe(401);
 		for (let i = 0; i < 5; i++) expect((await byName(name, "right-password")).status).toBe(200);
@@ -52,7 +52,7 @@ describe("§6.4 failed logins are limited per account", () => {
 		expectTooMany(await byName(name, "right-password"));
 	});
 
-	it("§6.4 30 concurrent guesses: at most 10 reach the password check, the rest are 429", async () => {
+	it("30 concurrent guesses: at most 10 reach the password check, the rest are 429", async () => {
 		const { id } = await account();
 		const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => byId(id, `guess-${i}`)));
 		const statuses = replies.map((r) => r.status);
@@ -60,15 +60,15 @@ describe("§6.4 failed logins are limited per account", () => {
 		expect(statuses.filter((s) => s === 429)).toHaveLength(20);
 	});
 
-	it("§6.4 an unknown user name is limited the same way (no answer tells accounts apart)", async () => {
+	it("an unknown user name is limited the same way (no answer tells accounts apart)", async () => {
 		const name = `nobody-${crypto.randomUUID().slice(0, 8)}`;
 		for (let i = 0; i < 10; i++) expect((await byName(name, "guess")).status).toBe(401);
 		expectTooMany(await byName(name, "guess"));
 	});
 });
 
-describe("§6.4 sends are limited per sender when the app sets send_rate_per_min", () => {
-	it("§6.4 beyond send_rate_per_min within a minute: 429 + Retry-After and nothing written; other senders unaffected; a minute later it sends", async () => {
+describe("sends are limited per sender when the app sets send_rate_per_min", () => {
+	it("beyond send_rate_per_min within a minute: 429 + Retry-After and nothing written; other senders unaffected; a minute later it sends", async () => {
 		const limited = await createApp();
 		const [alice, bob, carol] = [await registerUser(limited), await registerUser(limited), await registerUser(limited)];
 		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 3 } })).status).toBe(200);
@@ -83,7 +83,7 @@ describe("§6.4 sends are limited per sender when the app sets send_rate_per_min
 		expect((await send(limited, aliceToken, { targets: [bob], content: "a minute later" })).status).toBe(200);
 	});
 
-	it("§6.4 operations do not count: a bot's streamed reply (read receipt, first chunk, four APPENDs, final REPLACE) under a limit of 6 lands whole", async () => {
+	it("operations do not count: a bot's streamed reply (read receipt, first chunk, four APPENDs, final REPLACE) under a limit of 6 lands whole", async () => {
 		const limited = await createApp();
 		const [bot, user] = [await registerUser(limited), await registerUser(limited)];
 		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 6 } })).status).toBe(200);
@@ -106,7 +106,7 @@ describe("§6.4 sends are limited per sender when the app sets send_rate_per_min
 		expectTooMany(await send(limited, botToken, { targets: [user], content: "one too many" }));
 	});
 
-	it("§6.4 notify is limited per its sender (the system account unless named)", async () => {
+	it("notify is limited per its sender (the system account unless named)", async () => {
 		const limited = await createApp();
 		const bob = await registerUser(limited);
 		expect((await call("/app/settings", { app: limited, body: { send_rate_per_min: 2 } })).status).toBe(200);
@@ -115,7 +115,7 @@ describe("§6.4 sends are limited per sender when the app sets send_rate_per_min
 		expectTooMany(await notify());
 	});
 
-	it("§6.4 without send_rate_per_min there is no limit", async () => {
+	it("without send_rate_per_min there is no limit", async () => {
 		const open = await createApp();
 		const [alice, bob] = [await registerUser(open), await registerUser(open)];
 		const token = await userToken(open, alice);

@@ -1,4 +1,4 @@
-// SPEC §6.3 realtime channels, in workerd: the upgrade, credentials, ping,
+// docs/API.md "Real-time delivery" realtime channels, in workerd: the upgrade, credentials, ping,
 // hibernation, and events pushed by writes to the users online.
 import { evictDurableObject, SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -35,15 +35,15 @@ async function pair() {
 	return { alice, bob, aliceToken: await userToken(app, alice), bobToken: await userToken(app, bob, { device_sn: 7 }) };
 }
 
-describe("§6.3 GET /realtime", () => {
-	it("§6.3 without Upgrade: websocket it is 426 with the envelope", async () => {
+describe("GET /realtime", () => {
+	it("without Upgrade: websocket it is 426 with the envelope", async () => {
 		const { aliceToken } = await pair();
 		const reply = await call("/realtime", { app, token: aliceToken });
 		expect(reply.status).toBe(426);
 		expect(reply.body).toMatchObject({ code: 426, data: null });
 	});
 
-	it("§6.3 bad credentials are 401 with the envelope, and no upgrade (headers or query)", async () => {
+	it("bad credentials are 401 with the envelope, and no upgrade (headers or query)", async () => {
 		const tries: { path: string; headers: Record<string, string> }[] = [
 			{ path: "/realtime", headers: { app_id: app.key, "access-token": "not-a-token" } },
 			{ path: `/realtime?app_id=${app.key}&access_token=nope`, headers: {} },
@@ -57,7 +57,7 @@ describe("§6.3 GET /realtime", () => {
 		}
 	});
 
-	it("§6.3 a browser's query credentials open a channel; ping is answered pong", async () => {
+	it("a browser's query credentials open a channel; ping is answered pong", async () => {
 		const { aliceToken } = await pair();
 		const channel = await connect({}, `?app_id=${app.key}&access_token=${aliceToken}`);
 		channel.socket.send("ping");
@@ -65,7 +65,7 @@ describe("§6.3 GET /realtime", () => {
 		channel.close();
 	});
 
-	it("§6.3 a message reaches every channel of the receiver and the sender's other channel, in the message shape with conversation_id", async () => {
+	it("a message reaches every channel of the receiver and the sender's other channel, in the message shape with conversation_id", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [bobPhone, bobLaptop, aliceTab] = [
 			await connect(asUser(app, bobToken)),
@@ -94,7 +94,7 @@ describe("§6.3 GET /realtime", () => {
 		for (const c of [bobPhone, bobLaptop, aliceTab]) c.close();
 	});
 
-	it("§6.3 events of one conversation arrive in commit order on every channel", async () => {
+	it("events of one conversation arrive in commit order on every channel", async () => {
 		const { bob, aliceToken, bobToken } = await pair();
 		const channels = [await connect(asUser(app, bobToken)), await connect(asUser(app, bobToken))];
 		const replies = await Promise.all(Array.from({ length: 50 }, (_, i) => send(app, aliceToken, { targets: [bob], content: `n${i}` })));
@@ -106,7 +106,7 @@ describe("§6.3 GET /realtime", () => {
 		}
 	});
 
-	it("§6.3 a channel survives hibernation (the object evicted) and still receives", async () => {
+	it("a channel survives hibernation (the object evicted) and still receives", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const channel = await connect(asUser(app, bobToken));
 		await evictDurableObject(userChannels(env, app.appId, bob));
@@ -118,7 +118,7 @@ describe("§6.3 GET /realtime", () => {
 		channel.close();
 	}, 40_000);
 
-	it("§6.3 a user who is offline gets no push, and loses nothing (history)", async () => {
+	it("a user who is offline gets no push, and loses nothing (history)", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const m = meter();
 		try {
@@ -132,7 +132,7 @@ describe("§6.3 GET /realtime", () => {
 		expect(history.body.data.messages[0].content).toBe("nobody listens");
 	});
 
-	it("§6.3 a closed channel takes its user offline: later sends push nothing", async () => {
+	it("a closed channel takes its user offline: later sends push nothing", async () => {
 		const { bob, aliceToken, bobToken } = await pair();
 		const channel = await connect(asUser(app, bobToken));
 		channel.close();
@@ -151,8 +151,8 @@ describe("§6.3 GET /realtime", () => {
 	});
 });
 
-describe("§6.3 every kind of event", () => {
-	it("§6.3 append, update (REPLACE and recall) and read reach the peer; conversation_deleted reaches the user's other channel", async () => {
+describe("every kind of event", () => {
+	it("append, update (REPLACE and recall) and read reach the peer; conversation_deleted reaches the user's other channel", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [mid] = (await send(app, aliceToken, { targets: [bob], content: "draft" })).body.msg_ids;
 		const [bobChannel, aliceChannel, aliceOther] = [
@@ -186,7 +186,7 @@ describe("§6.3 every kind of event", () => {
 		for (const c of [bobChannel, aliceChannel, aliceOther]) c.close();
 	});
 
-	it("§6.3 a group message reaches every online member, with the group as conversation_id", async () => {
+	it("a group message reaches every online member, with the group as conversation_id", async () => {
 		const [owner, ann, ben] = [await registerUser(app), await registerUser(app), await registerUser(app)];
 		const ownerToken = await userToken(app, owner);
 		const groupId = (await call("/group/create", { app, token: ownerToken, body: { user_list: [ann, ben] } })).body.data.group_id;
@@ -203,8 +203,8 @@ describe("§6.3 every kind of event", () => {
 	});
 });
 
-describe("§5.1b §6.3 online_only", () => {
-	it("§6.3 a streamed reply: 20 online_only APPENDs reach the peer as 20 append events, then REPLACE as one update; history holds only the final text", async () => {
+describe("online_only", () => {
+	it("a streamed reply: 20 online_only APPENDs reach the peer as 20 append events, then REPLACE as one update; history holds only the final text", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [mid] = (await send(app, aliceToken, { targets: [bob], content: "Thinking" })).body.msg_ids;
 		const bobChannel = await connect(asUser(app, bobToken));
@@ -230,7 +230,7 @@ describe("§5.1b §6.3 online_only", () => {
 		bobChannel.close();
 	});
 
-	it("§5.1b an online_only message reaches open channels only: not stored, not counted, not called back, msg_ids 0", async () => {
+	it("an online_only message reaches open channels only: not stored, not counted, not called back, msg_ids 0", async () => {
 		const hooked = await createApp();
 		const hook = receiver();
 		await setSettings(hooked, { callback_url: hook.url });
@@ -249,7 +249,7 @@ describe("§5.1b §6.3 online_only", () => {
 		bobChannel.close();
 	});
 
-	it("§5.1b online_only keeps the rights of the stored kind: another's message 403, unknown related_mid 404, a recall 400", async () => {
+	it("online_only keeps the rights of the stored kind: another's message 403, unknown related_mid 404, a recall 400", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [mid] = (await send(app, aliceToken, { targets: [bob], content: "mine" })).body.msg_ids;
 		const edit = (token: string, to: number, extra: Record<string, unknown>) =>
@@ -260,8 +260,8 @@ describe("§5.1b §6.3 online_only", () => {
 	});
 });
 
-describe("§6.3 resume with since", () => {
-	it("§6.3 a channel reopened with since first gets every stored message it missed, in id order, then live events", async () => {
+describe("resume with since", () => {
+	it("a channel reopened with since first gets every stored message it missed, in id order, then live events", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const first = await connect(asUser(app, bobToken));
 		await send(app, aliceToken, { targets: [bob], content: "seen" });
@@ -281,7 +281,7 @@ describe("§6.3 resume with since", () => {
 		again.close();
 	});
 
-	it("§6.3 reconnecting at random cut points while 4 conversations send: every stored message arrives; only an overtaken one may come twice", async () => {
+	it("reconnecting at random cut points while 4 conversations send: every stored message arrives; only an overtaken one may come twice", async () => {
 		const bob = await registerUser(app);
 		const bobToken = await userToken(app, bob, { device_sn: 3 });
 		const senders = [await registerUser(app), await registerUser(app), await registerUser(app), await registerUser(app)];
@@ -326,7 +326,7 @@ describe("§6.3 resume with since", () => {
 		expect(received.length - stored.size).toBeLessThanOrEqual(12);
 	}, 60_000);
 
-	it("§6.3 a message that overtook since and was cut is replayed, though its id is below since (the device's sent log)", async () => {
+	it("a message that overtook since and was cut is replayed, though its id is below since (the device's sent log)", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const carol = await registerUser(app);
 		// Stored while Bob has no channel: nothing is pushed by the sends themselves.
@@ -358,7 +358,7 @@ describe("§6.3 resume with since", () => {
 		again.close();
 	});
 
-	it("§6.3 more than 1,000 missed messages: one resync event, then live", async () => {
+	it("more than 1,000 missed messages: one resync event, then live", async () => {
 		const { bob, aliceToken, bobToken } = await pair();
 		const rows = Array.from({ length: 1001 }, (_, i) => `(${app.appId}, 'bulk', 1, 0, 'bulk ${i}', '', '', '', 0, 0, ${bob}, 0, 0, 0)`);
 		// Seeded directly: a thousand sends through the API would only make the test slow.

@@ -16,7 +16,7 @@ async function pair() {
 }
 
 describe("POST /message/recall", () => {
-	it("§5.7 the sender recalls within the window: a tombstone for everyone, and the unread count drops", async () => {
+	it("the sender recalls within the window: a tombstone for everyone, and the unread count drops", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [m1] = (await send(app, aliceToken, { targets: [bob], content: "oops", ext: '{"x":1}', config: "c" })).body.msg_ids;
 		await send(app, aliceToken, { targets: [bob], content: "fine" });
@@ -35,7 +35,7 @@ describe("POST /message/recall", () => {
 		}
 	});
 
-	it("§5.7 after the app's recall window the sender gets 403 naming the window (the clock is injected)", async () => {
+	it("after the app's recall window the sender gets 403 naming the window (the clock is injected)", async () => {
 		const { bob, aliceToken } = await pair();
 		const [m] = (await send(app, aliceToken, { targets: [bob], content: "late" })).body.msg_ids;
 		const now = Date.now();
@@ -48,7 +48,7 @@ describe("POST /message/recall", () => {
 		expect(reply.body.message).toContain("120 s");
 	});
 
-	it("§5.7 the recall window is a per-app setting", async () => {
+	it("the recall window is a per-app setting", async () => {
 		const strict = await createApp({ recallWindowS: 5 });
 		const [a, b] = [await registerUser(strict), await registerUser(strict)];
 		const aToken = await userToken(strict, a);
@@ -59,7 +59,7 @@ describe("POST /message/recall", () => {
 		expect(reply.body.message).toContain("5 s");
 	});
 
-	it("§5.7 an app admin recalls any message at any time, naming either user of the conversation", async () => {
+	it("an app admin recalls any message at any time, naming either user of the conversation", async () => {
 		const { alice, bob, aliceToken } = await pair();
 		const [m1, m2] = [
 			(await send(app, aliceToken, { targets: [bob], content: "one" })).body.msg_ids[0],
@@ -73,7 +73,7 @@ describe("POST /message/recall", () => {
 		expect(wrong.status).toBe(404);
 	});
 
-	it("§5.7 the receiver may not recall (403); an unknown message is 404", async () => {
+	it("the receiver may not recall (403); an unknown message is 404", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [m] = (await send(app, aliceToken, { targets: [bob], content: "mine" })).body.msg_ids;
 		const reply = await recall(app, bobToken, alice, m);
@@ -84,7 +84,7 @@ describe("POST /message/recall", () => {
 		expect((await history(app, bobToken, { opposite_id: alice })).body.data.messages[0].recalled).toBe(false);
 	});
 
-	it("§5.7 recalling a recalled message is 200 and changes nothing", async () => {
+	it("recalling a recalled message is 200 and changes nothing", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [m] = (await send(app, aliceToken, { targets: [bob], content: "twice" })).body.msg_ids;
 		await send(app, aliceToken, { targets: [bob], content: "keep" });
@@ -94,7 +94,7 @@ describe("POST /message/recall", () => {
 		expect((await entryFor(app, bobToken, alice)).num).toBe(1);
 	});
 
-	it("§5.7 a message the receiver had read does not lower their unread count", async () => {
+	it("a message the receiver had read does not lower their unread count", async () => {
 		const { alice, bob, aliceToken, bobToken } = await pair();
 		const [m1] = (await send(app, aliceToken, { targets: [bob], content: "read it" })).body.msg_ids;
 		await send(app, bobToken, { targets: [alice], content: "reply (reads m1)" });

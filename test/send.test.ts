@@ -25,7 +25,7 @@ const asAdmin = (body: Record<string, unknown>, headers: Record<string, string> 
 	call("/message/send", { app, headers, body: { type: 1, content_type: 0, ...body } });
 
 describe("POST /message/send (type 1)", () => {
-	it("§5.1 quotes, backslashes, control characters, NUL, line separators and emoji come back exactly", async () => {
+	it("quotes, backslashes, control characters, NUL, line separators and emoji come back exactly", async () => {
 		const tricky = 'q"b\\s\u0000n\u0001\u001f\t\n\r\u2028\u2029😀 "}]';
 		const reply = await send(app, aliceToken, { targets: [bob], content: tricky, ext: tricky, config: tricky });
 		expect(reply.status).toBe(200);
@@ -33,7 +33,7 @@ describe("POST /message/send (type 1)", () => {
 		expect(message).toMatchObject({ msg_id: reply.body.msg_ids[0], content: tricky, ext: tricky, config: tricky });
 	});
 
-	it("§5.1 a user sends as itself and the peer reads it back byte for byte, every field in its place", async () => {
+	it("a user sends as itself and the peer reads it back byte for byte, every field in its place", async () => {
 		const ext = '{"k":1, "emoji":"😀"}';
 		const config = '{"antispam":false}';
 		const attachment = '{"url":"https://files.example/a.pdf"}';
@@ -63,7 +63,7 @@ describe("POST /message/send (type 1)", () => {
 		});
 	});
 
-	it("§5.1 the receiver's unread count grows by one; the sender's read position moves to the message", async () => {
+	it("the receiver's unread count grows by one; the sender's read position moves to the message", async () => {
 		const before = await unreadOf(app, bob, alice);
 		const reply = await send(app, aliceToken, { targets: [bob], content: "count me" });
 		const [msgId] = reply.body.msg_ids;
@@ -82,7 +82,7 @@ describe("POST /message/send (type 1)", () => {
 		}
 	});
 
-	it("§5.1 a reply: the replier's unread drops to 0 and its read position and device move; the receiver's stay", async () => {
+	it("a reply: the replier's unread drops to 0 and its read position and device move; the receiver's stay", async () => {
 		const [dan, eve] = [await registerUser(app), await registerUser(app)];
 		const danToken = await userToken(app, dan, { device_sn: 3 });
 		const eveToken = await userToken(app, eve, { device_sn: 5 });
@@ -99,21 +99,21 @@ describe("POST /message/send (type 1)", () => {
 		expect(m2).toBeLessThan(m3 as number);
 	});
 
-	it("§5.1 a user token may name itself in from_user_id, not anyone else (403)", async () => {
+	it("a user token may name itself in from_user_id, not anyone else (403)", async () => {
 		expect((await send(app, aliceToken, { targets: [bob], content: "me", from_user_id: alice })).status).toBe(200);
 		const reply = await send(app, aliceToken, { targets: [bob], content: "spoof", from_user_id: carol });
 		expect(reply.status).toBe(403);
 		expect(reply.body.message).toContain('"from_user_id"');
 	});
 
-	it("§5.1 the admin names the sender with from_user_id", async () => {
+	it("the admin names the sender with from_user_id", async () => {
 		const reply = await asAdmin({ from_user_id: carol, targets: [alice], content: "from carol via admin" });
 		expect(reply.status).toBe(200);
 		const page = await history(app, aliceToken, { opposite_id: carol });
 		expect(page.body.data.messages[0]).toMatchObject({ content: "from carol via admin", from_xid: { uid: carol } });
 	});
 
-	it("§5.1 the admin must name a sender (400), and from_user_id must agree with header user_id (400)", async () => {
+	it("the admin must name a sender (400), and from_user_id must agree with header user_id (400)", async () => {
 		const none = await asAdmin({ targets: [alice], content: "who?" });
 		expect(none.status).toBe(400);
 		expect(none.body.message).toContain('"from_user_id"');
@@ -123,13 +123,13 @@ describe("POST /message/send (type 1)", () => {
 		expect(agree.status).toBe(200);
 	});
 
-	it("§5.1 the sender must be a registered user (404)", async () => {
+	it("the sender must be a registered user (404)", async () => {
 		const reply = await asAdmin({ from_user_id: 888888, targets: [alice], content: "ghost" });
 		expect(reply.status).toBe(404);
 		expect(reply.body.message).toBe("Sender 888888 does not exist.");
 	});
 
-	it("§5.1 every target is validated first: one unknown target is 404 naming it, and nothing is sent", async () => {
+	it("every target is validated first: one unknown target is 404 naming it, and nothing is sent", async () => {
 		const before = await snapshot();
 		const reply = await send(app, aliceToken, { targets: [bob, 777777, carol], content: "all or nothing" });
 		expect(reply.status).toBe(404);
@@ -137,13 +137,13 @@ describe("POST /message/send (type 1)", () => {
 		expect(await snapshot()).toBe(before);
 	});
 
-	it("§5.1 sending to oneself is 400", async () => {
+	it("sending to oneself is 400", async () => {
 		const reply = await send(app, aliceToken, { targets: [alice], content: "me" });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toContain('"targets"');
 	});
 
-	it("§5.1 several targets: one message per conversation, msg_ids in target order", async () => {
+	it("several targets: one message per conversation, msg_ids in target order", async () => {
 		const dave = await registerUser(app);
 		const reply = await send(app, aliceToken, { targets: [dave, bob, carol], content: "fan out" });
 		expect(reply.status).toBe(200);
@@ -160,7 +160,7 @@ describe("POST /message/send (type 1)", () => {
 		}
 	});
 
-	it("§5.1 content up to 10,000 characters (code points) is accepted; one more is 400", async () => {
+	it("content up to 10,000 characters (code points) is accepted; one more is 400", async () => {
 		const emoji = "😀".repeat(10_000); // 20,000 UTF-16 units, 10,000 code points
 		expect((await send(app, aliceToken, { targets: [bob], content: emoji })).status).toBe(200);
 		const reply = await send(app, aliceToken, { targets: [bob], content: `${emoji}x` });
@@ -168,7 +168,7 @@ describe("POST /message/send (type 1)", () => {
 		expect(reply.body.message).toBe('Field "content" must be at most 10000 characters.');
 	});
 
-	it("§5.1 ext, config and attachment hold up to 4,096 characters each", async () => {
+	it("ext, config and attachment hold up to 4,096 characters each", async () => {
 		for (const field of ["ext", "config", "attachment"]) {
 			expect((await send(app, aliceToken, { targets: [bob], content: "ok", [field]: "é".repeat(4096) })).status).toBe(200);
 			const reply = await send(app, aliceToken, { targets: [bob], content: "ok", [field]: "é".repeat(4097) });
@@ -177,7 +177,7 @@ describe("POST /message/send (type 1)", () => {
 		}
 	});
 
-	it("§5.1 TEXT, LOCATION, COMMAND and FORWARD need content", async () => {
+	it("TEXT, LOCATION, COMMAND and FORWARD need content", async () => {
 		for (const contentType of [0, 5, 6, 7]) {
 			const reply = await send(app, aliceToken, { targets: [bob], content_type: contentType, content: "" });
 			expect(reply.status).toBe(400);
@@ -185,7 +185,7 @@ describe("POST /message/send (type 1)", () => {
 		}
 	});
 
-	it("§5.1 IMAGE, AUDIO, VIDEO and FILE need an attachment object with an http(s) url", async () => {
+	it("IMAGE, AUDIO, VIDEO and FILE need an attachment object with an http(s) url", async () => {
 		const good = JSON.stringify({ url: "https://cdn.example/a.png", width: 10 });
 		for (const contentType of [1, 2, 3, 4]) {
 			const ok = await send(app, aliceToken, { targets: [bob], content_type: contentType, attachment: good });
@@ -200,7 +200,7 @@ describe("POST /message/send (type 1)", () => {
 		expect(page.body.data.messages[0]).toMatchObject({ ctype: "FILE", attachment: good });
 	});
 
-	it("§5 every content type is returned by its upper-case name", async () => {
+	it("every content type is returned by its upper-case name", async () => {
 		const names = ["TEXT", "IMAGE", "AUDIO", "VIDEO", "FILE", "LOCATION", "COMMAND", "FORWARD"];
 		const attachment = '{"url":"http://x.test/f"}';
 		for (let contentType = 0; contentType < names.length; contentType++) {

@@ -1,4 +1,4 @@
-// SPEC §6.1 app settings: read, change, validation, who may, and when a
+// docs/API.md "Message callbacks" app settings: read, change, validation, who may, and when a
 // change takes effect.
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -11,8 +11,8 @@ beforeAll(async () => {
 	app = await createApp({ key: `settings-${crypto.randomUUID().slice(0, 6)}` });
 });
 
-describe("§6.1 app settings", () => {
-	it("§6.1 GET /app/settings answers the defaults, named by the app key", async () => {
+describe("app settings", () => {
+	it("GET /app/settings answers the defaults, named by the app key", async () => {
 		const reply = await call("/app/settings", { app });
 		expect(reply.status).toBe(200);
 		expect(reply.body.data).toEqual({
@@ -29,7 +29,7 @@ describe("§6.1 app settings", () => {
 		});
 	});
 
-	it("§6.1 POST changes any subset and answers the settings after it; the secret is never returned", async () => {
+	it("POST changes any subset and answers the settings after it; the secret is never returned", async () => {
 		const other = await createApp();
 		const secret = "s3cret-s3cret-s3cret";
 		const reply = await call("/app/settings", {
@@ -96,7 +96,7 @@ describe("§6.1 app settings", () => {
 		["callback_max_attempts", { callback_url: "https://ok.example.com/", callback_secret: "a-good-secret-123", callback_max_attempts: 99 }],
 	];
 
-	it(`§6.1 a bad value is 400 naming the field and changes nothing (${bad.length} cases)`, async () => {
+	it(`a bad value is 400 naming the field and changes nothing (${bad.length} cases)`, async () => {
 		const before = await snapshot();
 		for (const [field, body] of bad) {
 			const reply = await call("/app/settings", { app, body });
@@ -106,7 +106,7 @@ describe("§6.1 app settings", () => {
 		expect(await snapshot()).toBe(before);
 	});
 
-	it("§6.1 only the app admin token: a user token (or an admin acting as a user) is 403 and changes nothing", async () => {
+	it("only the app admin token: a user token (or an admin acting as a user) is 403 and changes nothing", async () => {
 		const user = await registerUser(app);
 		const token = await userToken(app, user);
 		const before = await snapshot();
@@ -117,7 +117,7 @@ describe("§6.1 app settings", () => {
 		expect(await snapshot()).toBe(before);
 	});
 
-	it("§6.1 a deployment refuses plain-http and private, loopback and link-local callback URLs unless it allows them", async () => {
+	it("a deployment refuses plain-http and private, loopback and link-local callback URLs unless it allows them", async () => {
 		const deployed = { ...env, CALLBACK_ALLOW_PRIVATE: "false" } as Env;
 		const before = await snapshot();
 		for (const url of [
@@ -142,7 +142,7 @@ describe("§6.1 app settings", () => {
 		await setSettings(app, { callback_url: "" });
 	});
 
-	it("§6.1 a change takes effect for the next request: the callback URL and events, and the recall window", async () => {
+	it("a change takes effect for the next request: the callback URL and events, and the recall window", async () => {
 		const fresh = await createApp();
 		const [alice, bob] = [await registerUser(fresh), await registerUser(fresh)];
 		const aliceToken = await userToken(fresh, alice);

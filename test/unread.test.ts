@@ -8,7 +8,7 @@ beforeAll(async () => {
 });
 
 describe("GET /message/unread", () => {
-	it("§5.4 lists conversations, most recent activity first, with unread counts and the fields of the spec", async () => {
+	it("lists conversations, most recent activity first, with unread counts and the fields of the spec", async () => {
 		const [me, a, b, c] = [await registerUser(app), await registerUser(app), await registerUser(app), await registerUser(app)];
 		const [meToken, aToken, bToken] = [await userToken(app, me), await userToken(app, a), await userToken(app, b)];
 		const fromA = await send(app, aToken, { targets: [me], content: "a1" });
@@ -38,7 +38,7 @@ describe("GET /message/unread", () => {
 		]);
 	});
 
-	it("§5.4 zero-unread conversations are listed; deleted ones are not", async () => {
+	it("zero-unread conversations are listed; deleted ones are not", async () => {
 		const [me, a, b] = [await registerUser(app), await registerUser(app), await registerUser(app)];
 		const [meToken, aToken] = [await userToken(app, me), await userToken(app, a)];
 		await send(app, meToken, { targets: [a], content: "I wrote" });
@@ -49,7 +49,7 @@ describe("GET /message/unread", () => {
 		expect(list.body.data.map((e: any) => [e.conversation_id.uid, e.num])).toEqual([[a, 1]]);
 	});
 
-	it("§5.4 limit and cursor page through every conversation exactly once", async () => {
+	it("limit and cursor page through every conversation exactly once", async () => {
 		const me = await registerUser(app);
 		const meToken = await userToken(app, me);
 		const peers: number[] = [];
@@ -72,14 +72,14 @@ describe("GET /message/unread", () => {
 		}
 	});
 
-	it.each([0, -1, "x"])("§5.4 limit %j is 400", async (limit) => {
+	it.each([0, -1, "x"])("limit %j is 400", async (limit) => {
 		const me = await registerUser(app);
 		const reply = await unreadList(app, await userToken(app, me), { limit });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toContain('"limit"');
 	});
 
-	it("§5.4 a limit above 500 is clamped; a forged cursor is 400", async () => {
+	it("a limit above 500 is clamped; a forged cursor is 400", async () => {
 		const me = await registerUser(app);
 		const token = await userToken(app, me);
 		expect((await unreadList(app, token, { limit: 100000 })).status).toBe(200);
@@ -88,7 +88,7 @@ describe("GET /message/unread", () => {
 		expect(forged.body.message).toContain('"cursor"');
 	});
 
-	it("§3 the admin needs a user_id header for the unread list", async () => {
+	it("the admin needs a user_id header for the unread list", async () => {
 		const reply = await call("/message/unread", { app });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toContain('"user_id"');

@@ -12,20 +12,20 @@ const storedHash = async (userId: number) =>
 	(await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?").bind(userId).first<{ password_hash: string }>())?.password_hash;
 
 describe("POST /user/register/v2", () => {
-	it("§4 the admin registers a user and gets {user_id, username}", async () => {
+	it("the admin registers a user and gets {user_id, username}", async () => {
 		const reply = await call("/user/register/v2", { app, body: { username: "ann", password: "ann-password", nick_name: "ignored" } });
 		expect(reply.status).toBe(200);
 		expect(reply.body).toEqual({ code: 200, message: "", data: { user_id: expect.any(Number), username: "ann" } });
 	});
 
-	it("§4 a duplicate username is 409", async () => {
+	it("a duplicate username is 409", async () => {
 		await registerUser(app, "dup-name");
 		const reply = await call("/user/register/v2", { app, body: { username: "dup-name", password: "another-pw" } });
 		expect(reply.status).toBe(409);
 		expect(reply.body.message).toBe('Username "dup-name" is already taken.');
 	});
 
-	it("§4 passwords are stored with a slow salted hash", async () => {
+	it("passwords are stored with a slow salted hash", async () => {
 		const [a, b] = [await registerUser(app, "salt-a", "same-password"), await registerUser(app, "salt-b", "same-password")];
 		const [ha, hb] = [await storedHash(a), await storedHash(b)];
 		expect(ha).toMatch(/^pbkdf2-sha256\$\d+\$/);
@@ -33,7 +33,7 @@ describe("POST /user/register/v2", () => {
 		expect(ha).not.toBe(hb);
 	});
 
-	it("§4 registration needs the admin token unless the app allows open registration", async () => {
+	it("registration needs the admin token unless the app allows open registration", async () => {
 		const user = await registerUser(app);
 		const token = await userToken(app, user);
 		expect((await call("/user/register/v2", { app, token, body: { username: "by-user", password: "secret-pw" } })).status).toBe(403);
@@ -54,7 +54,7 @@ describe("POST /user/register/v2", () => {
 		[{ username: 12, password: "secret-pw" }, 'Field "username" must be a string.'],
 		[{ username: "short-pw", password: "12345" }, 'Field "password" must be 6 to 128 characters.'],
 		[{ username: "no-pw" }, 'Field "password" is required.'],
-	])("§4 a bad registration %j is 400 naming the field", async (body, message) => {
+	])("a bad registration %j is 400 naming the field", async (body, message) => {
 		const reply = await call("/user/register/v2", { app, body });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toBe(message);
@@ -92,7 +92,7 @@ describe("POST /user/register/v2", () => {
 });
 
 describe("POST /user/register/batch", () => {
-	it("§4 returns one row per item: {user_id, username, success, reason}", async () => {
+	it("returns one row per item: {user_id, username, success, reason}", async () => {
 		await registerUser(app, "batch-taken");
 		const reply = await call("/user/register/batch", {
 			app,
@@ -118,7 +118,7 @@ describe("POST /user/register/batch", () => {
 		expect(login.body.data.user_id).toBe(rows[2].user_id);
 	});
 
-	it("§4 batch registration is admin only, and its list is bounded", async () => {
+	it("batch registration is admin only, and its list is bounded", async () => {
 		const user = await registerUser(app);
 		const token = await userToken(app, user);
 		expect((await call("/user/register/batch", { app, token, body: { list: [{ username: "z", password: "secret-pw" }] } })).status).toBe(
@@ -133,7 +133,7 @@ describe("POST /user/register/batch", () => {
 });
 
 describe("POST /token/user and /token/id", () => {
-	it("§4 a username + password gives a 7-day token that works on the API", async () => {
+	it("a username + password gives a 7-day token that works on the API", async () => {
 		const id = await registerUser(app, "login-name", "login-password");
 		const before = Date.now();
 		const reply = await call("/token/user", { app, token: null, body: { name: "login-name", password: "login-password" } });
@@ -146,14 +146,14 @@ describe("POST /token/user and /token/id", () => {
 		expect((await history(app, reply.body.data.token, { opposite_id: peer })).status).toBe(200);
 	});
 
-	it("§4 a user id + password gives a token", async () => {
+	it("a user id + password gives a token", async () => {
 		const id = await registerUser(app, "id-login", "id-password");
 		const reply = await call("/token/id", { app, token: null, body: { user_id: id, password: "id-password" } });
 		expect(reply.status).toBe(200);
 		expect(reply.body.data.user_id).toBe(id);
 	});
 
-	it("§4 a wrong password and an unknown user get the same 401", async () => {
+	it("a wrong password and an unknown user get the same 401", async () => {
 		const id = await registerUser(app, "wrong-pw", "right-password");
 		const replies = [
 			await call("/token/user", { app, token: null, body: { name: "wrong-pw", password: "bad-password" } }),
@@ -164,7 +164,7 @@ describe("POST /token/user and /token/id", () => {
 		for (const reply of replies) expect(reply.body).toEqual({ code: 401, message: "The user or password is incorrect.", data: null });
 	});
 
-	it("§4 the device_sn given at login is carried by the token", async () => {
+	it("the device_sn given at login is carried by the token", async () => {
 		const id = await registerUser(app, "device-user", "device-pw");
 		const peer = await registerUser(app);
 		const login = await call("/token/user", { app, token: null, body: { name: "device-user", password: "device-pw", device_sn: 7 } });
@@ -175,7 +175,7 @@ describe("POST /token/user and /token/id", () => {
 });
 
 describe("POST /token/issue", () => {
-	it("§4 the admin mints a token with a chosen ttl_s and device_sn", async () => {
+	it("the admin mints a token with a chosen ttl_s and device_sn", async () => {
 		const id = await registerUser(app);
 		const before = Date.now();
 		const reply = await call("/token/issue", { app, body: { user_id: id, device_sn: 3, ttl_s: 60 } });
@@ -185,14 +185,14 @@ describe("POST /token/issue", () => {
 		expect(reply.body.data.expire).toBeLessThanOrEqual(Date.now() + 60_000);
 	});
 
-	it.each([0, -5, 30 * 24 * 3600 + 1, "abc", 1.5])("§4 ttl_s %j is 400", async (ttl) => {
+	it.each([0, -5, 30 * 24 * 3600 + 1, "abc", 1.5])("ttl_s %j is 400", async (ttl) => {
 		const id = await registerUser(app);
 		const reply = await call("/token/issue", { app, body: { user_id: id, ttl_s: ttl } });
 		expect(reply.status).toBe(400);
 		expect(reply.body.message).toContain('"ttl_s"');
 	});
 
-	it("§4 only the admin may mint tokens, and only for existing users", async () => {
+	it("only the admin may mint tokens, and only for existing users", async () => {
 		const id = await registerUser(app);
 		const token = await userToken(app, id);
 		expect((await call("/token/issue", { app, token, body: { user_id: id } })).status).toBe(403);

@@ -1,4 +1,4 @@
-// Dead-lettered callbacks sent again (SPEC §6.2): back in their conversations'
+// Dead-lettered callbacks sent again (docs/API.md "Message callbacks"): back in their conversations'
 // queues, then each conversation's drainer is woken. A wake-up that fails is
 // made up by the scheduled sweep.
 import { clock } from "../clock";

@@ -32,7 +32,8 @@ export async function runSchedule(env: Env): Promise<Swept & { failed: string[] 
 			console.error(JSON.stringify({ at: "scheduled", database: binding, error: describeError(error) }));
 		}
 	}
-	console.log(JSON.stringify({ at: "scheduled", ...total }));
+	// A minute that found nothing to do is not worth a log line (one a minute, forever).
+	if (total.woken > 0 || total.purged.dead > 0 || total.purged.dedupe > 0) console.log(JSON.stringify({ at: "scheduled", ...total }));
 	return total;
 }
 

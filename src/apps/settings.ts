@@ -1,4 +1,4 @@
-// App settings (SPEC §6.1): what may be written, what is answered, and which
+// App settings (docs/API.md "Message callbacks"): what may be written, what is answered, and which
 // callback URLs a deployment accepts.
 import { z } from "zod";
 import {

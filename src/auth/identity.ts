@@ -1,4 +1,4 @@
-// Who is calling (SPEC §3): the tenant from `app_id`, the credential from
+// Who is calling (docs/API.md "Apps, credentials and who is acting"): the tenant from `app_id`, the credential from
 // `access-token`, and the acting identity from `user_id` / `group_id`.
 import { z } from "zod";
 import type { AppRecord } from "../db/apps";
@@ -24,13 +24,13 @@ export type Caller =
 	/** The app administrator acting as administrator of one group (header `group_id`). */
 	| { kind: "groupAdmin"; groupId: number };
 
-/** The app key (SPEC §3): the source service's AppIDs are strings such as "welovemaxim". */
+/** The app key (docs/API.md "Apps, credentials and who is acting"): the source service's AppIDs are strings such as "welovemaxim". */
 export const appKey = z
 	.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") })
 	.regex(APP_KEY_PATTERN, { error: "must be 1-64 characters from A-Z, a-z, 0-9, _ and -" })
 	.meta({ description: "The app's key (AppID): 1-64 characters from A-Z, a-z, 0-9, _ and -.", example: "welovemaxim" });
 
-/** The headers of SPEC §3, as /openapi.json describes them. */
+/** The headers of docs/API.md "Apps, credentials and who is acting", as /openapi.json describes them. */
 export const appHeaders = z.object({ app_id: appKey });
 export const tokenHeaders = z.object({
 	app_id: appKey,

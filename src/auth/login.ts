@@ -14,7 +14,7 @@ export type LoginContext = { env: Env; ctx: ExecutionContext; app: { id: number;
 /**
  * Same answer, and about the same time, for an unknown user and a wrong
  * password. `tried` names the account as the caller did (for an unknown one):
- * the failures of one account are limited per minute (SPEC §6.4), counted by
+ * the failures of one account are limited per minute (docs/API.md, rate limits), counted by
  * the account id whichever way it was named.
  */
 export async function login(

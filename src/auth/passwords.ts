@@ -1,4 +1,4 @@
-// Slow salted password hashing with PBKDF2-SHA256 from WebCrypto (SPEC §4).
+// Slow salted password hashing with PBKDF2-SHA256 from WebCrypto (docs/API.md).
 // Stored as "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>" so the cost can be
 // raised later without invalidating existing hashes.
 

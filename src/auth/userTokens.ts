@@ -4,7 +4,7 @@
 import { jwtVerify, SignJWT } from "jose";
 import { clock } from "../clock";
 
-/** `appKey` is the app's key (SPEC §3: tokens carry the key as given). */
+/** `appKey` is the app's key (docs/API.md "Apps, credentials and who is acting": tokens carry the key as given). */
 export type UserTokenClaims = { appKey: string; userId: number; deviceSn: number };
 
 export async function issueUserToken(
@@ -37,7 +37,7 @@ export async function verifyUserToken(signingKey: string, token: string): Promis
 		return null;
 	}
 	try {
-		// exp is required (SPEC §3): a token that never expires is refused even when its signature is good.
+		// exp is required (docs/API.md "Apps, credentials and who is acting"): a token that never expires is refused even when its signature is good.
 		const { payload } = await jwtVerify(token, await keyFor(signingKey), {
 			algorithms: ["HS256"],
 			requiredClaims: ["exp", "sub"],

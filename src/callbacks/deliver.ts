@@ -1,4 +1,4 @@
-// One attempt at one callback, and what it means for the next (SPEC §6.2):
+// One attempt at one callback, and what it means for the next (docs/API.md "Message callbacks"):
 // a 2xx within 10 s delivers it; anything else is retried after 1 s, 2 s,
 // 4 s, … (with jitter, at most 10 min) until the app's max attempts, then
 // it is dead-lettered.

@@ -1,4 +1,4 @@
-// A conversation's callback drainer (SPEC §6.2), owned by the conversation's
+// A conversation's callback drainer (docs/API.md "Message callbacks"), owned by the conversation's
 // Durable Object. Callbacks go out one at a time in commit order; the next
 // only after the previous is delivered or dead-lettered; conversations never
 // wait for each other (each object drains its own).

@@ -1,4 +1,4 @@
-// What one callback POST carries (SPEC §6.2): the source service's body, with
+// What one callback POST carries (docs/API.md "Message callbacks"): the source service's body, with
 // its ids as decimal strings, and both signatures.
 import type { DueCallback } from "../db/callbacks";
 import { ctypeName } from "../protocol";

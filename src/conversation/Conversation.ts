@@ -32,17 +32,17 @@ type Untimed<T> = Omit<T, "nowMs">;
  * commit order after the write has answered; the object's alarm brings it
  * back for retries and after an eviction. The object, not a Queue, because it
  * keeps a conversation's order and is already where its writes commit
- * (PLATFORM-NOTES §18–19).
+ * (a Queue would need its own ordering per conversation; docs/DESIGN.md, "Message callbacks' outbox").
  *
  * And it pushes each committed write's events to the users of the
  * conversation who are online (read in the write's own batch), after
- * answering and in commit order (realtime/push.ts, SPEC §6.3); online_only
+ * answering and in commit order (realtime/push.ts, docs/API.md "Real-time delivery"); online_only
  * sends pass through it too (relay.ts), so they keep their place.
  */
 /** At most this many queued sends per D1 batch (each is 3-4 statements). */
 const MAX_GROUP_COMMIT = 25;
 
-/** What waits in the object is bounded: beyond the cap, the caller retries (SPEC §7). */
+/** What waits in the object is bounded: beyond the cap, the caller retries (docs/API.md). */
 const busy = () => failure(503, "The conversation is busy; retry the request.");
 
 export class Conversation extends DurableObject<Env> {
@@ -52,7 +52,7 @@ export class Conversation extends DurableObject<Env> {
 	/** For a group's object: what it knows of the group's membership (groupFacts.ts). */
 	readonly #group = new GroupFacts();
 
-	/** The newest message timestamp this object gave or saw: the next never goes below it (SPEC §5.1). */
+	/** The newest message timestamp this object gave or saw: the next never goes below it (docs/API.md). */
 	#lastStamp = 0;
 
 	/** The timestamp of the messages about to be written: taken in queue order, never earlier than the one before. */
@@ -113,7 +113,7 @@ export class Conversation extends DurableObject<Env> {
 			results = taken.map(() => storeFailed(requestId, "Conversation.send", error));
 		}
 		for (const [i, t] of taken.entries()) t.done(results[i] as SendResult);
-		// After the answers: to the devices online in the conversation (SPEC §6.3).
+		// After the answers: to the devices online in the conversation (docs/API.md "Real-time delivery").
 		if (written) {
 			this.#pusher.push(
 				appId,
@@ -201,7 +201,7 @@ export class Conversation extends DurableObject<Env> {
 
 	/**
 	 * Membership changes run in the queue too, so a send cannot pass a concurrent
-	 * kick; who joined or left is what the write itself did (SPEC §4).
+	 * kick; who joined or left is what the write itself did (docs/API.md).
 	 */
 	#membership(
 		at: string,

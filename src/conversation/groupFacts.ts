@@ -1,4 +1,4 @@
-// What a group's object knows of its group between writes (SPEC §4, §7): whether it was
+// What a group's object knows of its group between writes (docs/API.md): whether it was
 // destroyed, and whether each sender it has checked is a member. After creation the
 // object is the group's only writer of membership (invites, kicks, leaves and destroy run
 // in its queue), so a fact stays true until the object changes it itself: a send into the

@@ -27,7 +27,7 @@ type ConversationStub = ReturnType<typeof conversationObject>;
 export type BookmarkSink = { saw(bookmark: string | null | undefined): void };
 
 /**
- * Calls the conversation's object: the one way every caller does (SPEC §7).
+ * Calls the conversation's object: the one way every caller does (docs/API.md).
  * A call that throws (the object unreachable, reset, or over its limits) is a
  * Failure 503 — retry — logged with the request id and where, never a 500.
  * The bookmark a write answers with goes to `where.session`, not to the caller.

@@ -1,4 +1,4 @@
-// Resolving the conversation a caller names by the other side (SPEC §5): a
+// Resolving the conversation a caller names by the other side (docs/API.md): a
 // user (or 0, the system account) for one-to-one, or a group.
 
 import type { Database } from "../db/client";

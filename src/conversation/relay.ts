@@ -1,4 +1,4 @@
-// online_only (SPEC §5.1b, §6.3): a message or operation relayed to the
+// online_only (docs/API.md "Real-time delivery"): a message or operation relayed to the
 // recipients' open channels and nothing else — not stored, not counted, not
 // called back. It runs in the conversation's object like its writes, so its
 // events keep their place among the conversation's events; the rights are

@@ -1,4 +1,4 @@
-// Ack, recall, delete and edits of one conversation (SPEC §5.1b, §5.5–§5.7).
+// Ack, recall, delete and edits of one conversation (docs/API.md).
 // They run inside the conversation's Durable Object, one at a time, each in one
 // D1 round trip; the rules that decide an error message live here.
 
@@ -25,7 +25,7 @@ import { audienceOf } from "./peer";
 import { type Failure, failure, refusedField } from "./results";
 import { once, USED_FOR_OTHER } from "./transactions";
 
-/** What a committed write tells the channels of the users online in its conversation (SPEC §6.3). */
+/** What a committed write tells the channels of the users online in its conversation (docs/API.md "Real-time delivery"). */
 export type Push = { online: number[]; happenings: Happening[] };
 
 /**
@@ -63,7 +63,7 @@ export async function ack(db: Database, input: AckInput): Promise<Written<{ ok: 
 			: undefined;
 		return { answer: { ok: true, readPosition: done.readPosition }, owed: done.owed, push };
 	}
-	// §5.5: a non-member of a group, or a member removed before msg_id, gets 403 whatever msg_id names.
+	// docs/API.md: a non-member of a group, or a member removed before msg_id, gets 403 whatever msg_id names.
 	if (groupOf(input.conversationKey) !== null) {
 		if (!done.side) return refused(failure(403, `User ${input.userId} is not a member of group ${input.to}.`));
 		if (done.side.leftAt !== null && input.currentMemberOnly) {
@@ -110,7 +110,7 @@ export type RecallInput = {
 
 export async function recall(db: Database, input: RecallInput): Promise<Written<{ ok: true }>> {
 	const { facts, isMember, owed, also } = await recallMessage(db, input, pushReads(input.appId, input.conversationKey, input.msgId));
-	// §5.7: in a group, only a current member (or an admin) may recall, and anyone else gets 403 whatever msg_id names.
+	// docs/API.md: in a group, only a current member (or an admin) may recall, and anyone else gets 403 whatever msg_id names.
 	if (!isMember && !input.permission.admin) {
 		return refused(failure(403, `User ${input.permission.userId} is not a member of group ${input.group}.`));
 	}
@@ -143,7 +143,7 @@ export async function edit(db: Database, input: EditInput): Promise<Written<{ ok
 	if (outcome.kind === "replay") return answered({ ok: true as const, replayed: true });
 	const { facts, changed, group, owed, also } = outcome.value;
 	if (changed) return { answer: { ok: true, replayed: false }, owed, push: editPush(input, also) };
-	// The rights of §5.3 come first, whatever msg_id names: a destroyed group takes no edits, a removed member makes none.
+	// The rights of docs/API.md come first, whatever msg_id names: a destroyed group takes no edits, a removed member makes none.
 	if (group?.destroyed) return refused(failure(403, `Group ${input.group} was destroyed; it takes no edits.`));
 	if (group && !group.member && !input.permission.admin) {
 		return refused(failure(403, `User ${input.permission.userId} is not a member of group ${input.group}.`));

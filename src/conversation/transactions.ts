@@ -1,7 +1,7 @@
 // transaction_id inside the conversation object: the D1 dedupe rows are the
-// authority (PLATFORM-NOTES §12). A write whose batch meets them was already
+// authority (KV reads can be up to 60 s stale, so KV is only a cache). A write whose batch meets them was already
 // executed — perhaps by a request whose answer was lost after D1 committed —
-// or its id names another request (SPEC §5.1: one id, one request, whatever
+// or its id names another request (docs/API.md: one id, one request, whatever
 // its targets), so the earlier execution answers instead, or 409.
 import type { Database } from "../db/client";
 import { findTransaction, forgetTransaction, isTransactionHit, type Transaction } from "../db/dedupe";

@@ -39,7 +39,7 @@ export async function findApp(db: Database, key: string): Promise<Omit<AppRecord
 		.get();
 }
 
-/** An app's settings (SPEC §6.1), the secret included: only the delivering drainer and the API's `callback_secret_set` read it. */
+/** An app's settings (docs/API.md "Message callbacks"), the secret included: only the delivering drainer and the API's `callback_secret_set` read it. */
 export type AppSettings = Pick<
 	typeof apps.$inferSelect,
 	| "key"

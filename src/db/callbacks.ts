@@ -1,4 +1,4 @@
-// SQL for message callbacks (SPEC §6.2): the outbox rows a write owes, written
+// SQL for message callbacks (docs/API.md "Message callbacks"): the outbox rows a write owes, written
 // in the write's own batch; what a conversation's drainer reads and settles;
 // the dead-letter list, redelivery, the sweep and the purge.
 import { type SQL, sql } from "drizzle-orm";

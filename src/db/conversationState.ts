@@ -1,4 +1,4 @@
-// SQL for a member's state in a conversation (SPEC §5.4–§5.7, §5.1b): read
+// SQL for a member's state in a conversation (docs/API.md): read
 // positions, clear points, recall and edits, and the unread list. The write
 // functions run only inside the conversation's Durable Object; each is ONE D1
 // round trip (a single statement or one atomic batch).
@@ -24,7 +24,7 @@ export type Ack = {
 	deviceSn: number;
 	to: number;
 	nowMs: number;
-	/** READ_ACK through send: a removed member may not (SPEC §5.1b); /message/ack: up to their removal (§5.5). */
+	/** READ_ACK through send: a removed member may not (docs/API.md); /message/ack: up to their removal (docs/API.md). */
 	currentMemberOnly?: boolean;
 };
 
@@ -263,7 +263,7 @@ export type Edit = {
 export type GroupState = { destroyed: boolean; member: boolean } | null;
 
 /**
- * APPEND or REPLACE on an existing message (SPEC §5.1b), in one batch: the
+ * APPEND or REPLACE on an existing message (docs/API.md), in one batch: the
  * transaction's dedupe row (only if the edit will apply), the edit, and the
  * facts read back. Appending never grows content past MAX_CONTENT characters.
  */

@@ -1,5 +1,5 @@
 // Apps spread over several D1 databases: one D1 database is one SQLite file of
-// at most 10 GB with one writer (README "Scale"), so each app is placed on one
+// at most 10 GB with one writer (docs/SCALE.md), so each app is placed on one
 // of several. [vars] APP_DATABASES lists their bindings (DB, DB_2, ...); each
 // has the same schema (every migration applies to each), and an app's data —
 // users, groups, messages, conversation state, callbacks, dedupe rows,

@@ -1,4 +1,4 @@
-// SQL for groups (SPEC §4) and group conversations. Membership changes and
+// SQL for groups (docs/API.md) and group conversations. Membership changes and
 // group messages run inside the group conversation's Durable Object; each
 // statement touches all members at once, so the number of D1 round trips
 // does not grow with the group.

@@ -1,5 +1,5 @@
 // Isolate-local memory of facts that rarely or never change, so that a request
-// path costs one D1 round trip (SPEC §7) once an isolate is warm.
+// path costs one D1 round trip (docs/API.md) once an isolate is warm.
 // - Apps: kept APP_TTL_MS. A changed app setting, and the retirement of an
 //   old admin token, take effect in every isolate within that time; a new
 //   admin token works at once (a token that does not match is checked again

@@ -107,7 +107,7 @@ function receiverSide(message: NewMessage, side: ConversationSide): SQL {
  * Runs several messages' statements (each starting with `messageAndCallback`)
  * as ONE atomic D1 batch (group commit: the conversation's object sends what
  * queued up together), with `alongside` statements that ride in the same
- * batch and, last, who of `audience` is online (realtime, SPEC §6.3). Returns
+ * batch and, last, who of `audience` is online (realtime, docs/API.md "Real-time delivery"). Returns
  * each message's id and timestamp, the callbacks now owed and the online
  * users; a duplicate transaction fails the whole batch.
  */
@@ -174,7 +174,7 @@ function toMessageRow(r: Record<string, unknown>): MessageRow {
 
 /**
  * Every message with an id above `afterId` that `userId` can see, in id order
- * (a resume, SPEC §6.3): in each conversation on their list, after its clear
+ * (a resume, docs/API.md "Real-time delivery"): in each conversation on their list, after its clear
  * point and, for a removed member, up to their removal. At most `limit`.
  */
 export async function visibleMessagesAfter(

@@ -1,4 +1,4 @@
-// SQL for presence (SPEC §6.3): who has an open realtime channel. Written only
+// SQL for presence (docs/API.md "Real-time delivery"): who has an open realtime channel. Written only
 // by each user's UserChannels object; read inside a conversation's write
 // batch, so finding who to push to costs no round trip of its own.
 import { type SQL, sql } from "drizzle-orm";

@@ -20,7 +20,7 @@ export const apps = sqliteTable(
 		openRegistration: integer("open_registration", { mode: "boolean" }).notNull().default(false),
 		recallWindowS: integer("recall_window_s").notNull().default(120),
 		createdAt: integer("created_at").notNull(),
-		/** Message callbacks (SPEC §6.1): "" for none. The secret is write-only through the API. */
+		/** Message callbacks (docs/API.md "Message callbacks"): "" for none. The secret is write-only through the API. */
 		callbackUrl: text("callback_url").notNull().default(""),
 		callbackSecret: text("callback_secret").notNull().default(""),
 		/** Comma-separated event names, e.g. "CHAT,GROUPCHAT,APPEND,REPLACE". */
@@ -46,7 +46,7 @@ export const appDirectory = sqliteTable("app_directory", {
 });
 
 /**
- * The per-app id space shared by users and groups (SPEC §4): a conversation id
+ * The per-app id space shared by users and groups (docs/API.md): a conversation id
  * names exactly one user or group. Ids are allocated here and never reused.
  */
 export const accounts = sqliteTable("accounts", {
@@ -218,7 +218,7 @@ export const groupMembers = sqliteTable(
 );
 
 /**
- * Users with at least one open realtime channel (SPEC §6.3), kept by each
+ * Users with at least one open realtime channel (docs/API.md "Real-time delivery"), kept by each
  * user's UserChannels object: a conversation's write reads who of its members
  * is here in its own batch, and pushes to those only.
  */

@@ -1,8 +1,8 @@
-// Replica reads (D1 Sessions API, PLATFORM-NOTES §22). A request runs its
+// Replica reads (D1 Sessions API; docs/API.md "Conventions", bookmarks). A request runs its
 // queries in one session on its app's database: from the bookmark the client
 // presents (header x-d1-bookmark: any copy of the database at least that new
 // may serve the reads), or without one from the primary, so that a client that
-// knows nothing of bookmarks still reads every earlier write (SPEC §2). Every
+// knows nothing of bookmarks still reads every earlier write (docs/API.md "Conventions"). Every
 // answer carries the newest bookmark the request reached, its own queries'
 // or a conversation object's write, for the client to present next time.
 // A read without a bookmark needs no session: the binding itself queries the

@@ -1,4 +1,4 @@
-// SQL for users and the accounts id space they share with groups (SPEC §4).
+// SQL for users and the accounts id space they share with groups (docs/API.md).
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "./client";
 import { accounts, users } from "./schema";

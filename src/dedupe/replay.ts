@@ -1,4 +1,4 @@
-// The KV fast path for transaction_id (SPEC §5.1) around any send-like request:
+// The KV fast path for transaction_id (docs/API.md) around any send-like request:
 // answer a repeat from KV when it can, remember a complete success there
 // afterwards. Never the authority: KV reads can be stale and writes are
 // last-write-wins, so the exactly-once guarantee is the send_dedupe unique key

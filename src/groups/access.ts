@@ -1,4 +1,4 @@
-// Who may manage a group (SPEC §4): its owner, the app admin, or the app admin
+// Who may manage a group (docs/API.md): its owner, the app admin, or the app admin
 // acting for that group (header group_id).
 import type { Caller } from "../auth/identity";
 import type { Database } from "../db/client";

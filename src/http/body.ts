@@ -2,7 +2,7 @@ import { MAX_BODY_BYTES } from "../limits";
 import { ApiError, badRequest } from "./envelope";
 
 /**
- * Reads a JSON object body, refusing more than 64 KiB before parsing (SPEC §2):
+ * Reads a JSON object body, refusing more than 64 KiB before parsing (docs/API.md "Conventions"):
  * first by Content-Length, then while streaming, for bodies sent without one.
  */
 export async function readJsonObject(request: Request, { optional = false } = {}): Promise<Record<string, unknown>> {

@@ -1,4 +1,4 @@
-// The one response envelope of SPEC §2: {code, message, data}, HTTP status = code.
+// The one response envelope of docs/API.md "Conventions": {code, message, data}, HTTP status = code.
 
 /** The one error type: a status, one English sentence, and optional data/headers. */
 export class ApiError extends Error {

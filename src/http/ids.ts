@@ -1,4 +1,4 @@
-// Schemas of the integers a request carries (SPEC §2): ids and bounded
+// Schemas of the integers a request carries (docs/API.md "Conventions"): ids and bounded
 // integers. Each is a JSON integer, also accepted as its decimal string
 // (query strings and headers are strings); /openapi.json shows the integer
 // with its bounds, which is how OpenAPI describes a query parameter too.
@@ -38,7 +38,7 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /**
- * A request id the source service types int64 (transaction_id, SPEC §5.1):
+ * A request id the source service types int64 (transaction_id, docs/API.md):
  * any integer from -2^63 to 2^63-1, as a JSON number or a decimal string, kept
  * by its exact digits (a canonical decimal string; JSON numbers beyond 2^53
  * arrive as BigInt from the body reader, never rounded). 0 means none.

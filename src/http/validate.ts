@@ -3,7 +3,7 @@ import { badRequest } from "./envelope";
 
 /**
  * Parses `input` with an endpoint's schema; a failure is a 400 whose message
- * names the first offending field (SPEC §2).
+ * names the first offending field (docs/API.md "Conventions").
  */
 export function parse<S extends z.ZodType>(schema: S, input: unknown, where: "body" | "query" | "header"): z.output<S> {
 	const result = schema.safeParse(input);
@@ -28,7 +28,7 @@ function formatPath(path: readonly PropertyKey[]): string {
 	return out;
 }
 
-/** Number of Unicode code points (SPEC §2 counts lengths this way). */
+/** Number of Unicode code points (docs/API.md "Conventions" counts lengths this way). */
 export function codePointLength(s: string): number {
 	let n = 0;
 	for (let i = 0; i < s.length; i++) {

@@ -1,4 +1,4 @@
-// Sending one message to each target (SPEC §5.1): every target's conversation
+// Sending one message to each target (docs/API.md): every target's conversation
 // gets its own Durable Object call, in parallel; the answers are merged in
 // target order.
 import { type BookmarkSink, callConversation, groupKey, pairKey } from "../conversation/key";
@@ -9,7 +9,7 @@ import type { NewMessage } from "../db/messages";
 /** A message as the Worker sends it; its conversation's object gives it its timestamp. */
 export type Outgoing = Omit<NewMessage, "appId" | "conversationKey" | "toUid" | "timestamp">;
 
-/** The message a send or notify request describes (SPEC §5.1), from `sender`. */
+/** The message a send or notify request describes (docs/API.md), from `sender`. */
 export function outgoing(
 	input: { type: 1 | 2; content_type: number; content: string; attachment: string; config: string; ext: string },
 	sender: { id: number; deviceSn: number },

@@ -1,4 +1,4 @@
-// Content types 9-12 sent through /message/send (SPEC §5.1b): operations on an
+// Content types 9-12 sent through /message/send (docs/API.md): operations on an
 // existing message of the conversation between the sender and the one target.
 // None creates a message; msg_ids answers the related message.
 import { type BookmarkSink, callConversation, groupKey, pairKey } from "../conversation/key";

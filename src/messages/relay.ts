@@ -1,4 +1,4 @@
-// online_only sends (SPEC §5.1b, §6.3): each target's conversation object
+// online_only sends (docs/API.md "Real-time delivery"): each target's conversation object
 // relays the message or operation to the open channels of its recipients;
 // nothing is stored, counted or called back, and msg_ids holds 0.
 import { callConversation, groupKey, pairKey } from "../conversation/key";

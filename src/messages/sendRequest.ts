@@ -1,5 +1,5 @@
 // POST /message/send and POST /message/notify share one body and one flow
-// (SPEC §5.1, §5.1b, §5.2): who sends, what is validated before anything is
+// (docs/API.md): who sends, what is validated before anything is
 // written, and transaction_id. The body's schema lives with the send
 // endpoint's contract (routes/messageSend.ts); this flow takes its output.
 import type { Caller } from "../auth/identity";
@@ -128,7 +128,7 @@ export async function handleSend(
 	}
 }
 
-/** Who sends a message (SPEC §5.1 sender rules). */
+/** Who sends a message (docs/API.md sender rules). */
 function senderOf(caller: Caller, fromUserId: number | undefined): Sender {
 	if (caller.kind === "user") {
 		if (fromUserId !== undefined && fromUserId !== caller.userId) {
@@ -143,7 +143,7 @@ function senderOf(caller: Caller, fromUserId: number | undefined): Sender {
 	return { id: fromUserId, deviceSn: 0, adminRights: true };
 }
 
-/** Who sends a notification (SPEC §5.2): admins only; the system account 0 unless named. */
+/** Who sends a notification (docs/API.md): admins only; the system account 0 unless named. */
 function notifier(caller: Caller, fromUserId: number | undefined): Sender {
 	if (caller.kind !== "admin") throw forbidden("Notifications need the app admin token (without a user_id header).");
 	return { id: fromUserId ?? 0, deviceSn: 0, adminRights: true };

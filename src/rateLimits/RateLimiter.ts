@@ -6,7 +6,7 @@ type Window = { start: number; count: number };
 
 /**
  * Counts the events of one thing — an account's login attempts, a sender's
- * sends — within a window (SPEC §6.4). One object per thing, so the count is
+ * sends — within a window (docs/API.md, rate limits). One object per thing, so the count is
  * exact and global; it lives in the object's synchronous storage, so no other
  * call interleaves with a count and an eviction does not reset it.
  *

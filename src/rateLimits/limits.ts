@@ -1,4 +1,4 @@
-// The limits of SPEC §6.4, each counted by one RateLimiter object per thing
+// The limits of docs/API.md, rate limits, each counted by one RateLimiter object per thing
 // limited. A refused request is answered 429 + Retry-After before it writes
 // anything. If the limiter cannot be reached the request goes on (logged):
 // an outage of the counter must not take logins and sends down with it.

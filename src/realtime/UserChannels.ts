@@ -45,7 +45,7 @@ type Frame = { text: string; msgId: number };
 type SentLog = { at: number; id: number }[];
 
 /**
- * One object per user (SPEC §6.3): it holds the user's open channels — every
+ * One object per user (docs/API.md "Real-time delivery"): it holds the user's open channels — every
  * device and tab — as hibernatable WebSockets, so idle channels cost nothing,
  * and `ping` is answered `pong` by the runtime without waking it. It keeps the
  * user's presence row (db/presence.ts) true: there while a channel is open.

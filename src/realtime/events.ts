@@ -1,4 +1,4 @@
-// What travels over a realtime channel (SPEC §6.3). A conversation's object
+// What travels over a realtime channel (docs/API.md "Real-time delivery"). A conversation's object
 // pushes viewer-independent happenings to the objects of the users online in
 // it; each user's object turns them into that user's events (the peer as
 // `conversation_id`, the status from that user's view).
@@ -39,7 +39,7 @@ function conversationIdOf(where: Audience, viewer: number): number {
 const whereOf = (message: MessageRow): Audience =>
 	message.type === 2 ? { groupId: message.toUid } : { users: [message.fromUid, message.toUid] };
 
-/** SPEC §5.3 status from the viewer's view, at the moment it is pushed (received: DELIVERED; own 1:1: UNREAD). */
+/** docs/API.md status from the viewer's view, at the moment it is pushed (received: DELIVERED; own 1:1: UNREAD). */
 function statusFor(message: MessageRow, viewer: number): MessageStatus {
 	return message.fromUid !== viewer || message.type === 2 ? "DELIVERED" : "UNREAD";
 }

@@ -1,4 +1,4 @@
-// Pushing a conversation's happenings to the users online in it (SPEC §6.3).
+// Pushing a conversation's happenings to the users online in it (docs/API.md "Real-time delivery").
 import type { Happening } from "./events";
 
 /** The object that holds a user's channels. */

@@ -18,7 +18,7 @@ import { parse } from "../http/validate";
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
 /**
- * Who may call, and so which headers the request carries (SPEC §3):
+ * Who may call, and so which headers the request carries (docs/API.md "Apps, credentials and who is acting"):
  * - `none`: nobody needs credentials (health, the API description);
  * - `app`: header `app_id` only (login, open registration);
  * - `token`: `app_id` and `access-token`, with the acting headers

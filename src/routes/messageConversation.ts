@@ -39,7 +39,7 @@ export const messageConversation = endpoint({
 		if (named.type === 2 && !page.hasSide) throw forbidden(`User ${me.userId} is not a member of group ${query.opposite_id}.`);
 		const rows = page.rows.slice(0, limit);
 		const next = page.rows[limit];
-		// Returning a peer's message delivers it (§5.3); written only when the position moves, and
+		// Returning a peer's message delivers it (docs/API.md); written only when the position moves, and
 		// before answering, so the sender sees DELIVERED on their next read. Only a one-to-one
 		// sender reads it (a group's own messages are DELIVERED; the system account reads nothing).
 		const newestReceived = rows.find((row) => row.fromUid !== me.userId)?.id ?? 0;
@@ -57,7 +57,7 @@ export const messageConversation = endpoint({
 	},
 });
 
-/** SPEC §5.3: a message's status as the caller sees it. */
+/** docs/API.md: a message's status as the caller sees it. */
 function statusFor(me: number, { myRead, peerRead, peerDelivered }: HistoryPage) {
 	return (row: MessageRow): MessageStatus => {
 		if (row.fromUid !== me) return myRead >= row.id ? "READ" : "DELIVERED";

@@ -5,7 +5,7 @@ import { MAX_CONTENT, MAX_FIELD, MAX_TARGETS } from "../limits";
 import { handleSend } from "../messages/sendRequest";
 import { type Context, endpoint } from "./contract";
 
-/** The body of /message/send and /message/notify (SPEC §5.1, §5.1b, §5.2). */
+/** The body of /message/send and /message/notify (docs/API.md). */
 export const sendBody = z.object({
 	transaction_id: int64Key(
 		"Your request id (int64; 0 means none): a repeat within the dedupe window (24 h) gets the first answer, not a second message.",

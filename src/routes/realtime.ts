@@ -1,4 +1,4 @@
-// GET /realtime: a device's live channel (SPEC §6.3), a WebSocket held by the
+// GET /realtime: a device's live channel (docs/API.md "Real-time delivery"), a WebSocket held by the
 // user's UserChannels object. Credentials are checked here, before any object
 // is called: headers as everywhere, or — browsers cannot set headers on a
 // WebSocket — query parameters app_id and access_token.

@@ -1,4 +1,4 @@
-// A message as clients receive it (SPEC §5): its schema (for /openapi.json)
+// A message as clients receive it (docs/API.md): its schema (for /openapi.json)
 // and the function that shapes a stored row into it.
 import { z } from "zod";
 import type { MessageRow } from "../db/messages";
@@ -20,7 +20,7 @@ export const messageSchema = z
 		config: z.string(),
 		ext: z.string(),
 		timestamp: z.int().meta({ description: "Milliseconds since the Unix epoch." }),
-		status: z.enum(MESSAGE_STATUSES).meta({ description: "From the caller's view (SPEC §5.3)." }),
+		status: z.enum(MESSAGE_STATUSES).meta({ description: "From the caller's view (docs/API.md)." }),
 		from_xid: xid("The sender (uid 0: the system account) and their device."),
 		to_xid: xid("The receiving user, or the group."),
 		recalled: z.boolean().meta({ description: 'A tombstone: content, attachment, config and ext are "".' }),

@@ -1,4 +1,4 @@
-// Registering users (SPEC §4): validation of a username/password pair, slow
+// Registering users (docs/API.md): validation of a username/password pair, slow
 // hashing, and one atomic insert for the whole list.
 import { z } from "zod";
 import { hashPassword } from "../auth/passwords";

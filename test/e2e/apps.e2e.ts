@@ -1,4 +1,4 @@
-// The operator CLI speaks app keys (SPEC §3): --app-id chooses one, none gives a decimal number.
+// The operator CLI speaks app keys (docs/API.md "Apps, credentials and who is acting"): --app chooses one, none gives a decimal number.
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 // @ts-expect-error: a plain ESM script shared with the benchmark
@@ -11,10 +11,10 @@ describe("npm run app:create and app keys over HTTP", () => {
 	// Its own app: the story suite rotates the second app's token.
 	let app: { app_id: string; admin_token: string };
 	beforeAll(async () => {
-		app = await createApp(server(), "keyed", ["--app-id", "Lanying_app-42"]);
+		app = await createApp(server(), "keyed", ["--app", "Lanying_app-42"]);
 	});
 
-	it("an app created with --app-id is served under that key (the second app of the suite is welovemaxim)", async () => {
+	it("an app created with --app is served under that key (the second app of the suite is welovemaxim)", async () => {
 		expect(inject("secondApp").app_id).toBe("welovemaxim");
 		expect(app.app_id).toBe("Lanying_app-42");
 		const reply = await request("POST", "/user/register/v2", {
@@ -31,7 +31,7 @@ describe("npm run app:create and app keys over HTTP", () => {
 		expect((await request("GET", "/message/unread", { headers: admin("Lanying_app-42") })).status).toBe(401);
 	});
 
-	it("without --app-id the app's key is a decimal number no other app has", async () => {
+	it("without --app the app's key is a decimal number no other app has", async () => {
 		const app = await createApp(server(), "numbered");
 		expect(app.app_id).toMatch(/^[1-9][0-9]*$/);
 		expect(app.app_id).not.toBe("1");
@@ -42,12 +42,12 @@ describe("npm run app:create and app keys over HTTP", () => {
 		expect(reply.status).toBe(200);
 	});
 
-	it("a taken or malformed --app-id is refused and creates nothing", async () => {
-		const taken = await runOperatorCli(server(), "scripts/app-create.mjs", ["--name", "dup", "--app-id", "Lanying_app-42"]);
+	it("a taken or malformed --app is refused and creates nothing", async () => {
+		const taken = await runOperatorCli(server(), "scripts/app-create.mjs", ["--name", "dup", "--app", "Lanying_app-42"]);
 		expect(taken.code).toBe(1);
 		expect(taken.err).toContain("app_id Lanying_app-42 is taken");
 		for (const key of ["we/love", "x".repeat(65), "has space"]) {
-			const bad = await runOperatorCli(server(), "scripts/app-create.mjs", ["--name", "bad", "--app-id", key]);
+			const bad = await runOperatorCli(server(), "scripts/app-create.mjs", ["--name", "bad", "--app", key]);
 			expect(bad.code, key).toBe(2);
 		}
 		// The key still belongs to the first app, whose token still works (404: no such user, past authentication).

@@ -1,4 +1,4 @@
-// SPEC §6.1, §6.2 over real HTTP: `npm run dev` POSTs callbacks to a Node
+// docs/API.md "Message callbacks" "Message callbacks" over real HTTP: `npm run dev` POSTs callbacks to a Node
 // receiver on a free port — every one, in order per conversation, in the
 // source service's shape, signed, retried, dead-lettered and redelivered —
 // and a bot that only hears users through callbacks can answer them.
@@ -71,8 +71,8 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.close());
 
-describe("e2e §6.2 message callbacks", () => {
-	it("100 concurrent sends across 5 conversations: every callback arrives once, each conversation's in msgId order, in the §6.2 shape", async () => {
+describe("e2e message callbacks", () => {
+	it("100 concurrent sends across 5 conversations: every callback arrives once, each conversation's in msgId order, in the shape", async () => {
 		const hook = receiver.endpoint();
 		await settings(app, { callback_url: hook.url, callback_secret: SECRET, callback_events: ALL_EVENTS });
 		const [alice, ...peers] = await users(app, 6);
@@ -227,8 +227,8 @@ describe("e2e §6.2 message callbacks", () => {
 		expect(verify(arrival.headers, arrival.raw, "another-secret-01234")).toEqual({ signature: false, xSignature: false });
 		expect(verify(arrival.headers, `${arrival.raw} `, SECRET).xSignature).toBe(false);
 
-		// The README's own snippets, run as printed, verify it too (and refuse another secret).
-		const readme = readFileSync("README.md", "utf8");
+		// docs/CALLBACKS.md's own snippets, run as printed, verify it too (and refuse another secret).
+		const readme = readFileSync("docs/CALLBACKS.md", "utf8");
 		const js = readme.match(/```js\n\/\/ Node\n([\s\S]*?)```/)?.[1] ?? "";
 		const py = readme.match(/```python\n# Python\n([\s\S]*?)```/)?.[1] ?? "";
 		const verifiedJs = new Function("createHmac", "timingSafeEqual", `${js.replace(/^import .*$/m, "")}; return verified;`)(
@@ -341,7 +341,7 @@ describe("e2e §6.2 message callbacks", () => {
 	});
 });
 
-describe("e2e §6.2 callbacks survive a restart", () => {
+describe("e2e callbacks survive a restart", () => {
 	it("the dev server stopped with callbacks owed and started again on the same state: they arrive", async () => {
 		const local = await startReceiver();
 		const hook = local.endpoint(() => 503);

@@ -1,4 +1,4 @@
-// SPEC §6.5 over real HTTP against `npm run dev`: /openapi.json is a valid
+// docs/API.md over real HTTP against `npm run dev`: /openapi.json is a valid
 // OpenAPI 3.1 document (checked by @readme/openapi-parser), and /docs renders
 // in a real browser (Debian's Chromium, driven by playwright-core) with every
 // endpoint listed, its scripts served by the Worker itself.
@@ -9,8 +9,8 @@ import { describe, expect, inject, it } from "vitest";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-describe("§6.5 /openapi.json and /docs over HTTP", () => {
-	it("§6.5 /openapi.json is a valid OpenAPI 3.1 document, served without credentials", async () => {
+describe("/openapi.json and /docs over HTTP", () => {
+	it("/openapi.json is a valid OpenAPI 3.1 document, served without credentials", async () => {
 		const response = await fetch(new URL("/openapi.json", inject("baseUrl")));
 		expect(response.status).toBe(200);
 		const document = await response.json();
@@ -20,7 +20,7 @@ describe("§6.5 /openapi.json and /docs over HTTP", () => {
 		expect(document.openapi).toBe("3.1.0");
 	});
 
-	it("§6.5 /docs renders in a browser, lists every endpoint, and loads nothing from outside", async () => {
+	it("/docs renders in a browser, lists every endpoint, and loads nothing from outside", async () => {
 		expect(existsSync(CHROMIUM), `a browser at ${CHROMIUM} (apt-get install chromium)`).toBe(true);
 		const base = inject("baseUrl");
 		const document = await (await fetch(new URL("/openapi.json", base))).json();
@@ -63,7 +63,7 @@ describe("§6.5 /openapi.json and /docs over HTTP", () => {
 		}
 	});
 
-	it("§6.5 every file in public/ is served as itself (wrangler.toml run_worker_first leaves it to the assets); API paths reach the Worker", async () => {
+	it("every file in public/ is served as itself (wrangler.toml run_worker_first leaves it to the assets); API paths reach the Worker", async () => {
 		const base = inject("baseUrl");
 		const files = readdirSync("public", { recursive: true, withFileTypes: true })
 			.filter((entry) => entry.isFile())

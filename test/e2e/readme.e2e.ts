@@ -7,7 +7,7 @@ import { describe, expect, inject, it } from "vitest";
 describe("e2e: README walk-through", () => {
 	it("runs as printed and shows what it says", () => {
 		const readme = readFileSync("README.md", "utf8");
-		const block = readme.match(/### Walk-through[\s\S]*?```sh\n([\s\S]*?)```/)?.[1];
+		const block = readme.match(/## Walk-through[\s\S]*?```sh\n([\s\S]*?)```/)?.[1];
 		expect(block).toBeTruthy();
 		const script = (block as string)
 			.replaceAll("http://127.0.0.1:8787", inject("baseUrl"))

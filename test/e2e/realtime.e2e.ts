@@ -1,4 +1,4 @@
-// SPEC §6.3 over real HTTP against `npm run dev`, with Node's own WebSocket:
+// docs/API.md "Real-time delivery" over real HTTP against `npm run dev`, with Node's own WebSocket:
 // channels of two users receive exactly their events, in order, under a storm
 // of sends; a streamed reply grows chunk by chunk; reads and deletes reach the
 // right channels; an offline user loses nothing.
@@ -44,8 +44,8 @@ async function until<T>(check: () => T | undefined, timeoutMs = 10_000): Promise
 	}
 }
 
-describe("§6.3 realtime over HTTP", () => {
-	it("§6.3 two users, three channels, 200 concurrent sends across 4 conversations: each channel gets exactly its events, once, in order per conversation", async () => {
+describe("realtime over HTTP", () => {
+	it("two users, three channels, 200 concurrent sends across 4 conversations: each channel gets exactly its events, once, in order per conversation", async () => {
 		const [u1, u2, x, y] = [await user("u1"), await user("u2"), await user("x"), await user("y")];
 		const channels = { u1: await channel(u1.token), u2a: await channel(u2.token), u2b: await channel(u2.token) };
 		// The conversations: u1-u2, u1-x, u2-x, u2-y; each send from a random side.
@@ -88,7 +88,7 @@ describe("§6.3 realtime over HTTP", () => {
 		for (const c of Object.values(channels)) c.close();
 	});
 
-	it("§6.3 a streamed reply grows on the peer's channel: 20 append events then one update; history keeps the final text", async () => {
+	it("a streamed reply grows on the peer's channel: 20 append events then one update; history keeps the final text", async () => {
 		const [bot, person] = [await user("bot"), await user("person")];
 		const watching = await channel(person.token);
 		const [mid] = (await send(bot.token, { targets: [person.id], content: "Let" })).body.msg_ids;
@@ -106,7 +106,7 @@ describe("§6.3 realtime over HTTP", () => {
 		watching.close();
 	});
 
-	it("§6.3 read reaches the sender; conversation_deleted reaches the user's other channel; an offline user loses nothing", async () => {
+	it("read reaches the sender; conversation_deleted reaches the user's other channel; an offline user loses nothing", async () => {
 		const [a, b] = [await user("a"), await user("b")];
 		const [aChannel, bOther] = [await channel(a.token), await channel(b.token)];
 		const [mid] = (await send(a.token, { targets: [b.id], content: "read me" })).body.msg_ids;
@@ -138,7 +138,7 @@ describe("§6.3 realtime over HTTP", () => {
 		aChannel.close();
 	});
 
-	it("§6.3 resume at random cut points while 4 conversations send: the union is exactly the stored messages", async () => {
+	it("resume at random cut points while 4 conversations send: the union is exactly the stored messages", async () => {
 		const bob = await user("bob");
 		const senders = [await user("s1"), await user("s2"), await user("s3"), await user("s4")];
 		let done = false;

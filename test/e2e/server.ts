@@ -18,7 +18,7 @@ export default async function setup(project: TestProject) {
 		project.provide("baseUrl", server.url);
 		project.provide("devAdminToken", server.adminToken);
 		// An app that moved from the source service keeps its string AppID.
-		project.provide("secondApp", await createApp(server, "e2e second app", ["--app-id", "welovemaxim"]));
+		project.provide("secondApp", await createApp(server, "e2e second app", ["--app", "welovemaxim"]));
 		project.provide("stateDir", server.stateDir);
 	} catch (error) {
 		await server.stop();

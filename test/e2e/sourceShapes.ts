@@ -40,7 +40,7 @@ const message = z.object({
 	timestamp: int64,
 });
 
-/** The result rows of invite and kick (group.md §4.31, §4.33). */
+/** The result rows of invite and kick (group.md docs/API.md). */
 const memberResult = z.object({ user_id: int64, result: z.enum(["success", "fail"]), reason: z.string() });
 
 /** 群成员格式 (expired_time: mute expiry, which this service does not have). */
