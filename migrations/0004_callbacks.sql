@@ -1,4 +1,4 @@
--- Message callbacks (docs/API.md "Message callbacks", docs/API.md "Message callbacks"): the app's callback settings, the outbox of callbacks owed,
+-- Message callbacks (docs/API.md "Message callbacks"): the app's callback settings, the outbox of callbacks owed,
 -- and an index by age on send_dedupe for the scheduled purge.
 CREATE TABLE `callback_outbox` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
