@@ -53,6 +53,7 @@ function credentialsFor(path: string, method: string): CallOptions {
 /** 400s that come from rules between fields or about stored data, which a schema does not state (each is in the endpoint's description). */
 const RULES_BEYOND_THE_SCHEMA: RegExp[] = [
 	/must not name the (sender|caller)/,
+	/"password" is required to delete your own account/,
 	/is required for (TEXT|LOCATION|COMMAND|FORWARD)/,
 	/"attachment" must be a JSON object string/,
 	/must name exactly one target for an operation/,

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import type { AppRecord } from "../db/apps";
 import type { Database } from "../db/client";
-import { accountKind, appByKey, existingUsers, refusedRecently, rememberRefused } from "../db/memo";
+import { accountKind, appByKey, existingUsers, refusedRecently, rememberRefused, standingOf } from "../db/memo";
 import { badRequest, forbidden, notFound, unauthorized } from "../http/envelope";
 import { id } from "../http/ids";
 import type { ApiRequest } from "../http/request";
@@ -69,6 +69,10 @@ export async function authenticate(request: ApiRequest, env: Env, app: AppRecord
 			throw forbidden('A user token cannot act as another user (header "user_id").');
 		}
 		if (acting.group_id !== undefined) throw forbidden('A user token cannot act as a group administrator (header "group_id").');
+		// A disabled or deleted user's tokens stop working (docs/API.md, "Moderation"): remembered per isolate for USER_TTL_MS.
+		const standing = await standingOf(db, app.id, claims.userId);
+		if (standing === "disabled") throw unauthorized("This user is disabled.");
+		if (standing !== "active") throw unauthorized("The access-token is invalid or expired.");
 		return { kind: "user", userId: claims.userId, deviceSn: claims.deviceSn, viaAdmin: false, expiresMs: claims.expiresMs };
 	}
 

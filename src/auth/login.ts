@@ -1,6 +1,6 @@
 // Exchanging a password for a user token (POST /token/user, /token/id).
 import { clock } from "../clock";
-import { unauthorized } from "../http/envelope";
+import { forbidden, unauthorized } from "../http/envelope";
 import { DEFAULT_TOKEN_TTL_S } from "../limits";
 import { attemptLogin, loginSucceeded } from "../rateLimits/limits";
 import { passwordIterations } from "../settings";
@@ -19,11 +19,13 @@ export type LoginContext = { env: Env; ctx: ExecutionContext; app: { id: number;
  */
 export async function login(
 	{ env, ctx, app, requestId }: LoginContext,
-	user: { id: number; passwordHash: string } | undefined,
+	found: { id: number; passwordHash: string; disabled: boolean; deletedAt: number | null } | undefined,
 	tried: string,
 	password: string,
 	deviceSn: number,
 ) {
+	// A deleted user is an unknown one (docs/API.md, "Moderation").
+	const user = found?.deletedAt === null ? found : undefined;
 	const account = user ? `user:${user.id}` : tried;
 	await attemptLogin(env, app.id, account, requestId);
 	if (!user) {
@@ -31,6 +33,8 @@ export async function login(
 		throw unauthorized(WRONG);
 	}
 	if (!(await verifyPassword(password, user.passwordHash))) throw unauthorized(WRONG);
+	// Said only to whoever knows the password.
+	if (user.disabled) throw forbidden("This user is disabled.");
 	loginSucceeded(env, ctx, app.id, account);
 	const { token, expire } = await issueUserToken(
 		env.TOKEN_SIGNING_KEY,

@@ -4,21 +4,26 @@
 //   old admin token, take effect in every isolate within that time; a new
 //   admin token works at once (a token that does not match is checked again
 //   against D1).
-// - Accounts: whether an id names a user or a group of the app. Ids are never
-//   reused and users are never deleted, so a known kind never goes stale;
-//   unknown ids are always asked of D1. (Whether a group still takes messages
-//   is not remembered: its conversation object checks that.)
+// - Accounts: whether an id names a user or a group of the app, and where a
+//   user stands (active, disabled, deleted: docs/API.md "Moderation"). Ids are
+//   never reused, so a group is remembered for good; a user for USER_TTL_MS,
+//   so a disable or a delete reaches every isolate within that time (at once
+//   in the isolate that made it). Unknown ids are always asked of D1. (Whether
+//   a group still takes messages is not remembered: its conversation object
+//   checks that.)
 import { clock } from "../clock";
 import { type AppRecord, findApp } from "./apps";
 import { type Database, database } from "./client";
 import { d1Binding, placementOfKey } from "./databases";
-import { type AccountKind, accountKindsOf } from "./users";
+import { type Account, type AccountKind, accountsOf, type Standing } from "./users";
 
 export const APP_TTL_MS = 60_000;
+/** How long a user's standing is remembered: a disabled user's token stops working everywhere within this. */
+export const USER_TTL_MS = 30_000;
 const MAX_ACCOUNTS = 100_000;
 
 const apps = new Map<string, { record: AppRecord; expires: number }>();
-const kinds = new Map<string, AccountKind>();
+const known = new Map<string, Account & { expires: number }>();
 
 /**
  * The app with this key, from memory if seen in the last APP_TTL_MS (unless
@@ -59,26 +64,48 @@ export function forgetApp(key: string): void {
 	apps.delete(key);
 }
 
-/** What each of `ids` names in the app (absent: nothing); one D1 query for the ids not seen before. */
-export async function accountKinds(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
-	const unknown = ids.filter((id) => !kinds.has(`${appId}/${id}`));
+/** What each of `ids` is in the app (absent: nothing); one D1 query for the ids not known (or no longer fresh) here. */
+export async function accountsById(db: Database, appId: number, ids: number[]): Promise<Map<number, Account>> {
+	const now = clock.now();
+	const fresh = (id: number) => {
+		const hit = known.get(`${appId}/${id}`);
+		return hit !== undefined && hit.expires > now ? hit : undefined;
+	};
+	const unknown = ids.filter((id) => !fresh(id));
 	if (unknown.length > 0) {
-		const found = await accountKindsOf(db, appId, unknown);
-		if (kinds.size + found.size > MAX_ACCOUNTS) kinds.clear();
-		for (const [id, kind] of found) kinds.set(`${appId}/${id}`, kind);
+		const found = await accountsOf(db, appId, unknown);
+		if (known.size + found.size > MAX_ACCOUNTS) known.clear();
+		for (const [id, account] of found)
+			known.set(`${appId}/${id}`, { ...account, expires: account.kind === "group" ? Number.POSITIVE_INFINITY : now + USER_TTL_MS });
 	}
-	const out = new Map<number, AccountKind>();
+	const out = new Map<number, Account>();
 	for (const id of ids) {
-		const kind = kinds.get(`${appId}/${id}`);
-		if (kind) out.set(id, kind);
+		const account = known.get(`${appId}/${id}`);
+		if (account) out.set(id, { kind: account.kind, standing: account.standing });
 	}
 	return out;
 }
 
-/** Which of `ids` are registered users of the app. */
+/** What each of `ids` names in the app (a deleted user still names a user: their conversations stay readable). */
+export async function accountKinds(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
+	return new Map([...(await accountsById(db, appId, ids))].map(([id, account]) => [id, account.kind]));
+}
+
+/** Which of `ids` are users of the app that are not deleted (a disabled user is still one). */
 export async function existingUsers(db: Database, appId: number, ids: number[]): Promise<Set<number>> {
-	const found = await accountKinds(db, appId, ids);
-	return new Set(ids.filter((id) => found.get(id) === "user"));
+	const found = await accountsById(db, appId, ids);
+	return new Set(ids.filter((id) => found.get(id)?.kind === "user" && found.get(id)?.standing !== "deleted"));
+}
+
+/** Where a user stands (undefined: no such user). */
+export async function standingOf(db: Database, appId: number, userId: number): Promise<Standing | undefined> {
+	const account = (await accountsById(db, appId, [userId])).get(userId);
+	return account?.kind === "user" ? account.standing : undefined;
+}
+
+/** Forgets users whose standing changed: this isolate reads them again on their next request. */
+export function forgetUsers(appId: number, ids: number[]): void {
+	for (const id of ids) known.delete(`${appId}/${id}`);
 }
 
 /** Whether `id` names a user or a group of the app (null: neither). */

@@ -46,3 +46,9 @@ export async function setOnline(db: Database, appId: number, userId: number, onl
 			: sql`DELETE FROM online_users WHERE app_id = ${appId} AND user_id = ${userId}`,
 	);
 }
+
+/** Whether the user has an open realtime channel now (one row lookup). */
+export async function isOnline(db: Database, appId: number, userId: number): Promise<boolean> {
+	const row = await db.get<{ found: number }>(sql`SELECT 1 AS found FROM online_users WHERE app_id = ${appId} AND user_id = ${userId}`);
+	return row !== undefined && row !== null;
+}

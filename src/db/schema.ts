@@ -69,6 +69,12 @@ export const users = sqliteTable(
 		description: text("description").notNull().default(""),
 		publicInfo: text("public_info").notNull().default(""),
 		privateInfo: text("private_info").notNull().default(""),
+		/**
+		 * Moderation (docs/API.md, "Moderation"): a disabled user cannot log in and their tokens stop working; a
+		 * deleted one is gone for good (the row stays: the id and username are never reused, their messages stay).
+		 */
+		disabled: integer("disabled", { mode: "boolean" }).notNull().default(false),
+		deletedAt: integer("deleted_at"),
 	},
 	(t) => [uniqueIndex("users_app_username").on(t.appId, t.username)],
 );

@@ -4,22 +4,30 @@ import type { Database } from "./client";
 import { accounts, users } from "./schema";
 
 export type AccountKind = "user" | "group";
+/** Where a user stands (docs/API.md, "Moderation"). */
+export type Standing = "active" | "disabled" | "deleted";
+export type Account = { kind: AccountKind; standing: Standing };
 
 /**
- * What each of `ids` names in the app (one query, one bound list). CROSS JOIN
- * keeps the id list as the outer loop: one primary-key lookup per id, never a
- * walk over all of the app's accounts.
+ * What each of `ids` names in the app, and where each user stands (one query,
+ * one bound list). CROSS JOIN keeps the id list as the outer loop: one
+ * primary-key lookup per id, never a walk over all of the app's accounts.
  */
-export async function accountKindsOf(db: Database, appId: number, ids: number[]): Promise<Map<number, AccountKind>> {
-	const rows = await db.all<{ id: number; kind: AccountKind }>(
-		sql`SELECT ${accounts.id} AS id, ${accounts.kind} AS kind FROM json_each(${JSON.stringify(ids)}) AS wanted CROSS JOIN ${accounts} ON ${accounts.id} = wanted.value WHERE ${accounts.appId} = ${appId}`,
+export async function accountsOf(db: Database, appId: number, ids: number[]): Promise<Map<number, Account>> {
+	const rows = await db.all<{ id: number; kind: AccountKind; disabled: number | null; deleted_at: number | null }>(
+		sql`SELECT ${accounts.id} AS id, ${accounts.kind} AS kind, ${users.disabled} AS disabled, ${users.deletedAt} AS deleted_at
+			FROM json_each(${JSON.stringify(ids)}) AS wanted CROSS JOIN ${accounts} ON ${accounts.id} = wanted.value
+			LEFT JOIN ${users} ON ${users.id} = ${accounts.id}
+			WHERE ${accounts.appId} = ${appId}`,
 	);
-	return new Map(rows.map((r) => [r.id, r.kind]));
+	return new Map(
+		rows.map((r) => [r.id, { kind: r.kind, standing: r.deleted_at !== null ? "deleted" : r.disabled ? "disabled" : "active" }]),
+	);
 }
 
 export async function findUserByName(db: Database, appId: number, username: string) {
 	return db
-		.select({ id: users.id, passwordHash: users.passwordHash })
+		.select({ id: users.id, passwordHash: users.passwordHash, disabled: users.disabled, deletedAt: users.deletedAt })
 		.from(users)
 		.where(and(eq(users.appId, appId), eq(users.username, username)))
 		.get();
@@ -27,7 +35,13 @@ export async function findUserByName(db: Database, appId: number, username: stri
 
 export async function findUserById(db: Database, appId: number, userId: number) {
 	return db
-		.select({ id: users.id, username: users.username, passwordHash: users.passwordHash })
+		.select({
+			id: users.id,
+			username: users.username,
+			passwordHash: users.passwordHash,
+			disabled: users.disabled,
+			deletedAt: users.deletedAt,
+		})
 		.from(users)
 		.where(and(eq(users.id, userId), eq(users.appId, appId)))
 		.get();
@@ -113,4 +127,24 @@ export async function changeProfiles(db: Database, appId: number, list: { userId
 	if (!first) return [];
 	const results = await db.batch([first, ...rest]);
 	return results.map((r) => (r as unknown[]).length > 0);
+}
+
+/** Disables or enables the users of `ids` that exist and are not deleted; answers which. */
+export async function setDisabled(db: Database, appId: number, ids: number[], disabled: boolean): Promise<number[]> {
+	const rows = await db
+		.update(users)
+		.set({ disabled })
+		.where(and(eq(users.appId, appId), inArray(users.id, ids), sql`${users.deletedAt} IS NULL`))
+		.returning({ id: users.id });
+	return rows.map((r) => r.id);
+}
+
+/** Deletes a user for good (the row stays, so the id and username are never reused); false if already deleted or unknown. */
+export async function markDeleted(db: Database, appId: number, userId: number, nowMs: number): Promise<boolean> {
+	const rows = await db
+		.update(users)
+		.set({ deletedAt: nowMs, passwordHash: "" })
+		.where(and(eq(users.appId, appId), eq(users.id, userId), sql`${users.deletedAt} IS NULL`))
+		.returning({ id: users.id });
+	return rows.length > 0;
 }

@@ -8,7 +8,7 @@ import { USED_FOR_OTHER } from "../conversation/transactions";
 import type { AppRecord } from "../db/apps";
 import type { Database } from "../db/client";
 import { groupsForSend } from "../db/groups";
-import { accountKinds } from "../db/memo";
+import { accountsById } from "../db/memo";
 import { idempotency, rememberSent, replayFromCache, type Sent } from "../dedupe/replay";
 import { ApiError, badRequest, conflict, forbidden, notFound, unavailable } from "../http/envelope";
 import { OPERATIONS } from "../protocol";
@@ -66,10 +66,14 @@ export async function handleSend(
 	if (input.type === 1 && input.targets.includes(sender.id)) {
 		throw badRequest('Field "targets" must not name the sender: sending to oneself is not allowed.');
 	}
-	const kinds = await accountKinds(db, app.id, sender.id === 0 ? input.targets : [sender.id, ...input.targets]);
-	if (sender.id !== 0 && kinds.get(sender.id) !== "user") throw notFound(`Sender ${sender.id} does not exist.`);
+	const found = await accountsById(db, app.id, sender.id === 0 ? input.targets : [sender.id, ...input.targets]);
+	const senderAccount = found.get(sender.id);
+	if (sender.id !== 0 && (senderAccount?.kind !== "user" || senderAccount.standing === "deleted"))
+		throw notFound(`Sender ${sender.id} does not exist.`);
+	if (senderAccount?.standing === "disabled") throw forbidden(`User ${sender.id} is disabled.`);
+	// A deleted user is no longer a target (their conversations stay readable); a disabled one still is.
 	const wanted = input.type === 1 ? "user" : "group";
-	const missing = input.targets.find((t) => kinds.get(t) !== wanted);
+	const missing = input.targets.find((t) => found.get(t)?.kind !== wanted || found.get(t)?.standing === "deleted");
 	if (missing !== undefined) throw notFound(`Target ${wanted} ${missing} does not exist.`);
 	// One group is checked by its object (not destroyed, sender a member) before it writes anything;
 	// several are checked here first, so that one refusal sends nothing.

@@ -179,6 +179,13 @@ export class UserChannels extends DurableObject<Env> {
 		}
 	}
 
+	/** The user was disabled or deleted (docs/API.md, "Moderation"): every channel ends as when credentials are revoked (4003). */
+	endAll(): number {
+		const open = this.ctx.getWebSockets().filter((s) => s.readyState === WebSocket.OPEN);
+		for (const socket of open) this.#end(socket, CREDENTIALS_REVOKED);
+		return open.length;
+	}
+
 	/** The open channels whose token has not expired; one that has is closed here, before anything more is sent to it. */
 	#withLiveCredentials(): WebSocket[] {
 		const now = clock.now();

@@ -29,6 +29,7 @@ import { realtime } from "./realtime";
 import { tokenId } from "./tokenId";
 import { tokenIssue } from "./tokenIssue";
 import { tokenUser } from "./tokenUser";
+import { userDelete, userDisable, userEnable, userOnlineStatus } from "./userModeration";
 import { userAvatar, userNickname, userProfileChange, userProfileGet } from "./userProfile";
 import { userProfileBatch } from "./userProfileBatch";
 import { userRegister } from "./userRegister";
@@ -55,6 +56,10 @@ export const endpoints: Endpoint[] = [
 	userProfileGet,
 	userProfileChange,
 	userProfileBatch,
+	userDisable,
+	userEnable,
+	userDelete,
+	userOnlineStatus,
 	userNickname,
 	userAvatar,
 	tokenUser,

@@ -2,8 +2,8 @@ import { z } from "zod";
 import { requireAdmin } from "../auth/identity";
 import { issueUserToken } from "../auth/userTokens";
 import { clock } from "../clock";
-import { existingUsers } from "../db/memo";
-import { notFound } from "../http/envelope";
+import { standingOf } from "../db/memo";
+import { forbidden, notFound } from "../http/envelope";
 import { deviceSn, id, integerIn } from "../http/ids";
 import { DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S } from "../limits";
 import { endpoint } from "./contract";
@@ -22,10 +22,12 @@ export const tokenIssue = endpoint({
 		ttl_s: integerIn(1, MAX_TOKEN_TTL_S, `Seconds the token is valid: 1 to ${MAX_TOKEN_TTL_S} (30 days); default 7 days.`).optional(),
 	}),
 	data: tokenData,
-	errors: { 404: "The user does not exist." },
+	errors: { 403: "The user is disabled.", 404: "The user does not exist (or was deleted)." },
 	handle: async ({ env, db, app, caller, body }) => {
 		requireAdmin(caller);
-		if (!(await existingUsers(db, app.id, [body.user_id])).has(body.user_id)) throw notFound(`User ${body.user_id} does not exist.`);
+		const standing = await standingOf(db, app.id, body.user_id);
+		if (standing === undefined || standing === "deleted") throw notFound(`User ${body.user_id} does not exist.`);
+		if (standing === "disabled") throw forbidden(`User ${body.user_id} is disabled.`);
 		const { token, expire } = await issueUserToken(
 			env.TOKEN_SIGNING_KEY,
 			{ appKey: app.key, userId: body.user_id, deviceSn: body.device_sn ?? 0 },

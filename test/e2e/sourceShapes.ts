@@ -7,7 +7,10 @@
 // zh-hans/reference/server-api/swagger/api-docs.json at commit
 // 17a2cbc609ca516fab79fe7fdfc0a0f2204846df (the Swagger 2.0 document; its
 // definitions named below), and its rendering zh-hans/reference/server-api/
-// message.md and group.md at commit 0fdf01f514da69a29d0af5a55d8f100091183be2.
+// message.md and group.md at commit 0fdf01f514da69a29d0af5a55d8f100091183be2;
+// the user endpoints from en/reference/server-api/user.md at commit
+// 35ed412b0e142b028f8151fc0c7c7eac1fe24a6b (3.3 avatar, 3.12 disable, 3.15
+// enable, 3.20 nickname, 3.22 online status, 3.25-3.29 profile).
 // Field names and types are the document's; a field the document lists is
 // required here when this service always sends it. Extra fields are allowed
 // (our answers are supersets, e.g. `recalled`, `cursor`).
@@ -75,6 +78,32 @@ export const SOURCE_SHAPES: Record<string, z.ZodType> = {
 	"GET /group/member_list": response(z.array(member)).extend({ cursor: z.string().optional() }),
 	/** ListResponse«long» */
 	"GET /group/user_joined": response(z.array(int64)),
+	/** User information (user.md 3.25) */
+	"GET /user/profile": response(
+		z.object({
+			user_id: int64,
+			username: z.string(),
+			nick_name: z.string(),
+			avatar: z.string(),
+			description: z.string(),
+			public_info: z.string(),
+			private_info: z.string().optional(),
+			email: z.string(),
+			mobile: z.string(),
+		}),
+	),
+	"POST /user/profile": boolean,
+	"PUT /user/profile": boolean,
+	"POST /user/profile/batch": response(z.array(z.object({ user_id: int64, success: z.boolean(), reason: z.string() }))),
+	"PUT /user/profile/batch": response(z.array(z.object({ user_id: int64, success: z.boolean(), reason: z.string() }))),
+	"POST /user/nickname": boolean,
+	"PUT /user/nickname": boolean,
+	"POST /user/avatar": boolean,
+	"PUT /user/avatar": boolean,
+	"PUT /user/disable": boolean,
+	"PUT /user/enable": boolean,
+	/** User online info (user.md 3.22) */
+	"GET /user/online_status": response(z.object({ online: z.boolean() })),
 };
 
 /** The documented shape's complaint about a 200 answer, or null if it matches (or the endpoint has none here). */
